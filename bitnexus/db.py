@@ -1,0 +1,88 @@
+"""Engine construction: the same code runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+from bitnexus.config import Config
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+_SQLITE_BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
+
+
+def make_engine(config: Config) -> Engine:
+    """Create the engine for `config.database_url` (sqlite or postgresql+psycopg)."""
+    url = make_url(config.database_url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, config)
+    if backend == "postgresql":
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")  # psycopg 3, not psycopg2
+        return sa.create_engine(
+            url,
+            pool_size=config.db_pool_size,
+            max_overflow=config.db_max_overflow,
+            pool_timeout=config.db_pool_timeout,
+            pool_pre_ping=True,  # a terminated backend is replaced on the next checkout
+        )
+    raise ValueError(f"unsupported database URL scheme: {url.drivername}")
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction; on SQLite it does not take the write lock."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(sqlite_begin="DEFERRED")
+        with conn.begin():
+            yield conn
+
+
+def _sqlite_engine(url: URL, config: Config) -> Engine:
+    database = url.database or ""
+    pool_args: dict[str, Any] = {}
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        pool_args = {
+            "pool_size": config.db_pool_size,
+            "max_overflow": config.db_max_overflow,
+            "pool_timeout": config.db_pool_timeout,
+        }
+    engine = sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args={"check_same_thread": False},  # pooled across actor threads
+        **pool_args,
+    )
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: object) -> None:
+    # Take over transaction control from pysqlite so BEGIN is explicit (see _sqlite_on_begin).
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints under WAL
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    # IMMEDIATE takes the write lock up front: a deferred transaction that later writes can
+    # fail with SQLITE_BUSY at once (busy_timeout does not apply to lock upgrades).
+    mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    if mode not in _SQLITE_BEGIN_MODES:
+        raise ValueError(f"sqlite_begin must be one of {sorted(_SQLITE_BEGIN_MODES)}")
+    conn.exec_driver_sql(f"BEGIN {mode}")

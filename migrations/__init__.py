@@ -1,0 +1,1 @@
+"""Alembic migrations; applied by `bitnexus migrate` (see bitnexus/migrate.py)."""

@@ -1,0 +1,40 @@
+"""Alembic environment: one connection, the application's engine settings and metadata."""
+
+from alembic import context
+
+from bitnexus.config import Config
+from bitnexus.db import make_engine
+from bitnexus.schema import load_all_schemas
+
+target_metadata = load_all_schemas()
+
+
+def run_migrations_online() -> None:
+    """Migrate over the connection `bitnexus migrate` passes, or one from the environment."""
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = make_engine(Config.from_env())
+    try:
+        with engine.connect() as conn:
+            _run(conn)
+    finally:
+        engine.dispose()
+
+
+def _run(connection: object) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER much
+        compare_type=True,
+        transaction_per_migration=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline (--sql) migrations are not supported; run against a database")
+run_migrations_online()
