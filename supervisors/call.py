@@ -1,0 +1,54 @@
+"""Calls by name that never hang: OTP's ``gen_server:call`` on Pykka futures."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pykka import ActorDeadError, ActorRef, Timeout
+
+from supervisors import registry
+from supervisors.errors import CallTimeout, NoProcess
+from supervisors.worker import Crash, Stopped
+
+Target = str | ActorRef[Any]
+
+DEFAULT_TIMEOUT = 5.0
+
+
+def call(target: Target, message: object, timeout: float = DEFAULT_TIMEOUT) -> Any:
+    """Send ``message`` to a name (or a ref) and return the reply.
+
+    Raises ``CallTimeout``, ``NoProcess``, ``ActorCrashed`` or the handler's ``Rejected``.
+    A message that was never handled because its actor stopped cleanly is sent again to
+    the next incarnation, within the same deadline.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        ref = registry.resolve(target, deadline) if type(target) is str else target
+        future = ref.ask(message, block=False)
+        try:
+            return future.get(timeout=max(deadline - time.monotonic(), 0.0))
+        except Timeout:
+            raise CallTimeout(f"{_label(target)}: no reply within {timeout} s") from None
+        except (ActorDeadError, Stopped):
+            if type(target) is not str:
+                raise NoProcess(_label(target)) from None
+
+
+def cast(target: Target, message: object) -> None:
+    """Send ``message`` without waiting; an unknown name raises ``NoProcess``."""
+    ref = registry.whereis(target) if type(target) is str else target
+    if ref is None:
+        raise NoProcess(target)
+    # An ask whose future nobody reads: a Rejected lands there, a crash still crashes.
+    ref.ask(message, block=False)
+
+
+def crash(target: Target, reason: str = "crash requested") -> None:
+    """Make the actor under ``target`` fail through its real failure path."""
+    cast(target, Crash(reason))
+
+
+def _label(target: Target) -> str:
+    return target if type(target) is str else str(target)

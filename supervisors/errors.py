@@ -1,0 +1,59 @@
+"""What callers of the runtime can get back instead of a reply."""
+
+from __future__ import annotations
+
+
+class Rejected(Exception):
+    """An expected outcome raised by a handler: re-raised in the caller, the actor lives on."""
+
+
+class CallTimeout(Exception):
+    """No reply within the call's timeout."""
+
+
+class NoProcess(Exception):
+    """No process under that name, and none coming (OTP's `noproc`)."""
+
+
+class ActorCrashed(Exception):
+    """The actor died while handling this call or with this call still queued.
+
+    The exit reason is the exception's ``__cause__`` (or ``reason`` for non-exception exits).
+    """
+
+    def __init__(self, actor: str, reason: object) -> None:
+        super().__init__(f"{actor} crashed: {reason!r}")
+        self.actor = actor
+        self.reason = reason
+
+
+class StartFailed(Rejected):
+    """A child failed to start: OTP's ``{shutdown, {failed_to_start_child, Id, Reason}}``."""
+
+    def __init__(self, child_id: str, reason: object) -> None:
+        super().__init__(f"failed to start child {child_id!r}: {reason!r}")
+        self.child_id = child_id
+        self.reason = reason
+
+
+class ChildError(Rejected):
+    """A supervisor operation refused: ``not_found``, ``running``, ``restarting``,
+    ``already_present``, ``already_started`` or ``max_children``."""
+
+    def __init__(self, reason: str, child_id: str | None = None) -> None:
+        super().__init__(reason if child_id is None else f"{reason}: {child_id}")
+        self.reason = reason
+        self.child_id = child_id
+
+
+class Shutdown(Exception):
+    """A deliberate exit, not a failure: a supervisor that gave up exits with this."""
+
+
+class Killed(Exception):
+    """The actor did not stop within its shutdown time and was abandoned."""
+
+
+def is_normal(reason: object) -> bool:
+    """OTP's notion of a non-abnormal exit: normal, shutdown or {shutdown, _}."""
+    return reason in ("normal", "shutdown") or isinstance(reason, Shutdown)

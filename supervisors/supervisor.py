@@ -1,0 +1,454 @@
+"""The one module that owns restart logic: OTP's ``supervisor`` as a Worker.
+
+A supervisor talks to its children only by messages and events, never by blocking asks
+to them, so a child can never deadlock it. Every decision is taken in the supervisor's
+own thread, which is why a shutdown can never race with a restart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from pykka import ActorDeadError, ActorRef
+
+from supervisors import registry
+from supervisors.errors import ChildError, Shutdown, StartFailed, is_normal
+from supervisors.events import EventLog
+from supervisors.spec import ChildSpec, DynamicSupervisorSpec, Pool, SupervisorSpec
+from supervisors.worker import ChildExited, Link, Worker, spawn
+
+START_TIMEOUT = 10.0  # for a worker's init; a supervisor's start waits for its whole subtree
+
+
+@dataclass(frozen=True)
+class WhichChildren:
+    pass
+
+
+@dataclass(frozen=True)
+class CountChildren:
+    pass
+
+
+@dataclass(frozen=True)
+class TerminateChild:
+    id: str
+
+
+@dataclass(frozen=True)
+class RestartChild:
+    id: str
+
+
+@dataclass(frozen=True)
+class DeleteChild:
+    id: str
+
+
+@dataclass(frozen=True)
+class StartChild:
+    spec: ChildSpec
+
+
+@dataclass(frozen=True)
+class _RestartDue:
+    ids: tuple[str, ...]
+
+
+class Child:
+    """A child's live state. Written by its supervisor's thread only; read by anyone."""
+
+    def __init__(self, spec: ChildSpec) -> None:
+        self.spec = spec
+        self.actor: Worker | None = None
+        self.link: Link | None = None
+        self.status = "stopped"  # running, restarting, stopped, stuck
+        self.declared = False
+        self.restarts = 0
+        self.restart_times: deque[float] = deque(maxlen=64)
+        self.last_crash: dict[str, Any] | None = None
+        self.started_at: float | None = None
+
+    @property
+    def ref(self) -> ActorRef[Any] | None:
+        actor = self.actor
+        return None if actor is None else actor.actor_ref
+
+
+class Supervisor(Worker):
+    """Starts its children in order, restarts them by its strategy, stops them in reverse."""
+
+    def __init__(
+        self,
+        spec: SupervisorSpec | DynamicSupervisorSpec,
+        path: str = "root",
+        log: EventLog | None = None,
+        member_name: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.spec = spec
+        self.path = path
+        self.log = log if log is not None else EventLog()
+        self.member_name = member_name  # set for a pool: its members all join this name
+        self.children = [Child(c) for c in spec.children]
+        self.restarts_total = 0
+        self._window: deque[float] = deque()
+        self._timers: list[threading.Timer] = []
+
+    # Lifecycle.
+
+    def init(self) -> None:
+        started: list[Child] = []
+        for child in self.children:
+            try:
+                self._start(child)
+            except StartFailed:
+                for done in reversed(started):
+                    self._stop_child(done)
+                for c in self.children:
+                    self._undeclare(c)
+                raise
+            started.append(child)
+
+    def terminate(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self.log.append(self.path, "shutdown", None, None)
+        for child in reversed(self.children):
+            self._stop_child(child)
+            self._undeclare(child)
+
+    def handle(self, message: object) -> object:
+        match message:
+            case ChildExited():
+                self._child_exited(message)
+            case _RestartDue(ids):
+                self._restart_due(ids)
+            case WhichChildren():
+                return [self._which(c) for c in self.children]
+            case CountChildren():
+                return self._count()
+            case TerminateChild(child_id):
+                self._terminate_child(self._get(child_id))
+            case RestartChild(child_id):
+                return self._restart_child(self._get(child_id))
+            case DeleteChild(child_id):
+                self._delete_child(self._get(child_id))
+            case StartChild(spec):
+                return self._start_child(spec)
+            case _:
+                return super().handle(message)
+        return None
+
+    # Starting and stopping one child.
+
+    def _start(self, child: Child, restarted: bool = False) -> None:
+        spec = child.spec
+        if spec.name is not None and not child.declared:
+            try:
+                registry.declare(spec.name)
+            except ValueError as exc:
+                raise StartFailed(spec.id, exc) from exc
+            child.declared = True
+        link = Link(self.actor_ref, spec.id, self.member_name or _own_name(spec))
+        try:
+            actor = self._build(spec)
+        except Exception as exc:
+            raise StartFailed(spec.id, exc) from exc
+        spawn(actor, link, None if spec.is_supervisor else START_TIMEOUT)
+        child.actor, child.link = actor, link
+        child.status = "running"
+        child.started_at = time.time()
+        kind = "child_restarted" if restarted else "child_started"
+        self.log.append(self.path, kind, spec.id, None)
+
+    def _build(self, spec: ChildSpec) -> Worker:
+        start = spec.start
+        path = f"{self.path}/{spec.id}"
+        if isinstance(start, Pool):
+            members = [
+                ChildSpec(f"{spec.id}-{i}", start.worker, start.args, start.kwargs)
+                for i in range(1, start.size + 1)
+            ]
+            pool = SupervisorSpec(members, clock=self.spec.clock)
+            return Supervisor(pool, path, self.log, member_name=spec.name)
+        if isinstance(start, DynamicSupervisorSpec):
+            return DynamicSupervisor(start, path, self.log)
+        if isinstance(start, SupervisorSpec):
+            return Supervisor(start, path, self.log)
+        return start(*spec.args, **spec.kwargs)
+
+    def _stop_child(self, child: Child) -> None:
+        """Stop one child within its shutdown time, or abandon it as stuck."""
+        actor, link = child.actor, child.link
+        if actor is None or link is None:
+            return
+        child.actor = child.link = None
+        link.stopping = True
+        if link.name is not None:
+            registry.leave(link.name, actor.actor_ref)
+        with contextlib.suppress(ActorDeadError):
+            actor.actor_ref.stop(block=False)
+        if link.exited.wait(child.spec.shutdown):
+            child.status = "stopped"
+            self.log.append(self.path, "child_terminated", child.spec.id, link.reason)
+        else:
+            actor.abandon()
+            child.status = "stuck"
+            self.log.append(self.path, "child_stuck", child.spec.id, "did not stop in time")
+        if child.spec.restart == "temporary":
+            self._remove(child)
+
+    # Deciding after an exit.
+
+    def _child_exited(self, message: ChildExited) -> None:
+        child = next((c for c in self.children if c.link is message.link), None)
+        if child is None:
+            return  # an incarnation we already stopped or replaced
+        reason = message.reason
+        child.actor = child.link = None
+        if not is_normal(reason):
+            child.last_crash = _crash_record(reason)
+        if child.spec.is_supervisor and isinstance(reason, Shutdown):
+            kind = "escalated"
+        else:
+            kind = "child_terminated" if is_normal(reason) else "child_crashed"
+        self.log.append(self.path, kind, child.spec.id, reason)
+        restart = child.spec.restart
+        if restart == "permanent" or (restart == "transient" and not is_normal(reason)):
+            self._restart(child)
+        elif restart == "temporary":
+            self._remove(child)
+        else:
+            child.status = "stopped"
+            self._undeclare(child)
+
+    def _restart(self, child: Child) -> None:
+        if not self._count_restart(child):
+            self._give_up()
+            return
+        # Siblings an operator stopped stay stopped; only running ones go down and come back.
+        group = [c for c in self._group(child) if c is child or c.status == "running"]
+        for other in reversed(group):
+            if other is not child:
+                self._stop_child(other)
+        group = [c for c in group if c in self.children]  # temporary siblings are gone
+        for c in group:
+            c.status = "restarting"
+        self._schedule(tuple(c.spec.id for c in group), retry=False)
+
+    def _group(self, child: Child) -> list[Child]:
+        if self.spec.strategy == "one_for_all":
+            return list(self.children)
+        if self.spec.strategy == "rest_for_one":
+            return self.children[self.children.index(child) :]
+        return [child]
+
+    def _schedule(self, ids: tuple[str, ...], retry: bool) -> None:
+        backoff = self.spec.backoff
+        if backoff is not None:
+            timer = threading.Timer(
+                backoff.delay(len(self._window)), self._tell_self, (_RestartDue(ids),)
+            )
+            timer.daemon = True
+            self._timers = [t for t in self._timers if t.is_alive()] + [timer]
+            timer.start()
+        elif retry:
+            # OTP's try_again_restart: go round the inbox so operators' calls get through.
+            self._tell_self(_RestartDue(ids))
+        else:
+            self._restart_due(ids)
+
+    def _restart_due(self, ids: tuple[str, ...]) -> None:
+        for i, child_id in enumerate(ids):
+            child = self._find(child_id)
+            if child is None or child.status != "restarting":
+                continue
+            try:
+                self._start(child, restarted=True)
+            except StartFailed as exc:
+                child.last_crash = _crash_record(exc.reason)
+                self.log.append(self.path, "child_crashed", child_id, exc.reason)
+                if not self._count_restart(child):
+                    self._give_up()
+                    return
+                self._schedule(ids[i:], retry=True)
+                return
+
+    def _count_restart(self, child: Child) -> bool:
+        """Record a restart; False once there are more than max_restarts in max_seconds."""
+        now = self.spec.clock()
+        window = self._window
+        window.append(now)
+        while now - window[0] > self.spec.max_seconds:
+            window.popleft()
+        child.restarts += 1
+        child.restart_times.append(now)
+        self.restarts_total += 1
+        return len(window) <= self.spec.max_restarts
+
+    def _give_up(self) -> None:
+        self.log.append(self.path, "gave_up", None, "reached_max_restart_intensity")
+        self._exit(Shutdown("reached_max_restart_intensity"))  # terminate() stops the children
+
+    def _tell_self(self, message: object) -> None:
+        with contextlib.suppress(ActorDeadError):
+            self.actor_ref.tell(message)
+
+    # Operations (OTP's terminate_child, restart_child, delete_child, start_child).
+
+    def _terminate_child(self, child: Child) -> None:
+        self._stop_child(child)
+        if child in self.children:
+            if child.status == "restarting":
+                child.status = "stopped"
+            self._undeclare(child)
+
+    def _restart_child(self, child: Child) -> ActorRef[Any] | None:
+        if child.status in ("running", "restarting"):
+            raise ChildError(child.status, child.spec.id)
+        self._start(child)
+        return child.ref
+
+    def _delete_child(self, child: Child) -> None:
+        if child.status in ("running", "restarting"):
+            raise ChildError(child.status, child.spec.id)
+        self._remove(child)
+
+    def _start_child(self, spec: ChildSpec) -> ActorRef[Any] | None:
+        existing = self._find(spec.id)
+        if existing is not None:
+            running = existing.status == "running"
+            raise ChildError("already_started" if running else "already_present", spec.id)
+        child = Child(spec)
+        self.children.append(child)
+        try:
+            self._start(child)
+        except StartFailed:
+            self._remove(child)
+            raise
+        return child.ref
+
+    # Bookkeeping.
+
+    def _find(self, child_id: str) -> Child | None:
+        return next((c for c in self.children if c.spec.id == child_id), None)
+
+    def _get(self, child_id: str) -> Child:
+        child = self._find(child_id)
+        if child is None:
+            raise ChildError("not_found", child_id)
+        return child
+
+    def _remove(self, child: Child) -> None:
+        self._undeclare(child)
+        self.children = [c for c in self.children if c is not child]
+
+    def _undeclare(self, child: Child) -> None:
+        if child.declared and child.spec.name is not None:
+            registry.undeclare(child.spec.name)
+            child.declared = False
+
+    def _which(self, child: Child) -> tuple[str, object, str, list[str]]:
+        ref: object = child.ref if child.status == "running" else None
+        if child.status == "restarting":
+            ref = "restarting"
+        kind = "supervisor" if child.spec.is_supervisor else "worker"
+        return (child.spec.id, ref, kind, [_class_name(child.spec)])
+
+    def _count(self) -> dict[str, int]:
+        children = list(self.children)
+        supervisors = sum(1 for c in children if c.spec.is_supervisor)
+        return {
+            "specs": len(children),
+            "active": sum(1 for c in children if c.status == "running"),
+            "supervisors": supervisors,
+            "workers": len(children) - supervisors,
+        }
+
+    # The live view, read from any thread without messaging the supervisor.
+
+    def describe(self) -> dict[str, Any]:
+        """This supervisor's settings and its children, nested; plain data."""
+        spec = self.spec
+        return {
+            "strategy": spec.strategy,
+            "max_restarts": spec.max_restarts,
+            "max_seconds": spec.max_seconds,
+            "restarts": {"window": self._in_window(self._window), "total": self.restarts_total},
+            "children": [self._describe(c) for c in list(self.children)],
+        }
+
+    def _describe(self, child: Child) -> dict[str, Any]:
+        spec, actor = child.spec, child.actor
+        status = child.status
+        degraded = actor.degraded if actor is not None else None
+        node: dict[str, Any] = {
+            "id": spec.id,
+            "path": f"{self.path}/{spec.id}",
+            "name": spec.name or self.member_name,
+            "kind": spec.kind,
+            "class": _class_name(spec),
+            "status": "degraded" if status == "running" and degraded else status,
+            "degraded_reason": degraded,
+            "restart": spec.restart,
+            "shutdown": spec.shutdown,
+            "restarts": {
+                "window": self._in_window(child.restart_times),
+                "total": child.restarts,
+            },
+            "last_crash": child.last_crash,
+            "inbox": actor.actor_inbox.qsize() if actor is not None else 0,
+            "started_at": child.started_at,
+        }
+        if isinstance(actor, Supervisor):
+            node.update(actor.describe())
+        return node
+
+    def _in_window(self, times: deque[float]) -> int:
+        now = self.spec.clock()
+        return sum(1 for t in list(times) if now - t <= self.spec.max_seconds)
+
+
+class DynamicSupervisor(Supervisor):
+    """Children only through ``start_child``; ``max_children`` caps them."""
+
+    spec: DynamicSupervisorSpec
+
+    def _start_child(self, spec: ChildSpec) -> ActorRef[Any] | None:
+        limit = self.spec.max_children
+        if limit is not None and len(self.children) >= limit:
+            raise ChildError("max_children", spec.id)
+        return super()._start_child(spec)
+
+    def _terminate_child(self, child: Child) -> None:
+        self._stop_child(child)  # a dynamic child leaves no spec behind
+        if child in self.children:
+            self._remove(child)
+
+
+def _own_name(spec: ChildSpec) -> str | None:
+    # A pool's members join the pool's name; the pool supervisor itself does not.
+    return None if spec.kind == "pool" else spec.name
+
+
+def _class_name(spec: ChildSpec) -> str:
+    start = spec.start
+    if isinstance(start, Pool):
+        return f"Pool[{start.worker.__name__}]"
+    if isinstance(start, DynamicSupervisorSpec):
+        return "DynamicSupervisor"
+    if isinstance(start, SupervisorSpec):
+        return "Supervisor"
+    return start.__name__
+
+
+def _crash_record(reason: object) -> dict[str, Any]:
+    if isinstance(reason, BaseException):
+        return {"type": type(reason).__name__, "message": str(reason), "at": time.time()}
+    return {"type": "exit", "message": str(reason), "at": time.time()}
