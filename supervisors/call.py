@@ -1,14 +1,16 @@
-"""Calls by name that never hang: OTP's ``gen_server:call`` on Pykka futures."""
+"""Calls by name that never hang: OTP's ``gen_server:call`` on Pykka actors."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from pykka import ActorDeadError, ActorRef, Timeout
+from pykka import ActorDeadError, ActorRef
+from pykka._envelope import Envelope
 
 from supervisors import registry
 from supervisors.errors import CallTimeout, NoProcess
+from supervisors.reply import Reply
 from supervisors.worker import Crash, Stopped
 
 Target = str | ActorRef[Any]
@@ -26,11 +28,13 @@ def call(target: Target, message: object, timeout: float = DEFAULT_TIMEOUT) -> A
     deadline = time.monotonic() + timeout
     while True:
         ref = registry.resolve(target, deadline) if type(target) is str else target
-        future = ref.ask(message, block=False)
+        reply = Reply()
+        # Straight into the inbox: a closed inbox answers at once, so no is_alive() race.
+        ref.actor_inbox.put(Envelope(message, reply))
+        if not reply.wait(deadline - time.monotonic()):
+            raise CallTimeout(f"{_label(target)}: no reply within {timeout} s")
         try:
-            return future.get(timeout=max(deadline - time.monotonic(), 0.0))
-        except Timeout:
-            raise CallTimeout(f"{_label(target)}: no reply within {timeout} s") from None
+            return reply.result()
         except (ActorDeadError, Stopped):
             if type(target) is not str:
                 raise NoProcess(_label(target)) from None
@@ -41,8 +45,8 @@ def cast(target: Target, message: object) -> None:
     ref = registry.whereis(target) if type(target) is str else target
     if ref is None:
         raise NoProcess(target)
-    # An ask whose future nobody reads: a Rejected lands there, a crash still crashes.
-    ref.ask(message, block=False)
+    # A reply slot nobody reads: a Rejected lands there, a crash still crashes.
+    ref.actor_inbox.put(Envelope(message, Reply()))
 
 
 def crash(target: Target, reason: str = "crash requested") -> None:
