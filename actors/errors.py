@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from supervisors.errors import Rejected  # TODO: `from supervisors import Rejected` once it lands
+from supervisors import Rejected
 
 
 class ValidationFailed(Rejected):
@@ -28,3 +28,7 @@ class Forbidden(Rejected):
 
 class Unauthorized(Rejected):
     """Credentials did not match (HTTP 401)."""
+
+
+class Unavailable(Rejected):
+    """The database or a service this one depends on did not answer (HTTP 503)."""

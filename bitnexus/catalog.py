@@ -1,0 +1,247 @@
+"""Products: validation rules, money conversion and queries behind the Products service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from actors.errors import NotFound, ValidationFailed
+from bitnexus.changeset import (
+    DOES_NOT_EXIST,
+    Changeset,
+    cast_decimal,
+    cast_integer,
+    cast_string,
+    enum_caster,
+)
+from bitnexus.db import reading
+from bitnexus.money import format_minor, from_minor, to_minor
+from bitnexus.pagination import page, page_request
+from bitnexus.schema import PRODUCT_STATUSES, products, users, utcnow
+from bitnexus.users import iso
+
+NAME_MAX = 200
+DESCRIPTION_MAX = 5000
+CATEGORY_MAX = 100
+PRICE_LIMIT = 10_000_000_000  # exclusive; keeps minor units within 64 bits at 8 places
+COMMISSION_PLACES = 2
+CURSOR_KIND = "products"
+_DEFAULTS: Mapping[str, object] = {
+    "currency": "EUR",
+    "commission_rate": Decimal(0),
+    "status": "pending",
+}
+_FIELDS: Mapping[str, Callable[[object], object]] = {
+    "name": cast_string,
+    "description": cast_string,
+    "category": cast_string,
+    "price": cast_decimal,
+    "currency": cast_string,
+    "commission_rate": cast_decimal,
+    "status": enum_caster(PRODUCT_STATUSES),
+    "created_by": cast_integer,
+}
+
+
+def search_text(name: str, description: str | None) -> str:
+    """What the `q` filter matches against: name and description, lower-cased."""
+    return f"{name}\n{description or ''}".lower()
+
+
+def product_reply(row: RowMapping, currencies: Mapping[str, int]) -> dict[str, Any]:
+    """A product as plain data with Phoenix field names; decimals as strings."""
+    places = currencies.get(row["currency"], 2)
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "description": row["description"],
+        "category": row["category"],
+        "price": format_minor(row["price_minor"], places),
+        "currency": row["currency"],
+        "commission_rate": format_minor(row["commission_bp"], COMMISSION_PLACES),
+        "status": row["status"],
+        "created_by": row["created_by"],
+        "inserted_at": iso(row["inserted_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
+
+
+def changeset(
+    params: Mapping[Any, object], data: Mapping[str, object], currencies: Mapping[str, int]
+) -> Changeset:
+    """Cast and validate product params over `data` (defaults for a new product)."""
+    cs = Changeset(params, data)
+    for field, caster in _FIELDS.items():
+        cs.cast(field, caster)
+    cs.validate_required("name", "price", "currency", "commission_rate", "status")
+    if not data.get("id"):
+        # Only on create: a vendor's deletion nulls created_by, which must not block updates.
+        cs.validate_required("created_by")
+    cs.validate_length("name", min=1, max=NAME_MAX)
+    cs.validate_length("description", max=DESCRIPTION_MAX)
+    cs.validate_length("category", max=CATEGORY_MAX)
+    cs.validate_inclusion("currency", currencies)
+    cs.validate_number("price", greater_than=0, less_than=PRICE_LIMIT)
+    currency = cs.get("currency")
+    if "currency" not in cs.errors and isinstance(currency, str) and currency in currencies:
+        # A new currency re-checks the existing price against its decimal places.
+        cs.validate_decimal_places("price", currencies[currency], always="currency" in cs.changes)
+    cs.validate_number("commission_rate", greater_than_or_equal_to=0, less_than_or_equal_to=100)
+    cs.validate_decimal_places("commission_rate", COMMISSION_PLACES)
+    return cs
+
+
+def row_values(cs: Changeset, currencies: Mapping[str, int]) -> dict[str, object]:
+    """Column values for the changed fields of a valid changeset."""
+    values: dict[str, object] = {}
+    for field in ("name", "description", "category", "currency", "status", "created_by"):
+        if field in cs.changes:
+            values[field] = cs.changes[field]
+    if "price" in cs.changes or "currency" in cs.changes:
+        price = cs.get("price")
+        assert isinstance(price, Decimal)
+        values["price_minor"] = to_minor(price, currencies[str(cs.get("currency"))])
+    if "commission_rate" in cs.changes:
+        rate = cs.changes["commission_rate"]
+        assert isinstance(rate, Decimal)
+        values["commission_bp"] = to_minor(rate, COMMISSION_PLACES)
+    if "name" in cs.changes or "description" in cs.changes:
+        values["search_text"] = search_text(str(cs.get("name")), _opt_str(cs.get("description")))
+    return values
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+class Products:
+    """Product records over `engine`; raises `actors.errors` exceptions for expected outcomes."""
+
+    def __init__(self, engine: Engine, currencies: Mapping[str, int]) -> None:
+        self._engine = engine
+        self._currencies = currencies
+
+    def list(self, params: Mapping[str, object]) -> dict[str, Any]:
+        """Filters `created_by`, `status`, `category`, `q`; pages by `limit` and `cursor`."""
+        cs = Changeset(params, {})
+        cs.cast("created_by", cast_integer).cast("status", enum_caster(PRODUCT_STATUSES))
+        cs.cast("category", cast_string).cast("q", cast_string)
+        request = page_request(cs, CURSOR_KIND)
+        if not cs.valid:
+            raise ValidationFailed(cs.errors)
+        query = sa.select(products).where(products.c.id > request.after)
+        for field in ("created_by", "status", "category"):
+            if cs.changes.get(field) is not None:
+                query = query.where(products.c[field] == cs.changes[field])
+        if cs.changes.get("q") is not None:
+            pattern = f"%{escape_like(str(cs.changes['q']).strip().lower())}%"
+            query = query.where(products.c.search_text.like(pattern, escape="\\"))
+        query = query.order_by(products.c.id).limit(request.limit + 1)
+        with reading(self._engine) as conn:
+            rows = conn.execute(query).mappings().all()
+        return page(CURSOR_KIND, [self._reply(r) for r in rows], request.limit)
+
+    def get(self, product_id: int) -> dict[str, Any]:
+        with reading(self._engine) as conn:
+            return self._reply(self._fetch(conn, product_id))
+
+    def create(self, params: Mapping[Any, object]) -> dict[str, Any]:
+        cs = changeset(params, _DEFAULTS, self._currencies)
+        if not cs.valid:
+            raise ValidationFailed(cs.errors)
+        values = row_values(cs, self._currencies)
+        values.setdefault("currency", cs.get("currency"))
+        values.setdefault("status", cs.get("status"))
+        values.setdefault("commission_bp", 0)
+        values["inserted_at"] = values["updated_at"] = utcnow()
+        with existing_vendor(), self._engine.begin() as conn:
+            self._check_vendor(conn, values.get("created_by"))
+            query = products.insert().values(values).returning(*products.c)
+            row = conn.execute(query).mappings().one()
+        return self._reply(row)
+
+    def update(self, product_id: int, params: Mapping[Any, object]) -> dict[str, Any]:
+        with reading(self._engine) as conn:
+            current = self._fetch(conn, product_id)
+        cs = changeset(params, self._data(current), self._currencies)
+        if not cs.valid:
+            raise ValidationFailed(cs.errors)
+        values = row_values(cs, self._currencies)
+        if not values:
+            return self._reply(current)  # nothing changed: Ecto leaves updated_at alone
+        values["updated_at"] = utcnow()
+        query = (
+            products.update()
+            .where(products.c.id == product_id)
+            .values(values)
+            .returning(*products.c)
+        )
+        with existing_vendor(), self._engine.begin() as conn:
+            if "created_by" in values:
+                self._check_vendor(conn, values["created_by"])
+            row = conn.execute(query).mappings().one_or_none()
+        if row is None:
+            raise NotFound(f"product {product_id}")
+        return self._reply(row)
+
+    def delete(self, product_id: int) -> None:
+        with self._engine.begin() as conn:
+            deleted = conn.execute(products.delete().where(products.c.id == product_id))
+        if deleted.rowcount == 0:
+            raise NotFound(f"product {product_id}")
+
+    def _data(self, row: RowMapping) -> dict[str, object]:
+        """A stored row as changeset data (decimals, not minor units)."""
+        places = self._currencies.get(row["currency"], 2)
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "description": row["description"],
+            "category": row["category"],
+            "price": from_minor(row["price_minor"], places),
+            "currency": row["currency"],
+            "commission_rate": from_minor(row["commission_bp"], COMMISSION_PLACES),
+            "status": row["status"],
+            "created_by": row["created_by"],
+        }
+
+    def _reply(self, row: RowMapping) -> dict[str, Any]:
+        return product_reply(row, self._currencies)
+
+    @staticmethod
+    def _fetch(conn: Connection, product_id: int) -> RowMapping:
+        query = sa.select(products).where(products.c.id == product_id)
+        row = conn.execute(query).mappings().first()
+        if row is None:
+            raise NotFound(f"product {product_id}")
+        return row
+
+    @staticmethod
+    def _check_vendor(conn: Connection, user_id: object) -> None:
+        """Ecto's foreign_key_constraint message, checked up front for a clean reply."""
+        query = sa.select(users.c.id).where(users.c.id == user_id)
+        if user_id is not None and conn.execute(query).first() is None:
+            raise ValidationFailed({"created_by": [DOES_NOT_EXIST]})
+
+
+def escape_like(text: str) -> str:
+    """Escape LIKE wildcards so `q` matches literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@contextmanager
+def existing_vendor() -> Iterator[None]:
+    """The vendor deleted between check and insert: the foreign key says "does not exist"."""
+    try:
+        yield
+    except IntegrityError as exc:
+        text = str(exc.orig)
+        if "fk_products_created_by_users" in text or "FOREIGN KEY constraint failed" in text:
+            raise ValidationFailed({"created_by": [DOES_NOT_EXIST]}) from exc
+        raise

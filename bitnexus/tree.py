@@ -1,0 +1,61 @@
+"""The application's supervision tree, declared in one place.
+
+    root (one_for_one)
+    └── services (one_for_one)
+        ├── accounts   pool of Accounts workers, registered name "accounts"
+        └── products   pool of Products workers, registered name "products"
+
+Pool sizes come from the configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from actors.accounts import Accounts
+from actors.products import Products
+from bitnexus.config import Config
+from supervisors import ChildSpec, Pool, SupervisorSpec
+
+
+def service_children(config: Config, engine: Engine) -> list[ChildSpec]:
+    """The services, in start order (a service starts after those it calls at start-up)."""
+    args = (config, engine)
+    return [
+        ChildSpec(
+            id="products",
+            start=Pool(Products, size=config.products_pool_size, args=args),
+            name="products",
+        ),
+        ChildSpec(
+            id="accounts",
+            start=Pool(Accounts, size=config.accounts_pool_size, args=args),
+            name="accounts",
+        ),
+        # The ledger issue adds "ledger" and "transactions" here.
+    ]
+
+
+def application_spec(config: Config, engine: Engine) -> SupervisorSpec:
+    """Root supervisor with the `services` supervisor under it."""
+    services = SupervisorSpec(children=service_children(config, engine), strategy="one_for_one")
+    return SupervisorSpec(
+        children=[ChildSpec(id="services", start=services)],
+        strategy="one_for_one",
+    )
+
+
+def render(node: Mapping[str, Any]) -> str:
+    """A live tree view (`Tree.tree()`) as indented text, one node per line."""
+    return "\n".join(_lines(node, 0))
+
+
+def _lines(node: Mapping[str, Any], depth: int) -> Iterator[str]:
+    name = f" name={node['name']}" if node.get("name") else ""
+    strategy = f" {node['strategy']}" if node.get("strategy") else ""
+    yield f"{'  ' * depth}{node['id']} [{node['kind']}{strategy}] {node['status']}{name}"
+    for child in node.get("children", ()):
+        yield from _lines(child, depth + 1)

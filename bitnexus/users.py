@@ -1,0 +1,198 @@
+"""Users: validation rules and persistence behind the Accounts service."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from actors.errors import NotFound, Unauthorized, ValidationFailed
+from bitnexus.changeset import (
+    TAKEN,
+    Changeset,
+    cast_string,
+    cast_trimmed_string,
+    enum_caster,
+)
+from bitnexus.db import reading
+from bitnexus.pagination import page, page_request
+from bitnexus.passwords import Passwords
+from bitnexus.schema import USER_ROLES, users, utcnow
+
+EMAIL_FORMAT = re.compile(r"^[^\s]+@[^\s]+$")
+EMAIL_MAX = 160
+NAME_MAX = 100
+PASSWORD_MIN = 12
+CURSOR_KIND = "users"
+_DEFAULTS: Mapping[str, object] = {"role": "user"}
+
+DeleteGuard = Callable[[Connection, int], None]
+
+
+def email_key(email: str) -> str:
+    """The case-insensitive identity of an email address (unique in the database)."""
+    return email.strip().lower()
+
+
+def user_reply(row: RowMapping) -> dict[str, Any]:
+    """A user as plain data with Phoenix field names; never the password or its hash."""
+    return {
+        "id": row["id"],
+        "email": row["email"],
+        "name": row["name"],
+        "role": row["role"],
+        "inserted_at": iso(row["inserted_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
+
+
+def iso(value: Any) -> str:
+    """ISO 8601 UTC with a `Z`, as Ecto encodes :utc_datetime."""
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def changeset(params: Mapping[Any, object], data: Mapping[str, object]) -> Changeset:
+    """Cast and validate user params over `data` (empty for a new user)."""
+    cs = Changeset(params, data)
+    cs.cast("email", cast_trimmed_string).cast("name", cast_string)
+    cs.cast("password", cast_string).cast("role", enum_caster(USER_ROLES))
+    # Role has a default: it is only blank when a caller explicitly blanks it.
+    required = ("email", "name", "role") + (() if data.get("id") else ("password",))
+    cs.validate_required(*required)
+    if data.get("id") and "password" in cs.changes:
+        cs.validate_required("password")  # an update may omit it, not blank it
+    cs.validate_format("email", EMAIL_FORMAT).validate_length("email", max=EMAIL_MAX)
+    cs.validate_length("name", min=1, max=NAME_MAX)
+    cs.validate_length("password", min=PASSWORD_MIN)
+    return cs
+
+
+class Users:
+    """User records over `engine`; raises `actors.errors` exceptions for expected outcomes."""
+
+    def __init__(self, engine: Engine, passwords: Passwords) -> None:
+        self._engine = engine
+        self._passwords = passwords
+
+    def list(self, params: Mapping[str, object]) -> dict[str, Any]:
+        cs = Changeset(params, {})
+        request = page_request(cs, CURSOR_KIND)
+        if not cs.valid:
+            raise ValidationFailed(cs.errors)
+        query = (
+            sa.select(users)
+            .where(users.c.id > request.after)
+            .order_by(users.c.id)
+            .limit(request.limit + 1)
+        )
+        with reading(self._engine) as conn:
+            rows = conn.execute(query).mappings().all()
+        return page(CURSOR_KIND, [user_reply(r) for r in rows], request.limit)
+
+    def get(self, user_id: int) -> dict[str, Any]:
+        with reading(self._engine) as conn:
+            return user_reply(self._fetch(conn, user_id))
+
+    def create(self, params: Mapping[Any, object]) -> dict[str, Any]:
+        cs = changeset(params, _DEFAULTS)
+        if not cs.valid:
+            raise ValidationFailed(cs.errors)
+        now = utcnow()
+        values = {
+            "email": cs.get("email"),
+            "email_key": email_key(str(cs.get("email"))),
+            "name": cs.get("name"),
+            "role": cs.get("role"),
+            # Hashing is slow: do it before taking a connection and the write lock.
+            "password_hash": self._passwords.hash(str(cs.get("password"))),
+            "inserted_at": now,
+            "updated_at": now,
+        }
+        with unique_email(), self._engine.begin() as conn:
+            row = conn.execute(users.insert().values(values).returning(*users.c)).mappings().one()
+        return user_reply(row)
+
+    def update(self, user_id: int, params: Mapping[Any, object]) -> dict[str, Any]:
+        with reading(self._engine) as conn:
+            current = self._fetch(conn, user_id)
+        cs = changeset(params, current)
+        if not cs.valid:
+            raise ValidationFailed(cs.errors)
+        values: dict[str, object] = {k: v for k, v in cs.changes.items() if k != "password"}
+        if "email" in values:
+            values["email_key"] = email_key(str(values["email"]))
+        if "password" in cs.changes:
+            values["password_hash"] = self._passwords.hash(str(cs.changes["password"]))
+        if not values:
+            return user_reply(current)  # nothing changed: Ecto leaves updated_at alone
+        values["updated_at"] = utcnow()
+        query = users.update().where(users.c.id == user_id).values(values).returning(*users.c)
+        with unique_email(), self._engine.begin() as conn:
+            row = conn.execute(query).mappings().one_or_none()
+        if row is None:
+            raise NotFound(f"user {user_id}")
+        return user_reply(row)
+
+    def delete(self, user_id: int, guard: DeleteGuard) -> None:
+        """Delete a user; `guard(conn, user_id)` may refuse by raising, inside the transaction."""
+        with self._engine.begin() as conn:
+            self._fetch(conn, user_id)
+            guard(conn, user_id)
+            conn.execute(users.delete().where(users.c.id == user_id))
+
+    def authenticate(self, email: object, password: object) -> dict[str, Any]:
+        """The user whose email and password match; Unauthorized otherwise (same work)."""
+        key = email_key(email) if isinstance(email, str) else None
+        with reading(self._engine) as conn:
+            row = (
+                conn.execute(sa.select(users).where(users.c.email_key == key)).mappings().first()
+                if key
+                else None
+            )
+        secret = password if isinstance(password, str) else ""
+        if not self._passwords.verify(row["password_hash"] if row else None, secret) or not row:
+            raise Unauthorized("invalid email or password")
+        if self._passwords.needs_rehash(row["password_hash"]):
+            self._rehash(row["id"], secret)
+        return user_reply(row)
+
+    def exists(self, user_id: int) -> bool:
+        with reading(self._engine) as conn:
+            return (
+                conn.execute(sa.select(users.c.id).where(users.c.id == user_id)).first() is not None
+            )
+
+    def _rehash(self, user_id: int, password: str) -> None:
+        """Upgrade a hash made with older cost settings (on a successful login only)."""
+        new_hash = self._passwords.hash(password)
+        with self._engine.begin() as conn:
+            conn.execute(users.update().where(users.c.id == user_id).values(password_hash=new_hash))
+
+    @staticmethod
+    def _fetch(conn: Connection, user_id: int) -> RowMapping:
+        row = conn.execute(sa.select(users).where(users.c.id == user_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"user {user_id}")
+        return row
+
+
+@contextmanager
+def unique_email() -> Iterator[None]:
+    """Turn the database's unique-email violation into Ecto's "has already been taken"."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if is_unique_email_violation(exc):
+            raise ValidationFailed({"email": [TAKEN]}) from exc
+        raise
+
+
+def is_unique_email_violation(exc: IntegrityError) -> bool:
+    """Whether `exc` is the users.email_key unique constraint (PostgreSQL or SQLite text)."""
+    text = str(exc.orig)
+    return "uq_users_email_key" in text or "users.email_key" in text
