@@ -138,9 +138,10 @@ class Changeset:
         return self
 
     def _change(self, field: str) -> Any:
-        """The new, non-null value of `field`, or None when there is nothing to validate."""
-        if field in self.errors:
-            return None
+        """The new, non-null value of `field`, or None when there is nothing to validate.
+
+        As in Ecto, every validation of a cast change runs, even after another one failed.
+        """
         return self.changes.get(field)
 
     def validate_length(self, field: str, *, min: int = 0, max: int | None = None) -> Changeset:

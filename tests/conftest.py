@@ -257,3 +257,33 @@ def fresh_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
         return
     with pg_database() as url:
         yield url
+
+
+@pytest.fixture
+def services(config: Config, engine: sa.Engine) -> Iterator[object]:
+    """The application's supervision tree (bitnexus.tree) running on `engine`."""
+    from bitnexus.tree import application_spec
+    from supervisors import start_tree
+
+    tree = start_tree(application_spec(config, engine))
+    try:
+        yield tree
+    finally:
+        tree.stop()
+
+
+@pytest.fixture
+def terminate_backends(engine: sa.Engine):
+    """A function killing every server process connected to `engine`'s PostgreSQL database
+    (pg_terminate_backend, from an outside connection); returns how many it killed."""
+
+    def terminate() -> int:
+        with _pg_admin() as conn:
+            row = conn.execute(  # with a timeout, it waits until each backend is gone
+                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (engine.url.database,),
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    return terminate
