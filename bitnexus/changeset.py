@@ -18,8 +18,8 @@ INVALID = "is invalid"
 TAKEN = "has already been taken"
 DOES_NOT_EXIST = "does not exist"
 
-_DECIMAL_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-_INTEGER_RE = re.compile(r"[+-]?\d+")
+_DECIMAL_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+_INTEGER_RE = re.compile(r"[+-]?\d+", re.ASCII)
 
 
 class CastError(ValueError):

@@ -33,7 +33,7 @@ def decode_cursor(kind: str, cursor: str) -> int | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     prefix, _, number = text.partition(":")
-    if prefix != kind or not number.isdigit() or len(number) > 18:
+    if prefix != kind or not (number.isascii() and number.isdigit()) or len(number) > 18:
         return None
     return int(number)
 
