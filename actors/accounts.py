@@ -12,6 +12,7 @@ from actors import products
 from actors.errors import Unavailable
 from actors.service import database_outage_as_unavailable, require_id
 from bitnexus.config import Config
+from bitnexus.ledger_queries import refuse_nonzero_balances
 from bitnexus.passwords import Passwords
 from bitnexus.users import Users
 from supervisors import ActorCrashed, CallTimeout, NoProcess, Worker, call
@@ -110,8 +111,9 @@ class Accounts(Worker):
     def ensure_deletable(self, conn: Connection, user_id: int) -> None:
         """Hook run inside the delete's transaction: raise a Rejected to refuse.
 
-        The ledger fills this in: a user who still holds a non-zero balance can't be deleted.
+        A user who still holds a non-zero balance can't be deleted.
         """
+        refuse_nonzero_balances(conn, user_id)
 
     def _products_of(self, user_id: int, params: Mapping[str, object]) -> object:
         """The inter-service call of the original design: Products, by name."""

@@ -34,6 +34,7 @@ class Config:
     db_pool_timeout: float = 10.0
     accounts_pool_size: int = 4
     products_pool_size: int = 4
+    transactions_pool_size: int = 4
     ledger_batch_max: int = 256
     ledger_verify_tail: int = 100
     call_timeout: float = 5.0
@@ -55,6 +56,7 @@ class Config:
             db_pool_timeout=env.get("BITNEXUS_DB_POOL_TIMEOUT", _positive_float, 10.0),
             accounts_pool_size=env.get("BITNEXUS_ACCOUNTS_POOL", _positive_int, 4),
             products_pool_size=env.get("BITNEXUS_PRODUCTS_POOL", _positive_int, 4),
+            transactions_pool_size=env.get("BITNEXUS_TRANSACTIONS_POOL", _positive_int, 4),
             ledger_batch_max=env.get("BITNEXUS_LEDGER_BATCH_MAX", _positive_int, 256),
             ledger_verify_tail=env.get("BITNEXUS_LEDGER_VERIFY_TAIL", _non_negative_int, 100),
             call_timeout=env.get("BITNEXUS_CALL_TIMEOUT", _positive_float, 5.0),

@@ -2,8 +2,10 @@
 
     root (one_for_one)
     └── services (one_for_one)
-        ├── accounts   pool of Accounts workers, registered name "accounts"
-        └── products   pool of Products workers, registered name "products"
+        ├── products       pool of Products workers, registered name "products"
+        ├── accounts       pool of Accounts workers, registered name "accounts"
+        ├── ledger         the one Ledger writer of this process, registered name "ledger"
+        └── transactions   pool of Transactions workers, registered name "transactions"
 
 Pool sizes come from the configuration.
 """
@@ -16,7 +18,9 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from actors.accounts import Accounts
+from actors.ledger import Ledger
 from actors.products import Products
+from actors.transactions import Transactions
 from bitnexus.config import Config
 from supervisors import ChildSpec, Pool, SupervisorSpec
 
@@ -35,7 +39,12 @@ def service_children(config: Config, engine: Engine) -> list[ChildSpec]:
             start=Pool(Accounts, size=config.accounts_pool_size, args=args),
             name="accounts",
         ),
-        # The ledger issue adds "ledger" and "transactions" here.
+        ChildSpec(id="ledger", start=Ledger, args=args, name="ledger"),
+        ChildSpec(
+            id="transactions",
+            start=Pool(Transactions, size=config.transactions_pool_size, args=args),
+            name="transactions",
+        ),
     ]
 
 

@@ -1,0 +1,174 @@
+"""The Ledger (registered name `ledger`, one per process): the only writer of the journal.
+
+Record requests are group-committed: the ledger takes the requests queued behind the one
+it is handling (up to `ledger_batch_max` in all) and appends them as one block in one
+database transaction, answering each caller only after that commit. Reads and
+verification run in a snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from actors.errors import NotFound, Unavailable
+from actors.service import database_outage_as_unavailable, require_id
+from bitnexus import ledger_queries as queries
+from bitnexus.config import Config
+from bitnexus.ledger_store import Entry, ensure_genesis, record
+from bitnexus.ledger_verify import verify_chain, verify_tail, verify_transaction
+from supervisors import Rejected, Worker
+
+NAME = "ledger"
+
+
+class LedgerDegraded(Unavailable):
+    """The ledger found its chain damaged and refuses to write until it is repaired."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """Append ``entry``: replies {"transaction": {...}, "replay": bool}."""
+
+    entry: Entry
+
+
+@dataclass(frozen=True)
+class GetTransaction:
+    id: int
+
+
+@dataclass(frozen=True)
+class History:
+    """The user's postings, newest first; ``limit`` (<= 100) and ``cursor`` as in pages."""
+
+    user_id: int
+    currency: str | None = None
+    limit: object = None
+    cursor: object = None
+
+
+@dataclass(frozen=True)
+class Balances:
+    user_id: int
+
+
+@dataclass(frozen=True)
+class GetBlock:
+    index: int
+
+
+@dataclass(frozen=True)
+class Verify:
+    """The proof of one transaction, from its content up to the head, and a verdict."""
+
+    transaction_id: int
+
+
+@dataclass(frozen=True)
+class VerifyChain:
+    """Every block from genesis, and every balance against its postings."""
+
+
+class Ledger(Worker):
+    """Appends blocks; refuses to (``degraded``) when the recent chain does not verify."""
+
+    def __init__(self, config: Config, engine: Engine) -> None:
+        super().__init__()
+        self._engine = engine
+        self._places = config.currencies
+        self._batch_max = config.ledger_batch_max
+        self._verify_tail = config.ledger_verify_tail
+
+    def init(self) -> None:
+        ensure_genesis(self._engine)
+        with queries.snapshot(self._engine) as conn:
+            reason = verify_tail(conn, self._verify_tail)
+        self.degraded = None if reason is None else f"chain does not verify: {reason}"
+
+    def handle(self, message: object) -> object:
+        match message:
+            case Record(entry=entry):
+                return self._record(entry)
+            case GetTransaction(id=transaction_id):
+                return _found(
+                    self._read(
+                        queries.get_transaction,
+                        require_id(transaction_id, "transaction"),
+                        self._places,
+                    )
+                )
+            case History(user_id=user_id, currency=currency, limit=limit, cursor=cursor):
+                return self._read(
+                    queries.history,
+                    require_id(user_id, "user"),
+                    self._places,
+                    currency=currency,
+                    limit=limit,
+                    cursor=cursor,
+                )
+            case Balances(user_id=user_id):
+                return self._read(queries.balances, require_id(user_id, "user"), self._places)
+            case GetBlock(index=index):
+                return _found(self._read(queries.get_block, _block_index(index), self._places))
+            case Verify(transaction_id=transaction_id):
+                return _found(
+                    self._read(verify_transaction, require_id(transaction_id, "transaction"))
+                )
+            case VerifyChain():
+                report = self._read(verify_chain)
+                if not report["valid"]:
+                    self.degraded = f"chain does not verify: {_summary(report)}"
+                return report
+        return super().handle(message)
+
+    def _record(self, entry: Entry) -> dict[str, Any]:
+        if self.degraded is not None:
+            raise LedgerDegraded(self.degraded)
+        pending = self.drain(self._batch_max - 1, _is_record)
+        try:
+            with database_outage_as_unavailable():
+                outcomes = record(
+                    self._engine, [entry, *(p.message.entry for p in pending)], self._places
+                )
+        except Unavailable as exc:
+            for p in pending:  # not posted as far as anyone knows: a retry is safe
+                p.fail(Unavailable(str(exc)))
+            raise
+        for p, outcome in zip(pending, outcomes[1:], strict=True):
+            if isinstance(outcome, Rejected):
+                p.fail(outcome)
+            else:
+                p.reply(outcome)
+        if isinstance(outcomes[0], Rejected):
+            raise outcomes[0]
+        return outcomes[0]
+
+    def _read(self, query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        with database_outage_as_unavailable(), queries.snapshot(self._engine) as conn:
+            return query(conn, *args, **kwargs)
+
+
+def _is_record(message: object) -> bool:
+    return isinstance(message, Record)
+
+
+def _block_index(value: object) -> int:
+    if type(value) is not int or value < 0:
+        raise NotFound(f"block {value!r}")
+    return value
+
+
+def _found(value: Any) -> Any:
+    if value is None:
+        raise NotFound("ledger record")
+    return value
+
+
+def _summary(report: dict[str, Any]) -> str:
+    if report["reason"] is not None:
+        return report["reason"]
+    return f"{len(report['balance_mismatches'])} balance(s) differ from their postings"

@@ -1,0 +1,210 @@
+"""Reads of the ledger as plain data: transactions, history, balances, blocks.
+
+Amounts leave as decimal strings in the currency's places; `places` maps a currency code
+to its decimal places (`Config.currencies`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, RowMapping
+
+from actors.errors import ValidationFailed
+from bitnexus.changeset import Changeset
+from bitnexus.hashing import BLOCK_FIELDS
+from bitnexus.ledger_schema import (
+    ledger_accounts,
+    ledger_blocks,
+    ledger_postings,
+    ledger_transactions,
+)
+from bitnexus.money import format_minor
+from bitnexus.pagination import encode_cursor, page_request
+from bitnexus.schema import users
+from bitnexus.users import iso
+
+Places = Mapping[str, int]
+HISTORY_CURSOR = "history"
+
+_POSTING_COLUMNS = (
+    ledger_postings.c.transaction_id,
+    ledger_accounts.c.user_id,
+    ledger_accounts.c.currency,
+    ledger_postings.c.amount,
+    ledger_postings.c.balance_after,
+)
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction that sees one consistent state of every table."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        else:  # SQLite in WAL mode: a deferred read transaction is a snapshot
+            conn = conn.execution_options(sqlite_begin="DEFERRED")
+        with conn.begin():
+            yield conn
+
+
+def transaction_reply(
+    row: Mapping[str, Any], postings: Iterable[Mapping[str, Any]], places: Places
+) -> dict[str, Any]:
+    """A recorded transaction with Phoenix field names; ``row`` holds its table's columns."""
+    decimals = places[row["currency"]]
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "status": "posted",
+        "amount": format_minor(row["amount"], decimals),
+        "currency": row["currency"],
+        "user_id": row["user_id"],
+        "recipient_id": row["recipient_id"],
+        "product_id": row["product_id"],
+        "affiliate_id": row["affiliate_id"],
+        "description": row["description"],
+        "idempotency_key": row["idempotency_key"],
+        "postings": [posting_reply(p, places) for p in postings],
+        "block_index": row["block_index"],
+        "hash": row["hash"],
+        "inserted_at": iso(row["inserted_at"]),
+    }
+
+
+def posting_reply(posting: Mapping[str, Any], places: Places) -> dict[str, Any]:
+    decimals = places[posting["currency"]]
+    return {
+        "account": "world" if posting["user_id"] is None else "wallet",
+        "user_id": posting["user_id"],
+        "currency": posting["currency"],
+        "amount": format_minor(posting["amount"], decimals),
+        "balance_after": format_minor(posting["balance_after"], decimals),
+    }
+
+
+def block_header(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A block's hashed fields, timestamp as text, plus its stored hash."""
+    header = {field: row[field] for field in BLOCK_FIELDS}
+    header["timestamp"] = iso(row["timestamp"])
+    header["hash"] = row["hash"]
+    return header
+
+
+def postings_of(
+    conn: Connection, transaction_ids: Iterable[int] | sa.Select
+) -> dict[int, list[RowMapping]]:
+    """Each transaction's postings in order, with their account's user and currency."""
+    ids = transaction_ids if isinstance(transaction_ids, sa.Select) else list(transaction_ids)
+    grouped: dict[int, list[RowMapping]] = defaultdict(list)
+    query = (
+        sa.select(*_POSTING_COLUMNS)
+        .join(ledger_accounts, ledger_accounts.c.id == ledger_postings.c.account_id)
+        .where(ledger_postings.c.transaction_id.in_(ids))
+        .order_by(ledger_postings.c.transaction_id, ledger_postings.c.position)
+    )
+    for posting in conn.execute(query).mappings():
+        grouped[posting["transaction_id"]].append(posting)
+    return grouped
+
+
+def transactions_where(
+    conn: Connection, condition: sa.ColumnElement[bool], places: Places
+) -> list[dict[str, Any]]:
+    """Replies for the transactions matching ``condition``, in id order."""
+    rows = (
+        conn.execute(
+            sa.select(ledger_transactions).where(condition).order_by(ledger_transactions.c.id)
+        )
+        .mappings()
+        .all()
+    )
+    postings = postings_of(conn, (row["id"] for row in rows))
+    return [transaction_reply(row, postings[row["id"]], places) for row in rows]
+
+
+def get_transaction(conn: Connection, transaction_id: int, places: Places) -> dict | None:
+    found = transactions_where(conn, ledger_transactions.c.id == transaction_id, places)
+    return found[0] if found else None
+
+
+def find_by_key(conn: Connection, user_id: int, key: str) -> RowMapping | None:
+    """The id and request digest of ``user_id``'s transaction under idempotency ``key``."""
+    query = sa.select(ledger_transactions.c.id, ledger_transactions.c.request_hash).where(
+        ledger_transactions.c.user_id == user_id, ledger_transactions.c.idempotency_key == key
+    )
+    return conn.execute(query).mappings().first()
+
+
+def history(
+    conn: Connection,
+    user_id: int,
+    places: Places,
+    *,
+    currency: str | None = None,
+    limit: object = None,
+    cursor: object = None,
+) -> dict[str, Any]:
+    """The user's postings, newest first: {"items": [...], "next_cursor": str | None}."""
+    params = {k: v for k, v in (("limit", limit), ("cursor", cursor)) if v is not None}
+    changeset = Changeset(params, {})
+    request = page_request(changeset, HISTORY_CURSOR)
+    if not changeset.valid:
+        raise ValidationFailed(changeset.errors)
+    query = (
+        sa.select(*_POSTING_COLUMNS)
+        .join(ledger_accounts, ledger_accounts.c.id == ledger_postings.c.account_id)
+        .where(ledger_accounts.c.user_id == user_id)
+        .order_by(ledger_postings.c.transaction_id.desc())
+        .limit(request.limit + 1)
+    )
+    if currency is not None:
+        query = query.where(ledger_accounts.c.currency == currency)
+    if request.after:  # the cursor holds the last transaction id seen; older ones follow
+        query = query.where(ledger_postings.c.transaction_id < request.after)
+    rows = conn.execute(query).mappings().all()
+    more = len(rows) > request.limit
+    rows = rows[: request.limit]
+    ids = [row["transaction_id"] for row in rows]
+    by_id = {
+        tx["id"]: tx for tx in transactions_where(conn, ledger_transactions.c.id.in_(ids), places)
+    }
+    items = [
+        posting_reply(row, places) | {"transaction": by_id[row["transaction_id"]]} for row in rows
+    ]
+    return {"items": items, "next_cursor": encode_cursor(HISTORY_CURSOR, ids[-1]) if more else None}
+
+
+def balances(conn: Connection, user_id: int, places: Places) -> dict[str, str]:
+    """The user's balance per currency, zero for currencies never used."""
+    query = sa.select(ledger_accounts.c.currency, ledger_accounts.c.balance).where(
+        ledger_accounts.c.user_id == user_id
+    )
+    stored = dict(conn.execute(query).tuples().all())
+    return {code: format_minor(stored.get(code, 0), dp) for code, dp in places.items()}
+
+
+def get_block(conn: Connection, index: int, places: Places) -> dict[str, Any] | None:
+    """A block's header and its transactions in Merkle order."""
+    row = conn.execute(sa.select(ledger_blocks).where(ledger_blocks.c.index == index)).mappings()
+    block = row.first()
+    if block is None:
+        return None
+    transactions = transactions_where(conn, ledger_transactions.c.block_index == index, places)
+    return block_header(block) | {"transactions": transactions}
+
+
+def refuse_nonzero_balances(conn: Connection, user_id: int) -> None:
+    """A delete guard for users: refuse while any of the user's balances is not zero."""
+    # The ledger holds a KEY SHARE lock on every user it posts to until its block commits:
+    # locking the row here first means the balances read below include any such block.
+    conn.execute(sa.select(users.c.id).where(users.c.id == user_id).with_for_update())
+    query = sa.select(ledger_accounts.c.id).where(
+        ledger_accounts.c.user_id == user_id, ledger_accounts.c.balance != 0
+    )
+    if conn.execute(query.limit(1)).first() is not None:
+        raise ValidationFailed({"balances": ["must all be zero before the user is deleted"]})

@@ -1,0 +1,312 @@
+"""Appending a batch of entries to the ledger as one block, in one database transaction.
+
+Writers on any number of processes serialise on the `ledger_head` row, then lock the users
+they post to (so a user can't be deleted under them) and the accounts they touch, in id
+order. Entries are checked in arrival order against the locked balances: a refused entry
+changes nothing and does not affect the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from actors.errors import ValidationFailed
+from bitnexus.changeset import DOES_NOT_EXIST
+from bitnexus.hashing import TRANSACTION_FIELDS, block_hash, transaction_hash
+from bitnexus.ledger_queries import Places, get_transaction, transaction_reply
+from bitnexus.ledger_schema import (
+    TRANSACTION_KINDS,
+    ledger_accounts,
+    ledger_blocks,
+    ledger_head,
+    ledger_postings,
+    ledger_transactions,
+)
+from bitnexus.merkle import EMPTY_ROOT, merkle_root
+from bitnexus.postings import Posting
+from bitnexus.schema import users
+from bitnexus.users import iso
+
+BIGINT_MAX = 2**63 - 1
+GENESIS = {
+    "index": 0,
+    "previous_hash": "0" * 64,
+    "merkle_root": EMPTY_ROOT,
+    "timestamp": dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
+    "transaction_count": 0,
+}
+RETRY_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+MAX_ATTEMPTS = 5
+
+AccountKey = tuple[int | None, str]  # (user id or None for the world, currency)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A request to record one transaction; its postings must sum to zero."""
+
+    kind: str
+    user_id: int
+    currency: str
+    amount: int
+    postings: tuple[Posting, ...]
+    recipient_id: int | None = None
+    product_id: int | None = None
+    affiliate_id: int | None = None
+    description: str | None = None
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+
+    def __post_init__(self) -> None:
+        # Checked where the entry is built, so a malformed one never reaches a batch.
+        if self.kind not in TRANSACTION_KINDS or self.amount <= 0:
+            raise ValueError(f"invalid entry: {self.kind} of {self.amount}")
+        totals: dict[str, int] = defaultdict(int)
+        for posting in self.postings:
+            if posting.amount == 0:
+                raise ValueError("a posting of zero")
+            totals[posting.currency] += posting.amount
+        if any(totals.values()) or len(self.postings) < 2:
+            raise ValueError(f"postings do not balance: {self.postings}")
+        if len({(p.user_id, p.currency) for p in self.postings}) != len(self.postings):
+            raise ValueError("two postings on one account")
+
+
+Outcome = dict[str, Any] | ValidationFailed  # {"transaction": ..., "replay": bool} or refusal
+
+
+def record(engine: Engine, entries: Sequence[Entry], places: Places) -> list[Outcome]:
+    """Append ``entries`` as one block; one outcome per entry, in order.
+
+    Retries the whole batch on a serialization failure or deadlock. Any other error
+    propagates: then nothing of the batch was recorded (or, if the commit itself was cut
+    off, possibly all of it — idempotency keys make a retry safe).
+    """
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            with engine.begin() as conn:
+                return _append(conn, entries, places)
+        except DBAPIError as exc:
+            if attempt == MAX_ATTEMPTS or _sqlstate(exc) not in RETRY_SQLSTATES:
+                raise
+    raise AssertionError("unreachable")
+
+
+def ensure_genesis(engine: Engine) -> None:
+    """Create block 0 and the head row unless present (safe from several processes)."""
+    genesis = GENESIS | {"hash": block_hash(GENESIS | {"timestamp": iso(GENESIS["timestamp"])})}
+    with engine.begin() as conn:
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        conn.execute(insert(ledger_blocks).values(genesis).on_conflict_do_nothing())
+        conn.execute(insert(ledger_head).values(id=1, block_index=0).on_conflict_do_nothing())
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    """A pointer to the n-th accepted entry of the batch: posted now, or replayed."""
+
+    n: int
+    replay: bool
+
+
+@dataclass
+class _Batch:
+    """The locked accounts, as the accepted entries leave them."""
+
+    accounts: dict[AccountKey, list[int]]  # key -> [account id, balance]
+    accepted: list[tuple[Entry, list[int]]] = field(default_factory=list)  # balances after
+    touched: set[AccountKey] = field(default_factory=set)
+
+
+def _append(conn: Connection, entries: Sequence[Entry], places: Places) -> list[Outcome]:
+    head = conn.execute(
+        sa.select(ledger_head.c.block_index).where(ledger_head.c.id == 1).with_for_update()
+    ).scalar_one()
+    known = _known_keys(conn, entries)
+    live = _lock_users(conn, entries)
+    batch = _Batch(_lock_accounts(conn, entries))
+    seen: dict[tuple[int, str], tuple[int, str | None]] = {}  # key -> (n, request digest)
+    decided: list[Outcome | _Accepted] = []
+    for entry in entries:
+        outcome = _decide(conn, entry, known, seen, live, batch, places)
+        if isinstance(outcome, _Accepted) and entry.idempotency_key is not None:
+            seen.setdefault((entry.user_id, entry.idempotency_key), (outcome.n, entry.request_hash))
+        decided.append(outcome)
+    posted = _write_block(conn, head, batch, places) if batch.accepted else []
+    return [
+        {"transaction": posted[d.n], "replay": d.replay} if isinstance(d, _Accepted) else d
+        for d in decided
+    ]
+
+
+def _decide(
+    conn: Connection,
+    entry: Entry,
+    known: Mapping[tuple[int, str], Mapping[str, Any]],
+    seen: Mapping[tuple[int, str], tuple[int, str | None]],
+    live: set[int],
+    batch: _Batch,
+    places: Places,
+) -> Outcome | _Accepted:
+    """An idempotency key already used (before or earlier in this batch) decides first."""
+    if entry.idempotency_key is None:
+        return _apply(entry, live, batch)
+    key = (entry.user_id, entry.idempotency_key)
+    if key in known:
+        return _replay_stored(conn, entry, known[key], places)
+    if key in seen:
+        n, digest = seen[key]
+        return _Accepted(n, replay=True) if digest == entry.request_hash else _key_reused()
+    return _apply(entry, live, batch)
+
+
+def _apply(entry: Entry, live: set[int], batch: _Batch) -> ValidationFailed | _Accepted:
+    """Accept ``entry`` against the batch's balances, or say why not (changing nothing)."""
+    for posting in entry.postings:
+        if posting.user_id is not None and posting.user_id not in live:
+            return ValidationFailed({_field_of(entry, posting.user_id): [DOES_NOT_EXIST]})
+    keys = [(p.user_id, p.currency) for p in entry.postings]
+    after = [batch.accounts[k][1] + p.amount for k, p in zip(keys, entry.postings, strict=True)]
+    for (user_id, _), balance in zip(keys, after, strict=True):
+        if user_id is not None and balance < 0:
+            return ValidationFailed({"amount": ["insufficient funds"]})
+        if not -BIGINT_MAX <= balance <= BIGINT_MAX:
+            return ValidationFailed({"amount": ["would exceed the largest balance"]})
+    for key, balance in zip(keys, after, strict=True):
+        batch.accounts[key][1] = balance
+    batch.touched.update(keys)
+    batch.accepted.append((entry, after))
+    return _Accepted(len(batch.accepted) - 1, replay=False)
+
+
+def _replay_stored(
+    conn: Connection, entry: Entry, stored: Mapping[str, Any], places: Places
+) -> Outcome:
+    if stored["request_hash"] != entry.request_hash:
+        return _key_reused()
+    return {"transaction": get_transaction(conn, stored["id"], places), "replay": True}
+
+
+def _key_reused() -> ValidationFailed:
+    return ValidationFailed({"idempotency_key": ["was already used for another request"]})
+
+
+def _field_of(entry: Entry, user_id: int) -> str:
+    """The request field that named a user who does not exist (any more)."""
+    for name in ("user_id", "recipient_id", "affiliate_id"):
+        if getattr(entry, name) == user_id:
+            return name
+    return "product_id"  # the vendor of the product
+
+
+def _known_keys(conn: Connection, entries: Sequence[Entry]) -> dict[tuple[int, str], Any]:
+    keys = {(e.user_id, e.idempotency_key) for e in entries if e.idempotency_key is not None}
+    if not keys:
+        return {}
+    t = ledger_transactions
+    query = sa.select(t.c.id, t.c.user_id, t.c.idempotency_key, t.c.request_hash).where(
+        sa.tuple_(t.c.user_id, t.c.idempotency_key).in_(list(keys))
+    )
+    return {(r["user_id"], r["idempotency_key"]): r for r in conn.execute(query).mappings()}
+
+
+def _lock_users(conn: Connection, entries: Sequence[Entry]) -> set[int]:
+    """Users posted to that still exist, locked against deletion until the commit."""
+    ids = sorted({p.user_id for e in entries for p in e.postings if p.user_id is not None})
+    query = (
+        sa.select(users.c.id)
+        .where(users.c.id.in_(ids))
+        .order_by(users.c.id)
+        .with_for_update(read=True, key_share=True)
+    )
+    return set(conn.execute(query).scalars())
+
+
+def _lock_accounts(conn: Connection, entries: Sequence[Entry]) -> dict[AccountKey, list[int]]:
+    """The batch's accounts (created at zero when new), locked in id order."""
+    wanted = {(p.user_id, p.currency) for e in entries for p in e.postings}
+    a = ledger_accounts
+    user_ids = {user for user, _ in wanted if user is not None}
+    currencies = {currency for _, currency in wanted}
+    # A superset of the wanted accounts keeps the query simple; locking a few extra is harmless.
+    query = sa.select(a.c.id, a.c.user_id, a.c.currency, a.c.balance).where(
+        a.c.currency.in_(currencies), sa.or_(a.c.user_id.is_(None), a.c.user_id.in_(user_ids))
+    )
+    existing = {(r.user_id, r.currency) for r in conn.execute(query)}
+    missing = [{"user_id": u, "currency": c, "balance": 0} for u, c in wanted - existing]
+    if missing:  # the head lock is held: no other writer can be creating them
+        conn.execute(sa.insert(a), missing)
+    rows = conn.execute(query.order_by(a.c.id).with_for_update())
+    return {(r.user_id, r.currency): [r.id, r.balance] for r in rows}
+
+
+def _write_block(conn: Connection, head: int, batch: _Batch, places: Places) -> list[dict]:
+    """Insert the accepted entries as block ``head + 1``; their replies, in order."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    index = head + 1
+    last_id = conn.execute(sa.select(sa.func.max(ledger_transactions.c.id))).scalar() or 0
+    transactions, postings, replies = [], [], []
+    for position, (entry, after) in enumerate(batch.accepted):
+        tx_id = last_id + 1 + position
+        content = {f: getattr(entry, f, None) for f in TRANSACTION_FIELDS}
+        content |= {"id": tx_id, "inserted_at": iso(now)}
+        hashed_postings = [
+            {"user_id": p.user_id, "currency": p.currency, "amount": p.amount, "balance_after": b}
+            for p, b in zip(entry.postings, after, strict=True)
+        ]
+        row = content | {
+            "inserted_at": now,
+            "block_index": index,
+            "position": position,
+            "request_hash": entry.request_hash,
+            "hash": transaction_hash(content, hashed_postings),
+        }
+        transactions.append(row)
+        postings += [
+            {
+                "transaction_id": tx_id,
+                "position": i,
+                "account_id": batch.accounts[(p["user_id"], p["currency"])][0],
+                "amount": p["amount"],
+                "balance_after": p["balance_after"],
+            }
+            for i, p in enumerate(hashed_postings)
+        ]
+        replies.append(transaction_reply(row, hashed_postings, places))
+    header = {
+        "index": index,
+        "previous_hash": conn.execute(
+            sa.select(ledger_blocks.c.hash).where(ledger_blocks.c.index == head)
+        ).scalar_one(),
+        "merkle_root": merkle_root([row["hash"] for row in transactions]),
+        "timestamp": iso(now),
+        "transaction_count": len(transactions),
+    }
+    conn.execute(sa.insert(ledger_blocks), header | {"timestamp": now, "hash": block_hash(header)})
+    conn.execute(sa.insert(ledger_transactions), transactions)
+    conn.execute(sa.insert(ledger_postings), postings)
+    accounts = ledger_accounts
+    conn.execute(
+        sa.update(accounts)
+        .where(accounts.c.id == sa.bindparam("account_id"))
+        .values(balance=sa.bindparam("new_balance")),
+        [
+            {"account_id": batch.accounts[k][0], "new_balance": batch.accounts[k][1]}
+            for k in batch.touched
+        ],
+    )
+    conn.execute(sa.update(ledger_head).where(ledger_head.c.id == 1).values(block_index=index))
+    return replies
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)

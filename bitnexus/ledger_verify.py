@@ -1,0 +1,212 @@
+"""Verification: recompute hashes, Merkle roots and links, and compare with what is stored.
+
+Nothing here trusts a stored hash it can recompute: a transaction's hash is taken again
+over its content and postings, a block's Merkle root over those recomputed hashes, and
+its hash over its header. Run inside a `snapshot` so writers don't shift the ground.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from bitnexus.hashing import TRANSACTION_FIELDS, block_hash, transaction_hash
+from bitnexus.ledger_queries import block_header, postings_of
+from bitnexus.ledger_schema import (
+    ledger_accounts,
+    ledger_blocks,
+    ledger_head,
+    ledger_postings,
+    ledger_transactions,
+)
+from bitnexus.merkle import merkle_proof, merkle_root, root_from_proof
+from bitnexus.users import iso
+
+CHUNK_BLOCKS = 100  # blocks loaded per round trip while walking the chain
+
+
+def verify_chain(conn: Connection) -> dict[str, Any]:
+    """Walk every block from genesis; report the first bad one and any balance mismatch."""
+    head = _head(conn)
+    checked, bad_block, reason = _walk(conn, 0, head)
+    last = conn.execute(sa.select(sa.func.max(ledger_blocks.c.index))).scalar()
+    if reason is None and last != head:
+        bad_block, reason = last, f"block {last} lies beyond the head (block {head})"
+    mismatches = balance_mismatches(conn)
+    return {
+        "valid": reason is None and not mismatches,
+        "head": head,
+        "blocks_checked": checked,
+        "first_bad_block": bad_block,
+        "reason": reason,
+        "balance_mismatches": mismatches,
+    }
+
+
+def verify_tail(conn: Connection, count: int) -> str | None:
+    """Why the last ``count`` blocks don't verify, or None when they do."""
+    head = _head(conn)
+    if count <= 0:
+        return None
+    return _walk(conn, max(0, head - count + 1), head)[2]
+
+
+def verify_transaction(conn: Connection, transaction_id: int) -> dict[str, Any] | None:
+    """A transaction's inclusion proof up to the head, and the verdict on each step."""
+    tx = (
+        conn.execute(
+            sa.select(ledger_transactions).where(ledger_transactions.c.id == transaction_id)
+        )
+        .mappings()
+        .first()
+    )
+    if tx is None:
+        return None
+    index = tx["block_index"]
+    block = conn.execute(sa.select(ledger_blocks).where(ledger_blocks.c.index == index))
+    header = block_header(block.mappings().one())
+    leaves = list(
+        conn.execute(
+            sa.select(ledger_transactions.c.hash)
+            .where(ledger_transactions.c.block_index == index)
+            .order_by(ledger_transactions.c.position)
+        ).scalars()
+    )
+    computed = recomputed_hash(tx, postings_of(conn, [transaction_id])[transaction_id])
+    proof = merkle_proof(leaves, tx["position"])
+    problems = []
+    if computed != tx["hash"]:
+        problems.append(f"transaction {transaction_id}: hash does not match its content")
+    if root_from_proof(computed, proof) != header["merkle_root"]:
+        problems.append(f"block {index}: merkle path does not lead to the merkle_root")
+    head = _head(conn)
+    link = _link_problem(conn, index, head)
+    problems += [link] if link else []
+    return {
+        "transaction_id": transaction_id,
+        "verdict": "invalid" if problems else "valid",
+        "problems": problems,
+        "transaction_hash": tx["hash"],
+        "computed_hash": computed,
+        "merkle_proof": proof,
+        "block": header,
+        "head_index": head,
+    }
+
+
+def recomputed_hash(tx: Mapping[str, Any], postings: Sequence[Mapping[str, Any]]) -> str:
+    content = {field: tx[field] for field in TRANSACTION_FIELDS}
+    content["inserted_at"] = iso(tx["inserted_at"])
+    return transaction_hash(content, postings)
+
+
+def balance_mismatches(conn: Connection) -> list[dict[str, Any]]:
+    """Accounts whose stored balance is not the sum of their postings."""
+    a, p = ledger_accounts, ledger_postings
+    total = sa.func.coalesce(sa.func.sum(p.c.amount), 0)
+    query = (
+        sa.select(a.c.id, a.c.user_id, a.c.currency, a.c.balance, total.label("postings_sum"))
+        .select_from(a.outerjoin(p, p.c.account_id == a.c.id))
+        .group_by(a.c.id, a.c.user_id, a.c.currency, a.c.balance)
+        .having(a.c.balance != total)
+        .order_by(a.c.id)
+    )
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def _head(conn: Connection) -> int:
+    return conn.execute(sa.select(ledger_head.c.block_index)).scalar_one()
+
+
+def _walk(conn: Connection, first: int, last: int) -> tuple[int, int | None, str | None]:
+    """Check blocks ``first..last`` fully: (blocks checked, first bad index, reason)."""
+    previous = _stored_hash(conn, first - 1) if first > 0 else None
+    expected = first
+    for block, transactions in _blocks(conn, first, last):
+        reason = _block_problem(block, transactions, expected, previous)
+        if reason is not None:
+            return expected - first, expected, f"block {expected}: {reason}"
+        previous, expected = block["hash"], expected + 1
+    if expected <= last:
+        return expected - first, expected, f"block {expected}: missing"
+    return expected - first, None, None
+
+
+def _block_problem(
+    block: Mapping[str, Any],
+    transactions: Sequence[tuple[RowMapping, list[RowMapping]]],
+    expected: int,
+    previous: str | None,
+) -> str | None:
+    if block["index"] != expected:
+        return "missing"
+    if previous is not None and block["previous_hash"] != previous:
+        return "previous_hash does not match the block before"
+    if block["transaction_count"] != len(transactions):
+        return f"transaction_count is {block['transaction_count']}, found {len(transactions)}"
+    hashes = []
+    for tx, postings in transactions:
+        computed = recomputed_hash(tx, postings)
+        if computed != tx["hash"]:
+            return f"transaction {tx['id']}: hash does not match its content"
+        if sum(p["amount"] for p in postings) != 0:
+            return f"transaction {tx['id']}: postings do not sum to zero"
+        hashes.append(computed)
+    if merkle_root(hashes) != block["merkle_root"]:
+        return "merkle_root does not match its transactions"
+    if block_hash(block) != block["hash"]:
+        return "hash does not match the block header"
+    return None
+
+
+def _link_problem(conn: Connection, first: int, last: int) -> str | None:
+    """Headers only, from block ``first`` to ``last``: each hash and each backward link."""
+    previous = None
+    for start in range(first, last + 1, CHUNK_BLOCKS):
+        for row in _block_rows(conn, start, min(start + CHUNK_BLOCKS - 1, last)):
+            header = block_header(row)
+            if previous is not None and header["previous_hash"] != previous:
+                return f"block {header['index']}: previous_hash does not match the block before"
+            if block_hash(header) != header["hash"]:
+                return f"block {header['index']}: hash does not match the block header"
+            previous = header["hash"]
+    return None
+
+
+def _blocks(
+    conn: Connection, first: int, last: int
+) -> Iterator[tuple[dict[str, Any], list[tuple[RowMapping, list[RowMapping]]]]]:
+    """Blocks ``first..last`` in order, each with its transactions and their postings."""
+    for start in range(first, last + 1, CHUNK_BLOCKS):
+        stop = min(start + CHUNK_BLOCKS - 1, last)
+        in_range = ledger_transactions.c.block_index.between(start, stop)
+        rows = conn.execute(
+            sa.select(ledger_transactions)
+            .where(in_range)
+            .order_by(ledger_transactions.c.block_index, ledger_transactions.c.position)
+        ).mappings()
+        by_block: dict[int, list[RowMapping]] = defaultdict(list)
+        for row in rows:
+            by_block[row["block_index"]].append(row)
+        postings = postings_of(conn, sa.select(ledger_transactions.c.id).where(in_range))
+        for block in _block_rows(conn, start, stop):
+            txs = by_block[block["index"]]
+            yield block_header(block), [(tx, postings[tx["id"]]) for tx in txs]
+
+
+def _block_rows(conn: Connection, first: int, last: int) -> Sequence[RowMapping]:
+    query = (
+        sa.select(ledger_blocks)
+        .where(ledger_blocks.c.index.between(first, last))
+        .order_by(ledger_blocks.c.index)
+    )
+    return conn.execute(query).mappings().all()
+
+
+def _stored_hash(conn: Connection, index: int) -> str | None:
+    query = sa.select(ledger_blocks.c.hash).where(ledger_blocks.c.index == index)
+    return conn.execute(query).scalar()

@@ -1,0 +1,112 @@
+"""A client's transaction request: cast and validated like an Ecto changeset.
+
+Only what can be checked without asking another service is checked here; parties
+(recipient, product, affiliate) are resolved by the Transactions service, funds by the
+ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+from actors.errors import ValidationFailed
+from bitnexus.catalog import PRICE_LIMIT
+from bitnexus.changeset import (
+    INVALID,
+    Changeset,
+    cast_decimal,
+    cast_integer,
+    cast_string,
+    decimal_places,
+    enum_caster,
+)
+from bitnexus.hashing import canonical, sha256_hex
+from bitnexus.ledger_schema import TRANSACTION_KINDS
+from bitnexus.money import to_minor
+
+DESCRIPTION_MAX = 500
+KEY_MAX = 255
+AMOUNT_LIMIT = PRICE_LIMIT  # exclusive, in major units: any amount fits a BIGINT
+# The fields each kind takes from the client; the others are ignored, as unknown fields are.
+FIELDS = {
+    "deposit": ("amount", "currency"),
+    "withdrawal": ("amount", "currency"),
+    "transfer": ("amount", "currency", "recipient_id"),
+    "purchase": ("product_id", "affiliate_id"),
+}
+REQUIRED = {
+    "deposit": ("amount", "currency"),
+    "withdrawal": ("amount", "currency"),
+    "transfer": ("amount", "currency", "recipient_id"),
+    "purchase": ("product_id",),
+}
+_CASTERS = {
+    "amount": cast_decimal,
+    "currency": cast_string,
+    "recipient_id": cast_integer,
+    "product_id": cast_integer,
+    "affiliate_id": cast_integer,
+    "description": cast_string,
+    "idempotency_key": cast_string,
+}
+
+
+@dataclass(frozen=True)
+class Request:
+    """A valid request; ``amount`` in minor units (None for a purchase: the price decides)."""
+
+    kind: str
+    user_id: int
+    amount: int | None = None
+    currency: str | None = None
+    recipient_id: int | None = None
+    product_id: int | None = None
+    affiliate_id: int | None = None
+    description: str | None = None
+    idempotency_key: str | None = None
+
+    def digest(self) -> str:
+        """What a replay under the same idempotency key must match."""
+        fields = asdict(self)
+        del fields["user_id"], fields["idempotency_key"]  # they select the key's slot
+        return sha256_hex(canonical(fields))
+
+
+def cast_request(user_id: int, attrs: Mapping[Any, object], places: Mapping[str, int]) -> Request:
+    """The request in ``attrs`` from ``user_id``; raises ValidationFailed."""
+    cs = Changeset(attrs, {}).cast("kind", enum_caster(TRANSACTION_KINDS))
+    cs.validate_required("kind")
+    kind = cs.get("kind")
+    if not isinstance(kind, str):
+        raise ValidationFailed(cs.errors)
+    for name in (*FIELDS[kind], "description", "idempotency_key"):
+        cs.cast(name, _CASTERS[name])
+    cs.validate_required(*REQUIRED[kind])
+    cs.validate_length("description", max=DESCRIPTION_MAX)
+    cs.validate_length("idempotency_key", max=KEY_MAX)
+    cs.validate_inclusion("currency", places)
+    cs.validate_number("amount", greater_than=0, less_than=AMOUNT_LIMIT)
+    _validate_places(cs, places)
+    if kind == "transfer" and cs.get("recipient_id") == user_id:
+        cs.add_error("recipient_id", "can't be the sender")
+    if kind == "purchase" and cs.get("affiliate_id") == user_id:
+        cs.add_error("affiliate_id", "can't be the buyer")
+    if not cs.valid:
+        raise ValidationFailed(cs.errors)
+    values = {name: cs.get(name) for name in _CASTERS if name != "amount"}
+    amount = cs.get("amount")
+    if isinstance(amount, Decimal):
+        values["amount"] = to_minor(amount, places[str(values["currency"])])
+    return Request(kind=kind, user_id=user_id, **values)  # type: ignore[arg-type]
+
+
+def _validate_places(cs: Changeset, places: Mapping[str, int]) -> None:
+    """More decimal places than the currency has is "is invalid", as a failed cast is."""
+    amount, currency = cs.get("amount"), cs.get("currency")
+    if "amount" in cs.errors or "currency" in cs.errors or not isinstance(amount, Decimal):
+        return
+    if decimal_places(amount) > places[str(currency)]:
+        cs.add_error("amount", INVALID)
