@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy.engine import Engine
@@ -39,9 +41,23 @@ def current(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def _run(engine: Engine, action: object) -> None:
+# Serializes concurrent `bitnexus migrate` runs against one PostgreSQL database.
+_PG_LOCK_KEY = 0x6269746E6578  # "bitnex"
+
+
+def _run(engine: Engine, action: Callable[[AlembicConfig], None]) -> None:
     cfg = alembic_config(engine)
     with engine.connect() as conn:
-        cfg.attributes["connection"] = conn
-        action(cfg)  # type: ignore[operator]
-        conn.commit()
+        locked = conn.dialect.name == "postgresql"
+        if locked:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": _PG_LOCK_KEY})
+            conn.commit()
+        try:
+            cfg.attributes["connection"] = conn
+            action(cfg)
+            conn.commit()
+        finally:
+            if locked:
+                conn.rollback()
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_LOCK_KEY})
+                conn.commit()

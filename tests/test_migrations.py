@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -52,3 +55,15 @@ def _head() -> str:
         return ScriptDirectory.from_config(migrate.alembic_config(engine)).get_current_head()
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_concurrent_migrate_runs_are_serialized(fresh_database_url):
+    engines = [make_engine(make_config(fresh_database_url)) for _ in range(3)]
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            list(pool.map(migrate.upgrade, engines))  # raises if any run failed
+        assert migrate.current(engines[0]) == _head()
+    finally:
+        for engine in engines:
+            engine.dispose()
