@@ -328,6 +328,29 @@ def test_crash_mid_workload_loses_and_duplicates_nothing(services, engine):
     )
 
 
+def test_crash_inside_a_transaction_rolls_it_back(services, engine):
+    """A handler that dies between BEGIN and COMMIT leaves no row and no broken pool."""
+    create(email="before@example.com")
+
+    def explode(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT") and "doomed@example.com" in str(
+            parameters
+        ):
+            raise RuntimeError("crash inside the transaction")
+
+    event.listen(engine, "before_cursor_execute", explode)
+    try:
+        with pytest.raises(ActorCrashed) as info:
+            create(email="doomed@example.com")
+        assert isinstance(info.value.__cause__, RuntimeError)
+    finally:
+        event.remove(engine, "before_cursor_execute", explode)
+    with engine.connect() as conn:
+        emails = conn.execute(sa.select(users.c.email).order_by(users.c.id)).scalars().all()
+    assert emails == ["before@example.com"]
+    assert create(email="doomed@example.com")["email"] == "doomed@example.com"
+
+
 def _find(node, child_id):
     if node["id"] == child_id:
         return node
