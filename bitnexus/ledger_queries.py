@@ -184,7 +184,7 @@ def balances(conn: Connection, user_id: int, places: Places) -> dict[str, str]:
     query = sa.select(ledger_accounts.c.currency, ledger_accounts.c.balance).where(
         ledger_accounts.c.user_id == user_id
     )
-    stored = dict(conn.execute(query).tuples().all())
+    stored = {currency: balance for currency, balance in conn.execute(query)}
     return {code: format_minor(stored.get(code, 0), dp) for code, dp in places.items()}
 
 

@@ -1,0 +1,252 @@
+"""The Ledger actor through its messages, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from ledger_support import (
+    TIMEOUT,
+    deposit_entry,
+    make_user,
+    tamper,
+    transfer_entry,
+    wallet_balances,
+    writes_held,
+)
+
+from actors.errors import NotFound, ValidationFailed
+from actors.ledger import (
+    Balances,
+    GetBlock,
+    GetTransaction,
+    History,
+    LedgerDegraded,
+    Record,
+    Verify,
+    VerifyChain,
+)
+from bitnexus.ledger_schema import ledger_blocks, ledger_postings, ledger_transactions
+from bitnexus.ledger_store import Entry
+from bitnexus.postings import Posting
+from bitnexus.tree import application_spec
+from supervisors import call, start_tree, whereis
+
+
+def ledger(message):
+    return call("ledger", message, TIMEOUT)
+
+
+def record(entry):
+    return ledger(Record(entry))
+
+
+def test_genesis_block_starts_the_chain(services):
+    genesis = ledger(GetBlock(0))
+    assert genesis["index"] == 0 and genesis["transaction_count"] == 0
+    assert genesis["previous_hash"] == "0" * 64 and genesis["transactions"] == []
+    assert ledger(VerifyChain())["valid"]
+
+
+def test_a_record_is_one_block_with_balances_after(services):
+    alice, bob = make_user(), make_user()
+    funded = record(deposit_entry(alice, 1000))
+    moved = record(transfer_entry(alice, bob, 250, description="rent"))
+    assert funded["replay"] is False
+    tx = moved["transaction"]
+    assert tx["kind"] == "transfer" and tx["status"] == "posted" and tx["amount"] == "2.50"
+    assert (
+        tx["description"] == "rent"
+        and tx["block_index"] == funded["transaction"]["block_index"] + 1
+    )
+    assert [(p["user_id"], p["amount"], p["balance_after"]) for p in tx["postings"]] == [
+        (alice, "-2.50", "7.50"),
+        (bob, "2.50", "2.50"),
+    ]
+    assert ledger(GetTransaction(tx["id"])) == tx
+    block = ledger(GetBlock(tx["block_index"]))
+    assert block["transactions"] == [tx] and block["transaction_count"] == 1
+    assert ledger(Balances(alice)) == {"EUR": "7.50", "USD": "0.00", "NXC": "0.00000000"}
+
+
+def test_world_accounts_go_negative_and_wallets_never(services, engine):
+    alice = make_user()
+    record(deposit_entry(alice, 500, "NXC"))
+    withdrawal = Entry(
+        "withdrawal", alice, "NXC", 501, (Posting(alice, "NXC", -501), Posting(None, "NXC", 501))
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        record(withdrawal)
+    assert refused.value.errors == {"amount": ["insufficient funds"]}
+    with engine.connect() as conn:
+        assert wallet_balances(conn) == {(None, "NXC"): -500, (alice, "NXC"): 500}
+
+
+def test_postings_to_a_missing_user_are_refused(services):
+    alice = make_user()
+    record(deposit_entry(alice, 100))
+    with pytest.raises(ValidationFailed) as refused:
+        record(transfer_entry(alice, 999_999, 50))
+    assert refused.value.errors == {"recipient_id": ["does not exist"]}
+
+
+def test_history_is_newest_first_and_paginated(services):
+    alice, bob = make_user(), make_user()
+    record(deposit_entry(alice, 1000))
+    record(deposit_entry(alice, 7, "USD"))
+    ids = [record(transfer_entry(alice, bob, n))["transaction"]["id"] for n in (1, 2, 3)]
+    first = ledger(History(alice, currency="EUR", limit=2))
+    assert [item["transaction"]["id"] for item in first["items"]] == ids[:0:-1]
+    assert [item["amount"] for item in first["items"]] == ["-0.03", "-0.02"]
+    assert first["items"][0]["balance_after"] == "9.94"
+    rest = ledger(History(alice, currency="EUR", limit=2, cursor=first["next_cursor"]))
+    assert [item["amount"] for item in rest["items"]] == ["-0.01", "10.00"]
+    assert rest["next_cursor"] is None
+    everything = ledger(History(alice))["items"]
+    assert [item["currency"] for item in everything] == ["EUR"] * 3 + ["USD", "EUR"]
+    with pytest.raises(ValidationFailed) as refused:
+        ledger(History(alice, limit=101, cursor="nonsense"))
+    assert set(refused.value.errors) == {"limit", "cursor"}
+
+
+def test_unknown_records_are_not_found(services):
+    for message in (
+        GetTransaction(12345),
+        GetBlock(99),
+        Verify(12345),
+        GetBlock(-1),
+        Balances("x"),
+    ):
+        with pytest.raises(NotFound):
+            ledger(message)
+
+
+def test_verify_returns_a_merkle_proof_up_to_the_head(services, engine):
+    alice, bob = make_user(), make_user()
+    record(deposit_entry(alice, 1000))
+    ref = whereis("ledger")
+    with writes_held(engine):  # the ledger waits: the requests below queue up as one batch
+        futures = [ref.ask(Record(transfer_entry(alice, bob, n)), block=False) for n in range(1, 6)]
+    txs = [f.get(timeout=TIMEOUT)["transaction"] for f in futures]
+    record(deposit_entry(bob, 1))  # a later block, so the proof links forward
+    proof = ledger(Verify(txs[2]["id"]))
+    assert proof["verdict"] == "valid" and proof["problems"] == []
+    assert proof["computed_hash"] == proof["transaction_hash"] == txs[2]["hash"]
+    assert proof["block"]["index"] == txs[2]["block_index"]
+    assert proof["merkle_proof"]  # the third request shares its block with at least three
+    assert proof["head_index"] == proof["block"]["index"] + 1
+
+
+def test_group_commit_puts_a_batch_in_one_block_and_refusals_stay_local(services, engine):
+    alice, bob = make_user(), make_user()
+    record(deposit_entry(alice, 500))
+    ref = whereis("ledger")
+    entries = [
+        transfer_entry(alice, bob, 300),
+        transfer_entry(alice, bob, 300),  # 2.00 left: insufficient
+        transfer_entry(alice, bob, 200, idempotency_key="k", request_hash="h"),
+        transfer_entry(alice, bob, 200, idempotency_key="k", request_hash="h"),  # replay
+        transfer_entry(alice, bob, 1, idempotency_key="k", request_hash="other"),  # reuse
+    ] + [deposit_entry(bob, n) for n in range(1, 21)]
+    with writes_held(engine):
+        futures = [ref.ask(Record(e), block=False) for e in entries]
+    outcomes = []
+    for future in futures:
+        try:
+            outcomes.append(future.get(timeout=TIMEOUT))
+        except ValidationFailed as exc:
+            outcomes.append(exc.errors)
+    assert outcomes[1] == {"amount": ["insufficient funds"]}
+    assert outcomes[4] == {"idempotency_key": ["was already used for another request"]}
+    assert outcomes[3] == {"transaction": outcomes[2]["transaction"], "replay": True}
+    posted = [o["transaction"] for i, o in enumerate(outcomes) if i not in (1, 3, 4)]
+    blocks = {tx["block_index"] for tx in posted}
+    assert len(blocks) <= 2  # the first request may have been taken alone before the rest queued
+    counts = [ledger(GetBlock(b))["transaction_count"] for b in sorted(blocks)]
+    assert max(counts) >= len(posted) - 1
+    assert ledger(Balances(alice))["EUR"] == "0.00"
+    assert ledger(Balances(bob))["EUR"] == "7.10"  # 3.00 + 2.00 + 0.01 + ... + 0.20
+    assert ledger(VerifyChain())["valid"]
+
+
+@pytest.mark.parametrize("table", ["ledger_transactions", "ledger_postings", "ledger_blocks"])
+def test_ledger_rows_can_be_neither_updated_nor_deleted(services, engine, table):
+    record(deposit_entry(make_user(), 100))
+    column = {"ledger_transactions": "amount", "ledger_postings": "amount"}.get(
+        table, "transaction_count"
+    )
+    for statement in (f"UPDATE {table} SET {column} = {column} + 1", f"DELETE FROM {table}"):
+        with pytest.raises(sa.exc.DBAPIError, match="immutable"), engine.begin() as conn:
+            conn.exec_driver_sql(statement)
+
+
+def test_tampering_is_found_and_a_restarted_ledger_refuses_writes(config, engine):
+    tree = start_tree(application_spec(config, engine))
+    try:
+        alice, bob = make_user(), make_user()
+        record(deposit_entry(alice, 1000))
+        target = record(transfer_entry(alice, bob, 100))["transaction"]
+        record(transfer_entry(alice, bob, 100))
+    finally:
+        tree.stop()
+    p = ledger_postings
+    tamper(
+        engine,
+        str(
+            sa.update(p)
+            .where(p.c.transaction_id == target["id"], p.c.position == 1)
+            .values(amount=p.c.amount + 100)
+            .compile(engine, compile_kwargs={"literal_binds": True})
+        ),
+    )
+    tree = start_tree(application_spec(config, engine))
+    try:
+        node = next(c for c in _nodes(tree.tree()) if c["id"] == "ledger")
+        assert node["status"] == "degraded"
+        assert f"block {target['block_index']}" in node["degraded_reason"]
+        with pytest.raises(LedgerDegraded, match=f"block {target['block_index']}"):
+            record(deposit_entry(alice, 1))
+        proof = ledger(Verify(target["id"]))
+        assert proof["verdict"] == "invalid"
+        assert proof["computed_hash"] != proof["transaction_hash"]
+        report = ledger(VerifyChain())
+        assert not report["valid"] and report["first_bad_block"] == target["block_index"]
+        assert report["balance_mismatches"]  # bob's balance is no longer the sum of postings
+    finally:
+        tree.stop()
+
+
+def test_a_damaged_older_block_is_reported_by_verify_chain(services, engine):
+    alice = make_user()
+    first = record(deposit_entry(alice, 100))["transaction"]
+    record(deposit_entry(alice, 100))
+    b = ledger_blocks
+    tamper(
+        engine,
+        str(
+            sa.update(b)
+            .where(b.c.index == first["block_index"])
+            .values(merkle_root="0" * 64)
+            .compile(engine, compile_kwargs={"literal_binds": True})
+        ),
+    )
+    report = ledger(VerifyChain())
+    assert report["first_bad_block"] == first["block_index"]
+    assert "merkle_root" in report["reason"]
+    assert ledger(Verify(first["id"]))["verdict"] == "invalid"
+    with pytest.raises(LedgerDegraded):  # a failed verify_chain stops writes at once
+        record(deposit_entry(alice, 1))
+
+
+def test_transaction_rows_carry_the_block_they_were_committed_in(services, engine):
+    record(deposit_entry(make_user(), 100))
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(ledger_transactions.c.block_index, ledger_transactions.c.position)
+        ).all()
+    assert rows == [(1, 0)]
+
+
+def _nodes(node):
+    yield node
+    for child in node.get("children", ()):
+        yield from _nodes(child)
