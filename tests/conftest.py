@@ -8,6 +8,8 @@
 - `fresh_database_url`: an empty, unmigrated database of the backend (for migration tests).
 
 PostgreSQL must be reachable: the session starts it if needed and fails loudly otherwise.
+Note: the PostgreSQL TRUNCATE also empties rows a migration seeds; a schema that seeds rows
+must re-create them in its own fixture (SQLite copies keep them).
 """
 
 from __future__ import annotations
