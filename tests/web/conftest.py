@@ -1,0 +1,128 @@
+"""Fixtures for the HTTP layer: the app over a running tree, and callers with tokens.
+
+Builds on tests/conftest.py: `config`, `engine` and `services` (the application's tree)
+run every test on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from actors import accounts
+from bitnexus.config import Config
+from supervisors import Tree, call
+from web import Runtime, create_app
+
+SECRET = "test-secret-key-of-a-decent-length-0123456789"
+OPERATOR_TOKEN = "test-operator-token"
+PASSWORD = "correct horse battery staple"
+_emails = itertools.count(1)
+
+
+@pytest.fixture
+def web_config(config: Config) -> Config:
+    return dataclasses.replace(config, secret_key=SECRET, admin_token=OPERATOR_TOKEN)
+
+
+@pytest.fixture
+def app(web_config: Config, engine: sa.Engine, services: Tree) -> Flask:
+    def ping() -> None:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    return create_app(web_config, Runtime(tree=services, database_ping=ping))
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclasses.dataclass(frozen=True)
+class Account:
+    """A user created for a test, with a bearer token."""
+
+    id: int
+    email: str
+    role: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token}"}
+
+
+def new_email(prefix: str = "user") -> str:
+    return f"{prefix}{next(_emails)}@example.com"
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD) -> str:
+    response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["data"]["token"]
+
+
+@pytest.fixture
+def make_account(client: FlaskClient, services: Tree) -> Callable[..., Account]:
+    """Create a user of `role` directly through the Accounts service, then log in."""
+
+    def make(role: str = "user") -> Account:
+        email = new_email(role)
+        attrs = {"email": email, "name": role.title(), "password": PASSWORD, "role": role}
+        user = call(accounts.NAME, accounts.CreateUser(attrs))
+        return Account(user["id"], email, role, login(client, email))
+
+    return make
+
+
+@pytest.fixture
+def user(make_account: Callable[..., Account]) -> Account:
+    return make_account("user")
+
+
+@pytest.fixture
+def admin(make_account: Callable[..., Account]) -> Account:
+    return make_account("admin")
+
+
+def product_attrs(**overrides: Any) -> dict[str, Any]:
+    return {"name": "Widget", "price": "19.99", "currency": "EUR", **overrides}
+
+
+@pytest.fixture
+def make_product(client: FlaskClient) -> Callable[..., dict[str, Any]]:
+    """Create a product as `owner` over HTTP; `status` is set by an admin when given."""
+
+    def make(owner: Account, admin: Account | None = None, **attrs: Any) -> dict[str, Any]:
+        status = attrs.pop("status", None)
+        response = client.post(
+            "/api/v1/products", json={"product": product_attrs(**attrs)}, headers=owner.headers
+        )
+        assert response.status_code == 201, response.get_json()
+        product = response.get_json()["data"]
+        if status is not None:
+            assert admin is not None, "setting a status needs an admin"
+            response = client.patch(
+                f"/api/v1/products/{product['id']}",
+                json={"product": {"status": status}},
+                headers=admin.headers,
+            )
+            assert response.status_code == 200, response.get_json()
+            product = response.get_json()["data"]
+        return product
+
+    return make
+
+
+@pytest.fixture
+def no_tree_app(web_config: Config) -> Iterator[Flask]:
+    """The app with no tree at all: every call finds no process."""
+    yield create_app(web_config, Runtime())

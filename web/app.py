@@ -1,0 +1,69 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, request
+from werkzeug.exceptions import NotAcceptable
+
+from bitnexus.config import Config
+from web import access_log, metrics, request_id, shape
+from web.errors import register_error_handlers
+from web.routes import admin, api, health
+from web.runtime import Runtime
+
+
+def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
+    """A Flask app serving the API over the actors `runtime.tree` runs.
+
+    `config.secret_key` signs the JWTs and must be set (the server generates one for
+    development); `config.admin_token` enables the operator endpoints.
+    """
+    if not config.secret_key:
+        raise ValueError("a secret key is required to sign tokens (BITNEXUS_SECRET_KEY)")
+    app = Flask(__name__, static_folder=None)
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        BITNEXUS_ADMIN_TOKEN=config.admin_token,
+        BITNEXUS_CALL_TIMEOUT=config.call_timeout,
+        MAX_CONTENT_LENGTH=shape.MAX_BODY_BYTES,
+        PROVIDE_AUTOMATIC_OPTIONS=False,  # Phoenix answers OPTIONS like any unknown route
+    )
+    runtime = runtime or Runtime()
+    app.extensions["bitnexus.runtime"] = runtime
+    app.extensions["bitnexus.sampler"] = (
+        metrics.TreeSampler(runtime.tree) if runtime.tree is not None else None
+    )
+    app.url_map.converters["id"] = shape.IdConverter
+    app.url_map.strict_slashes = False
+    register_error_handlers(app)
+    app.before_request(_before)
+    app.after_request(_after)
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(admin.blueprint)
+    app.register_blueprint(api.blueprint)
+    return app
+
+
+def _before() -> None:
+    request_id.assign()
+    access_log.start()
+    _check_accept()
+    shape.parse_body()
+
+
+def _after(response: Response) -> Response:
+    request_id.attach(response)
+    route = access_log.route()
+    metrics.observe_request(request.method, route, response.status_code, access_log.elapsed())
+    access_log.record(response, request_id.current())
+    return response
+
+
+def _check_accept() -> None:
+    """406 when the client's `Accept` excludes what the matched route produces."""
+    if request.url_rule is None or "accept" not in request.headers:
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    produces = getattr(view, "produces", "application/json")
+    if request.accept_mimetypes.best_match([produces]) is None:
+        raise NotAcceptable()

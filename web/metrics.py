@@ -1,0 +1,105 @@
+"""Prometheus metrics: HTTP traffic, and the live tree sampled into gauges and counters.
+
+Metrics are module-level (one registry per process). Under gunicorn every worker writes
+to prometheus_client's multiprocess directory and `/metrics` merges them, so a scrape
+that lands on any worker sees all of them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from supervisors import Tree
+
+REQUESTS = Counter(
+    "bitnexus_http_requests_total",
+    "HTTP requests by route and status",
+    ["method", "route", "status"],
+)
+LATENCY = Histogram(
+    "bitnexus_http_request_duration_seconds", "HTTP request latency", ["method", "route"]
+)
+INBOX = Gauge(
+    "bitnexus_actor_inbox_depth",
+    "Messages waiting in actor inboxes, by registered name (pools summed)",
+    ["name"],
+    multiprocess_mode="livesum",
+)
+RUNNING = Gauge(
+    "bitnexus_actor_running",
+    "Actors running, by registered name",
+    ["name"],
+    multiprocess_mode="livesum",
+)
+RESTARTS = Counter(
+    "bitnexus_actor_restarts_total", "Restarts by supervisor decision, by child path", ["path"]
+)
+EVENTS = Counter("bitnexus_supervisor_events_total", "Supervisor events by kind", ["kind"])
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    REQUESTS.labels(method, route, str(status)).inc()
+    LATENCY.labels(method, route).observe(seconds)
+
+
+class TreeSampler:
+    """Copies one process's tree into the gauges and its new events into the counters."""
+
+    def __init__(self, tree: Tree) -> None:
+        self._tree = tree
+        self._last_seq = 0
+        self._names: set[str] = set()
+        self._lock = threading.Lock()
+
+    def sample(self) -> None:
+        with self._lock:
+            depth: dict[str, int] = defaultdict(int)
+            running: dict[str, int] = defaultdict(int)
+            for node in walk(self._tree.tree()):
+                if node["kind"] == "worker":
+                    label = node["name"] or node["path"]
+                    depth[label] += int(node["inbox"] or 0)
+                    running[label] += node["status"] == "running"
+            for name in self._names - depth.keys():  # a child that was removed
+                depth[name] = running[name] = 0
+            for name in depth:
+                INBOX.labels(name).set(depth[name])
+                RUNNING.labels(name).set(running[name])
+            self._names = set(depth)
+            for event in self._tree.events(self._last_seq):
+                self._last_seq = event["seq"]
+                EVENTS.labels(event["kind"]).inc()
+                if event["kind"] == "child_restarted":
+                    RESTARTS.labels(f"{event['supervisor']}/{event['child']}").inc()
+
+
+def walk(node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """Every node of a live tree, parents first."""
+    yield node
+    for child in node.get("children", ()):
+        yield from walk(child)
+
+
+def exposition(metrics_dir: str | None) -> bytes:
+    """The text exposition: this process's registry, or every worker's under gunicorn."""
+    if metrics_dir is None:
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=metrics_dir)
+    return generate_latest(registry)

@@ -1,0 +1,68 @@
+"""Who may see and change what: access rules keyed on the caller's identity and role.
+
+Field values are never checked here (the services do that). Rules that need a record
+(ownership) fetch it first; see /work/notes/web-needs.md #3 for moving them into the
+services' messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from werkzeug.exceptions import Forbidden, NotFound
+
+from web.auth import Caller
+
+VENDOR_LOCKED_FIELDS = ("status", "created_by")  # only an admin changes these
+SELF_REGISTER_ROLES = ("user", "affiliate")
+
+
+def can_see_product(caller: Caller, product: Mapping[str, Any]) -> bool:
+    """Active products are public; others only to their vendor and admins."""
+    return (
+        product.get("status") == "active"
+        or caller.is_admin
+        or caller.is_self(product.get("created_by"))
+    )
+
+
+def check_product_visible(caller: Caller, product: Mapping[str, Any]) -> None:
+    if not can_see_product(caller, product):
+        raise NotFound()  # an invisible product is indistinguishable from a missing one
+
+
+def check_product_owner(caller: Caller, product: Mapping[str, Any]) -> None:
+    check_product_visible(caller, product)
+    if not (caller.is_admin or caller.is_self(product.get("created_by"))):
+        raise Forbidden()
+
+
+def check_product_fields(caller: Caller, attrs: Mapping[str, Any]) -> None:
+    if not caller.is_admin and any(f in attrs for f in VENDOR_LOCKED_FIELDS):
+        raise Forbidden()
+
+
+def check_role_change(caller: Caller, attrs: Mapping[str, Any]) -> None:
+    """Only an admin changes a role."""
+    if "role" in attrs and not caller.is_admin:
+        raise Forbidden()
+
+
+def check_self_registration(attrs: Mapping[str, Any]) -> None:
+    """Anyone may register as a user or affiliate; `admin` is granted by an admin only."""
+    if attrs.get("role") == "admin":
+        raise Forbidden()
+
+
+def product_filters(caller: Caller, params: dict[str, str]) -> dict[str, str] | None:
+    """The filters a product listing runs with; None when nothing can be visible.
+
+    web-needs #1: until ListProducts takes a viewer, a non-admin sees active products,
+    or all of their own with `created_by=<me>`.
+    """
+    if caller.is_admin or params.get("created_by") == str(caller.user_id):
+        return params
+    if params.get("status", "active") != "active":
+        return None
+    return {**params, "status": "active"}

@@ -1,0 +1,77 @@
+"""`/health`, `/ready` and `/metrics`: unauthenticated, for load balancers and Prometheus."""
+
+from __future__ import annotations
+
+import threading
+import time
+from importlib import metadata
+
+from flask import Blueprint, Response, current_app
+
+from web import metrics
+from web.responses import json_response, produces
+from web.runtime import runtime
+
+blueprint = Blueprint("health", __name__)
+
+
+@blueprint.get("/health")
+def health() -> Response:
+    connected = _database_answers(current_app.config["BITNEXUS_CALL_TIMEOUT"])
+    body = {
+        "status": "healthy" if connected else "unhealthy",
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "database": "connected" if connected else "disconnected",
+        "version": _version(),
+    }
+    return json_response(body, 200 if connected else 503)
+
+
+@blueprint.get("/ready")
+def ready() -> Response:
+    tree = runtime().tree
+    if tree is None:
+        return json_response({"status": "starting", "not_running": ["root"]}, 503)
+    not_running = [
+        {"path": node["path"], "status": node["status"]}
+        for node in metrics.walk(tree.tree())
+        if node["status"] != "running"
+    ]
+    status = 200 if tree.running and not not_running else 503
+    body = {"status": "ready" if status == 200 else "not_ready", "not_running": not_running}
+    return json_response(body, status)
+
+
+@blueprint.get("/metrics")
+@produces("text/plain")
+def prometheus() -> Response:
+    sampler = current_app.extensions.get("bitnexus.sampler")
+    if sampler is not None:
+        sampler.sample()  # this worker's tree is fresh; the others' within their period
+    body = metrics.exposition(runtime().metrics_dir)
+    return Response(body, content_type=metrics.CONTENT_TYPE)
+
+
+def _database_answers(timeout: float) -> bool:
+    """Run the injected probe with a deadline: a hung connect must not hang /health."""
+    ping = runtime().database_ping
+    outcome: list[bool] = []
+
+    def probe() -> None:
+        try:
+            ping()
+            outcome.append(True)
+        except Exception:
+            outcome.append(False)
+
+    thread = threading.Thread(target=probe, name="health-ping", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return outcome == [True]
+
+
+def _version() -> str:
+    try:
+        return metadata.version("bitnexus")
+    except metadata.PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,7 @@
+"""`/ledger`: routes over the ledger services (filled in when they land)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+blueprint = Blueprint("ledger", __name__, url_prefix="/ledger")

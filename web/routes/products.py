@@ -1,0 +1,56 @@
+"""`/products`: Phoenix's resources routes over the Products service."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from actors import products
+from web import policy
+from web.auth import caller
+from web.calls import ask
+from web.responses import created, data, no_content, page
+from web.shape import query, wrapped
+
+blueprint = Blueprint("products", __name__, url_prefix="/products")
+
+
+@blueprint.get("")
+def index() -> Response:
+    filters = policy.product_filters(caller(), query())
+    if filters is None:
+        return page({"items": [], "next_cursor": None})
+    return page(ask(products.NAME, products.ListProducts(filters)))
+
+
+@blueprint.post("")
+def create() -> Response:
+    attrs = dict(wrapped("product"))
+    current = caller()
+    attrs["created_by"] = current.user_id  # the vendor is whoever creates it
+    if not current.is_admin:
+        attrs.pop("status", None)  # a vendor's product starts pending
+    product = ask(products.NAME, products.CreateProduct(attrs))
+    return created(product, f"/api/v1/products/{product['id']}")
+
+
+@blueprint.get("/<id:product_id>")
+def show(product_id: int) -> Response:
+    product = ask(products.NAME, products.GetProduct(product_id))
+    policy.check_product_visible(caller(), product)
+    return data(product)
+
+
+@blueprint.route("/<id:product_id>", methods=["PATCH", "PUT"])
+def update(product_id: int) -> Response:
+    attrs = wrapped("product")
+    current = caller()
+    policy.check_product_owner(current, ask(products.NAME, products.GetProduct(product_id)))
+    policy.check_product_fields(current, attrs)
+    return data(ask(products.NAME, products.UpdateProduct(product_id, attrs)))
+
+
+@blueprint.delete("/<id:product_id>")
+def delete(product_id: int) -> Response:
+    policy.check_product_owner(caller(), ask(products.NAME, products.GetProduct(product_id)))
+    ask(products.NAME, products.DeleteProduct(product_id))
+    return no_content()

@@ -1,0 +1,32 @@
+"""What the HTTP layer is handed by its host process: the live tree and health probes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import current_app
+
+from supervisors import Tree
+
+
+def _no_database_check() -> None:
+    """Default probe: nothing to check (a host that has a database injects its own)."""
+
+
+@dataclass
+class Runtime:
+    """Injected into `create_app`; web never builds a tree or opens a database itself.
+
+    `database_ping` raises when the database cannot be reached. `metrics_dir` is
+    prometheus_client's multiprocess directory when several workers share /metrics.
+    """
+
+    tree: Tree | None = None
+    database_ping: Callable[[], None] = _no_database_check
+    metrics_dir: str | None = None
+
+
+def runtime() -> Runtime:
+    """The current app's runtime."""
+    return current_app.extensions["bitnexus.runtime"]

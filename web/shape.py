@@ -1,0 +1,81 @@
+"""Checks of a request's shape (never of field values, which the services validate)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from flask import g, request
+from werkzeug.exceptions import BadRequest
+from werkzeug.routing import BaseConverter
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_ID = 2**63 - 1
+
+
+class BadId(str):
+    """A path segment that should have been an integer id; answered 400 after auth."""
+
+
+class IdConverter(BaseConverter):
+    """`<id:name>`: any segment; integers become `int`, anything else a `BadId`.
+
+    Phoenix parses ids in the controller, after the auth pipeline: so an anonymous
+    `/users/abc` is a 401 and an authenticated one a 400, never a routing 404.
+    """
+
+    regex = r"[^/]+"
+    part_isolating = True
+
+    def to_python(self, value: str) -> int | BadId:
+        if value.isascii() and value.isdigit() and int(value) <= MAX_ID:
+            return int(value)
+        return BadId(value)
+
+    def to_url(self, value: object) -> str:
+        return str(value)
+
+
+def reject_bad_ids() -> None:
+    """400 when a path id is not an integer."""
+    if any(isinstance(v, BadId) for v in (request.view_args or {}).values()):
+        raise BadRequest()
+
+
+def parse_body() -> None:
+    """Parse a JSON body into `g.params`, as Plug.Parsers does before the router.
+
+    Only a JSON content type is parsed; any other body leaves the params empty. A
+    top-level value that is not an object is kept under `_json`, as Plug does.
+    """
+    g.params = {}
+    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+        return
+    raw = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    if not raw.strip():
+        return
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequest() from None
+    g.params = value if isinstance(value, dict) else {"_json": value}
+
+
+def params() -> dict[str, Any]:
+    """The parsed body params (empty when the body was not JSON)."""
+    return g.get("params", {})
+
+
+def wrapped(resource: str) -> dict[str, Any]:
+    """The object under the resource wrapper (`{"user": {...}}`), or 400."""
+    value = params().get(resource)
+    if not isinstance(value, dict):
+        raise BadRequest()
+    return value
+
+
+def query(*, rename: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Query params as a flat dict (first value wins); `after` is the services' `cursor`."""
+    names = {"after": "cursor", **(rename or {})}
+    return {names.get(k, k): v for k, v in request.args.items()}
