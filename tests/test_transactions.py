@@ -1,0 +1,314 @@
+"""The Transactions service through its messages, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ledger_support import TIMEOUT, fund, make_user, transact
+
+from actors.accounts import DeleteUser, GetUser
+from actors.errors import NotFound, ValidationFailed
+from actors.ledger import Balances, VerifyChain
+from actors.products import CreateProduct
+from actors.transactions import CreateTransaction, GetTransaction
+from bitnexus.ledger_schema import ledger_transactions
+from supervisors import call
+
+FIELDS = {
+    "id", "kind", "status", "amount", "currency", "user_id", "recipient_id", "product_id",
+    "affiliate_id", "description", "idempotency_key", "postings", "block_index", "hash",
+    "inserted_at",
+}  # fmt: skip
+
+
+def create(user_id, **attrs):
+    return call("transactions", CreateTransaction(user_id, attrs), TIMEOUT)
+
+
+def errors_of(user_id, **attrs):
+    with pytest.raises(ValidationFailed) as info:
+        create(user_id, **attrs)
+    return info.value.errors
+
+
+def balance(user_id, currency="EUR"):
+    return call("ledger", Balances(user_id), TIMEOUT)[currency]
+
+
+def product(vendor, status="active", **attrs):
+    attrs = {"name": "Lamp", "price": "10.01", "created_by": vendor, "status": status, **attrs}
+    return call("products", CreateProduct(attrs), TIMEOUT)
+
+
+def count_transactions(engine):
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(ledger_transactions)).scalar()
+
+
+# ---------------------------------------------------------------- the four kinds
+
+
+def test_deposit_credits_the_wallet_from_the_world(services):
+    alice = make_user()
+    reply = create(alice, kind="deposit", amount="12.5", currency="EUR", description="salary")
+    tx = reply["transaction"]
+    assert reply["replay"] is False and set(tx) == FIELDS
+    assert (tx["kind"], tx["status"], tx["amount"], tx["currency"]) == (
+        "deposit",
+        "posted",
+        "12.50",
+        "EUR",
+    )
+    assert tx["user_id"] == alice and tx["description"] == "salary"
+    assert [(p["account"], p["amount"]) for p in tx["postings"]] == [
+        ("world", "-12.50"),
+        ("wallet", "12.50"),
+    ]
+    assert tx["inserted_at"].endswith("Z") and len(tx["hash"]) == 64
+    assert call("transactions", GetTransaction(tx["id"]), TIMEOUT) == tx
+
+
+def test_amounts_are_read_exactly_in_each_currency(services):
+    alice = make_user()
+    assert fund(alice, "0.00000001", "NXC")["amount"] == "0.00000001"
+    assert fund(alice, 3, "USD")["amount"] == "3.00"
+    assert fund(alice, 0.1, "EUR")["amount"] == "0.10"
+    assert fund(alice, "1e2", "EUR")["amount"] == "100.00"
+    assert call("ledger", Balances(alice), TIMEOUT) == {
+        "EUR": "100.10",
+        "USD": "3.00",
+        "NXC": "0.00000001",
+    }
+
+
+def test_withdrawal_needs_funds(services):
+    alice = make_user()
+    fund(alice, "5.00")
+    assert transact(alice, kind="withdrawal", amount="4.99", currency="EUR")["postings"][1] == {
+        "account": "world", "user_id": None, "currency": "EUR", "amount": "4.99",
+        "balance_after": "-0.01",
+    }  # fmt: skip
+    assert errors_of(alice, kind="withdrawal", amount="0.02", currency="EUR") == {
+        "amount": ["insufficient funds"]
+    }
+    assert errors_of(alice, kind="withdrawal", amount="1", currency="USD") == {
+        "amount": ["insufficient funds"]
+    }
+    assert balance(alice) == "0.01"
+
+
+def test_transfer_moves_money_between_wallets(services):
+    alice, bob = make_user(), make_user()
+    fund(alice, "10")
+    tx = transact(alice, kind="transfer", amount="2.50", currency="EUR", recipient_id=str(bob))
+    assert tx["recipient_id"] == bob
+    assert (balance(alice), balance(bob)) == ("7.50", "2.50")
+    assert errors_of(alice, kind="transfer", amount="8", currency="EUR", recipient_id=bob) == {
+        "amount": ["insufficient funds"]
+    }
+    assert errors_of(alice, kind="transfer", amount="1", currency="EUR", recipient_id=alice) == {
+        "recipient_id": ["can't be the sender"]
+    }
+    assert errors_of(alice, kind="transfer", amount="1", currency="EUR", recipient_id=10**6) == {
+        "recipient_id": ["does not exist"]
+    }
+
+
+def test_purchase_pays_the_vendor_and_the_affiliate_commission(services):
+    buyer, vendor, affiliate = make_user(), make_user(), make_user("affiliate")
+    fund(buyer, "100")
+    lamp = product(vendor, price="10.01", commission_rate="12.5")
+    tx = transact(buyer, kind="purchase", product_id=lamp["id"], affiliate_id=affiliate)
+    assert (tx["amount"], tx["product_id"], tx["affiliate_id"]) == ("10.01", lamp["id"], affiliate)
+    # 12.5 % of 10.01 is 1.25125: the affiliate gets 1.25, the vendor the rest.
+    assert [(p["user_id"], p["amount"]) for p in tx["postings"]] == [
+        (buyer, "-10.01"),
+        (vendor, "8.76"),
+        (affiliate, "1.25"),
+    ]
+    plain = transact(buyer, kind="purchase", product_id=lamp["id"])
+    assert [(p["user_id"], p["amount"]) for p in plain["postings"]] == [
+        (buyer, "-10.01"),
+        (vendor, "10.01"),
+    ]
+
+
+def test_purchase_refusals(services):
+    buyer, vendor, other = make_user(), make_user(), make_user()
+    fund(buyer, "5")
+    lamp = product(vendor, price="10.00")
+    cheap = product(vendor, price="1.00")
+    pending = product(vendor, status="pending")
+    mine = product(buyer, price="1.00")
+    assert errors_of(buyer, kind="purchase", product_id=lamp["id"]) == {
+        "amount": ["insufficient funds"]
+    }
+    assert errors_of(buyer, kind="purchase", product_id=pending["id"]) == {
+        "product_id": ["is not active"]
+    }
+    assert errors_of(buyer, kind="purchase", product_id=mine["id"]) == {
+        "product_id": ["can't be bought by its vendor"]
+    }
+    assert errors_of(buyer, kind="purchase", product_id=10**6) == {"product_id": ["does not exist"]}
+    assert errors_of(buyer, kind="purchase", product_id=cheap["id"], affiliate_id=other) == {
+        "affiliate_id": ["is not an affiliate"]
+    }
+    assert errors_of(buyer, kind="purchase", product_id=pending["id"], affiliate_id=10**6) == {
+        "product_id": ["is not active"],
+        "affiliate_id": ["does not exist"],
+    }
+    assert errors_of(buyer, kind="purchase", product_id=cheap["id"], affiliate_id=buyer) == {
+        "affiliate_id": ["can't be the buyer"]
+    }
+    assert balance(buyer) == "5.00"
+
+
+# ---------------------------------------------------------------- validation
+
+
+DEPOSIT = {"kind": "deposit", "amount": "1", "currency": "EUR"}
+TRANSFER = {"kind": "transfer", "amount": "1", "currency": "EUR"}
+BLANK, INVALID, POSITIVE = ["can't be blank"], ["is invalid"], ["must be greater than 0"]
+
+
+@pytest.mark.parametrize(
+    ("attrs", "errors"),
+    [
+        ({}, {"kind": BLANK}),
+        ({"kind": "gift"}, {"kind": INVALID}),
+        ({"kind": "deposit"}, {"amount": BLANK, "currency": BLANK}),
+        (DEPOSIT | {"amount": " ", "currency": None}, {"amount": BLANK, "currency": BLANK}),
+        (TRANSFER, {"recipient_id": BLANK}),
+        ({"kind": "purchase"}, {"product_id": BLANK}),
+        (DEPOSIT | {"amount": "abc"}, {"amount": INVALID}),
+        (DEPOSIT | {"amount": "NaN"}, {"amount": INVALID}),
+        (DEPOSIT | {"amount": "Infinity"}, {"amount": INVALID}),
+        (DEPOSIT | {"amount": True}, {"amount": INVALID}),
+        (DEPOSIT | {"amount": [1]}, {"amount": INVALID}),
+        (DEPOSIT | {"amount": "1.001"}, {"amount": INVALID}),
+        (DEPOSIT | {"amount": "0.000000001", "currency": "NXC"}, {"amount": INVALID}),
+        (DEPOSIT | {"amount": "0"}, {"amount": POSITIVE}),
+        (DEPOSIT | {"amount": -5}, {"amount": POSITIVE}),
+        (DEPOSIT | {"amount": "1e10"}, {"amount": ["must be less than 10000000000"]}),
+        (DEPOSIT | {"currency": "XYZ"}, {"currency": INVALID}),
+        (DEPOSIT | {"currency": 5}, {"currency": INVALID}),
+        (TRANSFER | {"recipient_id": "abc"}, {"recipient_id": INVALID}),
+        (
+            DEPOSIT | {"description": "d" * 501},
+            {"description": ["should be at most 500 character(s)"]},
+        ),
+        (
+            DEPOSIT | {"idempotency_key": "k" * 256},
+            {"idempotency_key": ["should be at most 255 character(s)"]},
+        ),
+        (DEPOSIT | {"idempotency_key": 7}, {"idempotency_key": INVALID}),
+    ],
+)
+def test_validation_errors(services, engine, attrs, errors):
+    alice = make_user()
+    assert errors_of(alice, **attrs) == errors
+    assert count_transactions(engine) == 0
+
+
+def test_limits_are_inclusive_and_unknown_fields_ignored(services):
+    alice = make_user()
+    tx = transact(
+        alice, kind="deposit", amount="9999999999.99", currency="EUR", description="d" * 500,
+        idempotency_key="k" * 255, id=5, status="void", recipient_id="not looked at",
+    )  # fmt: skip
+    assert tx["amount"] == "9999999999.99" and tx["recipient_id"] is None and tx["id"] != 5
+
+
+def test_an_unknown_transaction_is_not_found(services):
+    for bad in (10**6, "1", -1):
+        with pytest.raises(NotFound):
+            call("transactions", GetTransaction(bad), TIMEOUT)
+
+
+# ---------------------------------------------------------------- idempotency
+
+
+def test_a_replay_returns_the_original_and_posts_nothing(services, engine):
+    alice, bob = make_user(), make_user()
+    fund(alice, "10")
+    attrs = {
+        "kind": "transfer",
+        "amount": "1",
+        "currency": "EUR",
+        "recipient_id": bob,
+        "idempotency_key": "k1",
+    }
+    first = create(alice, **attrs)
+    again = create(alice, **attrs | {"amount": "1.00", "recipient_id": str(bob)})  # same request
+    assert again == {"transaction": first["transaction"], "replay": True}
+    assert errors_of(alice, **attrs | {"amount": "2"}) == {
+        "idempotency_key": ["was already used for another request"]
+    }
+    # Replays answer even when the request could not be posted again (funds are gone now).
+    transact(alice, kind="withdrawal", amount="9", currency="EUR")
+    assert create(alice, **attrs)["replay"] is True
+    assert create(bob, **attrs | {"recipient_id": alice})["replay"] is False  # keys are per user
+    assert count_transactions(engine) == 4
+    assert balance(alice) == "1.00"
+
+
+# ---------------------------------------------------------------- accounts
+
+
+def test_a_user_with_money_cannot_be_deleted(services):
+    alice = make_user()
+    fund(alice, "1")
+    with pytest.raises(ValidationFailed) as refused:
+        call("accounts", DeleteUser(alice), TIMEOUT)
+    assert refused.value.errors == {"balances": ["must all be zero before the user is deleted"]}
+    transact(alice, kind="withdrawal", amount="1", currency="EUR")
+    call("accounts", DeleteUser(alice), TIMEOUT)
+    with pytest.raises(NotFound):
+        call("accounts", GetUser(alice), TIMEOUT)
+    assert errors_of(alice, kind="deposit", amount="1", currency="EUR") == {
+        "user_id": ["does not exist"]
+    }
+
+
+# ---------------------------------------------------------------- commission rounding
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    currency=st.sampled_from(["EUR", "USD", "NXC"]),
+    price_minor=st.integers(min_value=1, max_value=10**9),
+    rate_bp=st.integers(min_value=0, max_value=10_000),
+)
+def test_commission_rounds_half_even_and_postings_sum_to_zero(
+    services, currency, price_minor, rate_bp
+):
+    places = {"EUR": 2, "USD": 2, "NXC": 8}[currency]
+    buyer, vendor, affiliate = make_user(), make_user(), make_user("affiliate")
+    price = Decimal(price_minor).scaleb(-places)
+    rate = Decimal(rate_bp).scaleb(-2)
+    fund(buyer, str(price), currency)
+    item = product(vendor, price=str(price), currency=currency, commission_rate=str(rate))
+    tx = transact(buyer, kind="purchase", product_id=item["id"], affiliate_id=affiliate)
+    amounts = {p["user_id"]: Decimal(p["amount"]) for p in tx["postings"]}
+    assert sum(amounts.values()) == 0
+    expected = (price * rate / 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    assert amounts.get(affiliate, Decimal(0)) == expected
+    assert amounts.get(vendor, Decimal(0)) == price - expected  # nothing left: no posting
+    assert all(Decimal(p["balance_after"]) >= 0 for p in tx["postings"] if p["user_id"] is not None)
+
+
+def test_the_chain_verifies_after_every_kind(services):
+    buyer, vendor = make_user(), make_user()
+    fund(buyer, "3")
+    transact(buyer, kind="purchase", product_id=product(vendor, price="1")["id"])
+    transact(buyer, kind="transfer", amount="1", currency="EUR", recipient_id=vendor)
+    transact(vendor, kind="withdrawal", amount="2", currency="EUR")
+    assert call("ledger", VerifyChain(), TIMEOUT)["valid"]
