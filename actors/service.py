@@ -8,8 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from actors.errors import NotFound, Unavailable
-
-MAX_ID = 2**63 - 1
+from bitnexus.schema import MAX_ID
 
 
 def require_id(value: object, what: str) -> int:

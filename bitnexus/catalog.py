@@ -23,7 +23,7 @@ from bitnexus.changeset import (
 from bitnexus.db import reading
 from bitnexus.money import format_minor, from_minor, to_minor
 from bitnexus.pagination import page, page_request
-from bitnexus.schema import PRODUCT_STATUSES, products, users, utcnow
+from bitnexus.schema import MAX_ID, PRODUCT_STATUSES, products, users, utcnow
 from bitnexus.users import iso
 
 NAME_MAX = 200
@@ -136,7 +136,13 @@ class Products:
         if not cs.valid:
             raise ValidationFailed(cs.errors)
         query = sa.select(products).where(products.c.id > request.after)
-        for field in ("created_by", "status", "category"):
+        vendor = cs.changes.get("created_by")
+        if isinstance(vendor, int):
+            # An id beyond the INTEGER range matches nothing (PostgreSQL would reject it).
+            query = query.where(
+                products.c.created_by == vendor if 0 < vendor <= MAX_ID else sa.false()
+            )
+        for field in ("status", "category"):
             if cs.changes.get(field) is not None:
                 query = query.where(products.c[field] == cs.changes[field])
         if cs.changes.get("q") is not None:
@@ -167,27 +173,26 @@ class Products:
         return self._reply(row)
 
     def update(self, product_id: int, params: Mapping[Any, object]) -> dict[str, Any]:
-        with reading(self._engine) as conn:
-            current = self._fetch(conn, product_id)
-        cs = changeset(params, self._data(current), self._currencies)
-        if not cs.valid:
-            raise ValidationFailed(cs.errors)
-        values = row_values(cs, self._currencies)
-        if not values:
-            return self._reply(current)  # nothing changed: Ecto leaves updated_at alone
-        values["updated_at"] = utcnow()
-        query = (
-            products.update()
-            .where(products.c.id == product_id)
-            .values(values)
-            .returning(*products.c)
-        )
+        # Read, validate and write in one transaction: the new price and currency are
+        # checked against each other, so neither may change underneath us.
         with existing_vendor(), self._engine.begin() as conn:
+            current = self._fetch(conn, product_id, for_update=True)
+            cs = changeset(params, self._data(current), self._currencies)
+            if not cs.valid:
+                raise ValidationFailed(cs.errors)
+            values = row_values(cs, self._currencies)
+            if not values:
+                return self._reply(current)  # nothing changed: Ecto leaves updated_at alone
             if "created_by" in values:
                 self._check_vendor(conn, values["created_by"])
-            row = conn.execute(query).mappings().one_or_none()
-        if row is None:
-            raise NotFound(f"product {product_id}")
+            values["updated_at"] = utcnow()
+            query = (
+                products.update()
+                .where(products.c.id == product_id)
+                .values(values)
+                .returning(*products.c)
+            )
+            row = conn.execute(query).mappings().one()
         return self._reply(row)
 
     def delete(self, product_id: int) -> None:
@@ -215,8 +220,10 @@ class Products:
         return product_reply(row, self._currencies)
 
     @staticmethod
-    def _fetch(conn: Connection, product_id: int) -> RowMapping:
+    def _fetch(conn: Connection, product_id: int, *, for_update: bool = False) -> RowMapping:
         query = sa.select(products).where(products.c.id == product_id)
+        if for_update:
+            query = query.with_for_update()  # no-op on SQLite, where BEGIN IMMEDIATE locks
         row = conn.execute(query).mappings().first()
         if row is None:
             raise NotFound(f"product {product_id}")
@@ -225,8 +232,12 @@ class Products:
     @staticmethod
     def _check_vendor(conn: Connection, user_id: object) -> None:
         """Ecto's foreign_key_constraint message, checked up front for a clean reply."""
+        if user_id is None:
+            return
+        if not isinstance(user_id, int) or not 0 < user_id <= MAX_ID:
+            raise ValidationFailed({"created_by": [DOES_NOT_EXIST]})
         query = sa.select(users.c.id).where(users.c.id == user_id)
-        if user_id is not None and conn.execute(query).first() is None:
+        if conn.execute(query).first() is None:
             raise ValidationFailed({"created_by": [DOES_NOT_EXIST]})
 
 

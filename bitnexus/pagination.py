@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bitnexus.changeset import Changeset, cast_integer, cast_string
+from bitnexus.schema import MAX_ID
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
@@ -33,9 +34,9 @@ def decode_cursor(kind: str, cursor: str) -> int | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     prefix, _, number = text.partition(":")
-    if prefix != kind or not (number.isascii() and number.isdigit()) or len(number) > 18:
+    if prefix != kind or not (number.isascii() and number.isdigit()) or len(number) > 10:
         return None
-    return int(number)
+    return int(number) if int(number) <= MAX_ID else None
 
 
 def page_request(changeset: Changeset, kind: str) -> PageRequest:

@@ -67,6 +67,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+# Ids are INTEGER columns: a larger value cannot name a row (and PostgreSQL rejects it).
+MAX_ID = 2**31 - 1
+
 USER_ROLES = ("user", "affiliate", "admin")
 PRODUCT_STATUSES = ("pending", "active", "rejected", "archived")
 

@@ -204,6 +204,12 @@ def clean_tables(engine: sa.Engine) -> None:
 
 
 @pytest.fixture(scope="session")
+def config_for():
+    """`make_config` as a fixture: test modules must not import conftest (name clashes)."""
+    return make_config
+
+
+@pytest.fixture(scope="session")
 def pg_session_url() -> Iterator[str]:
     """This session's PostgreSQL database, migrated to head once."""
     with pg_database() as url:

@@ -21,6 +21,7 @@ from actors.accounts import (
 )
 from actors.errors import NotFound, Unauthorized, Unavailable, ValidationFailed
 from actors.products import CreateProduct
+from bitnexus.pagination import encode_cursor
 from bitnexus.schema import users
 from supervisors import ActorCrashed, Crash, call
 
@@ -203,7 +204,7 @@ def test_authenticate(services):
 
 
 def test_get_unknown_user_is_not_found(services):
-    for user_id in (12345, 0, -1, "1", None, True):
+    for user_id in (12345, 0, -1, "1", None, True, 2**31, 2**70):
         with pytest.raises(NotFound):
             accounts(GetUser(user_id))
 
@@ -259,6 +260,8 @@ def test_list_users_pages_in_id_order(services):
     assert [u["id"] for u in first["items"] + second["items"] + third["items"]] == ids
     assert third["next_cursor"] is None
     assert accounts(ListUsers())["next_cursor"] is None
+    too_far = encode_cursor("users", 2**31)
+    assert errors_of(ListUsers({"cursor": too_far})) == {"cursor": ["is invalid"]}
     assert errors_of(ListUsers({"limit": 101, "cursor": "nope"})) == {
         "limit": ["must be less than or equal to 100"],
         "cursor": ["is invalid"],

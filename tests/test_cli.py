@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_config
 
 from bitnexus import migrate
 from bitnexus.db import make_engine
@@ -21,7 +20,9 @@ def _env(url: str) -> dict[str, str]:
     return {**os.environ, "BITNEXUS_DATABASE_URL": url, "BITNEXUS_ARGON2_MEMORY_COST": "64"}
 
 
-def test_migrate_on_an_empty_database_from_another_directory(fresh_database_url, tmp_path):
+def test_migrate_on_an_empty_database_from_another_directory(
+    fresh_database_url, tmp_path, config_for
+):
     for _ in range(2):  # and a second run is a no-op
         done = subprocess.run(
             [*BITNEXUS, "migrate"],
@@ -32,7 +33,7 @@ def test_migrate_on_an_empty_database_from_another_directory(fresh_database_url,
             timeout=60,
         )
         assert done.returncode == 0, done.stderr
-    engine = make_engine(make_config(fresh_database_url))
+    engine = make_engine(config_for(fresh_database_url))
     try:
         assert migrate.current(engine) is not None
     finally:
@@ -58,9 +59,9 @@ def test_bad_configuration_exits_2_naming_the_variable(tmp_path):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_serve_prints_the_tree_and_stops_on_a_signal(tmp_path, signum):
+def test_serve_prints_the_tree_and_stops_on_a_signal(tmp_path, signum, config_for):
     url = f"sqlite:///{tmp_path / 'serve.db'}"
-    engine = make_engine(make_config(url))
+    engine = make_engine(config_for(url))
     migrate.upgrade(engine)
     engine.dispose()
     proc = subprocess.Popen(

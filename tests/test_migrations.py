@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from conftest import make_config
 
 from bitnexus import migrate
+from bitnexus.config import Config
 from bitnexus.db import make_engine
 from bitnexus.schema import load_all_schemas
 
@@ -19,8 +19,8 @@ def _tables(engine: sa.Engine) -> set[str]:
     return set(sa.inspect(engine).get_table_names())
 
 
-def test_upgrade_to_head_and_down_to_base(fresh_database_url):
-    engine = make_engine(make_config(fresh_database_url))
+def test_upgrade_to_head_and_down_to_base(fresh_database_url, config_for):
+    engine = make_engine(config_for(fresh_database_url))
     try:
         assert migrate.current(engine) is None
         migrate.upgrade(engine)
@@ -35,8 +35,8 @@ def test_upgrade_to_head_and_down_to_base(fresh_database_url):
         engine.dispose()
 
 
-def test_models_match_migrated_schema(fresh_database_url):
-    engine = make_engine(make_config(fresh_database_url))
+def test_models_match_migrated_schema(fresh_database_url, config_for):
+    engine = make_engine(config_for(fresh_database_url))
     try:
         migrate.upgrade(engine)
         with engine.connect() as conn:
@@ -50,7 +50,7 @@ def test_models_match_migrated_schema(fresh_database_url):
 def _head() -> str:
     from alembic.script import ScriptDirectory
 
-    engine = make_engine(make_config("sqlite://"))
+    engine = make_engine(Config.from_env({"BITNEXUS_DATABASE_URL": "sqlite://"}))
     try:
         return ScriptDirectory.from_config(migrate.alembic_config(engine)).get_current_head()
     finally:
@@ -58,8 +58,8 @@ def _head() -> str:
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
-def test_concurrent_migrate_runs_are_serialized(fresh_database_url):
-    engines = [make_engine(make_config(fresh_database_url)) for _ in range(3)]
+def test_concurrent_migrate_runs_are_serialized(fresh_database_url, config_for):
+    engines = [make_engine(config_for(fresh_database_url)) for _ in range(3)]
     try:
         with ThreadPoolExecutor(3) as pool:
             list(pool.map(migrate.upgrade, engines))  # raises if any run failed

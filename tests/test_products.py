@@ -220,6 +220,7 @@ def test_all_errors_at_once(services):
 
 def test_unknown_vendor_does_not_exist_only_when_all_else_passed(valid):
     assert errors_of(CreateProduct(valid(created_by=424242))) == {"created_by": ["does not exist"]}
+    assert errors_of(CreateProduct(valid(created_by=2**40))) == {"created_by": ["does not exist"]}
     assert errors_of(CreateProduct(valid(created_by=424242, price="0"))) == {
         "price": ["must be greater than 0"]
     }
@@ -229,7 +230,7 @@ def test_unknown_vendor_does_not_exist_only_when_all_else_passed(valid):
 
 
 def test_get_unknown_product_is_not_found(services):
-    for product_id in (4242, 0, "1", None):
+    for product_id in (4242, 0, "1", None, 2**31, 2**70):
         with pytest.raises(NotFound):
             products(GetProduct(product_id))
 
@@ -313,6 +314,7 @@ def test_filters(valid, vendor):
     assert listed(q="N_S") == [odd["id"]]
     assert listed(q="  ") == listed()  # blank means no filter
     assert listed(category="nothing") == []
+    assert listed(created_by=2**31) == listed(created_by=-1) == []  # beyond INTEGER: none
 
 
 def test_invalid_filters(services):
