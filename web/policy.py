@@ -66,3 +66,15 @@ def product_filters(caller: Caller, params: dict[str, str]) -> dict[str, str] | 
     if params.get("status", "active") != "active":
         return None
     return {**params, "status": "active"}
+
+
+def transaction_parties(tx: Mapping[str, Any]) -> set[int]:
+    """The initiator, the named parties, and every wallet the postings touch."""
+    named = {tx.get("user_id"), tx.get("recipient_id"), tx.get("affiliate_id")}
+    named |= {p.get("user_id") for p in tx.get("postings", ())}
+    return {party for party in named if isinstance(party, int)}
+
+
+def check_transaction_party(caller: Caller, tx: Mapping[str, Any]) -> None:
+    if not (caller.is_admin or caller.user_id in transaction_parties(tx)):
+        raise Forbidden()

@@ -7,8 +7,10 @@ import os
 from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.exceptions import NotFound, ServiceUnavailable
 
+from actors import ledger
 from supervisors import Tree, crash, restart_child, terminate_child, which_children
 from web.auth import authenticate_operator
+from web.calls import ask
 from web.responses import data, json_response, produces
 from web.runtime import runtime
 
@@ -68,6 +70,12 @@ def crash_node(path: str) -> Response:
         raise NotFound()  # not running: nothing to crash
     crash(ref, f"crash requested by operator at {path}")
     return data({"path": path, "action": "crash", "pid": os.getpid()}, 202)
+
+
+@blueprint.get("/ledger/verify")
+def verify_ledger() -> Response:
+    """The whole chain from genesis, and every balance against its postings."""
+    return data(ask(ledger.NAME, ledger.VerifyChain()))
 
 
 def _tree() -> Tree:

@@ -1,7 +1,68 @@
-"""`/transactions`: routes over the ledger services (filled in when they land)."""
+"""`/transactions`: create (idempotent with `Idempotency-Key`), show, and the caller's list.
+
+Transactions are immutable: there are no update or delete routes (those answer 404).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from actors import ledger, transactions
+from web import policy
+from web.auth import caller
+from web.calls import ask
+from web.responses import data, page
+from web.shape import query, wrapped
 
 blueprint = Blueprint("transactions", __name__, url_prefix="/transactions")
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+
+
+@blueprint.get("")
+def index() -> Response:
+    # web-needs #5: no ListTransactions yet; the caller's postings name every transaction
+    # they are a party to, newest first.
+    filters = query()
+    current = caller()
+    reply = ask(
+        ledger.NAME,
+        ledger.History(
+            current.user_id,
+            currency=filters.get("currency"),
+            limit=filters.get("limit"),
+            cursor=filters.get("cursor"),
+        ),
+    )
+    seen: set[int] = set()
+    items: list[dict[str, Any]] = []
+    for posting in reply["items"]:
+        tx = posting["transaction"]
+        if tx["id"] in seen or filters.get("kind", tx["kind"]) != tx["kind"]:
+            continue
+        seen.add(tx["id"])
+        items.append(tx)
+    return page({"items": items, "next_cursor": reply["next_cursor"]})
+
+
+@blueprint.post("")
+def create() -> Response:
+    attrs = dict(wrapped("transaction"))
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is not None:
+        attrs["idempotency_key"] = key  # the header wins over a field in the body
+    reply = ask(transactions.NAME, transactions.CreateTransaction(caller().user_id, attrs))
+    tx = reply["transaction"]
+    headers = {"location": f"/api/v1/transactions/{tx['id']}"}
+    if reply.get("replay"):
+        headers["idempotent-replayed"] = "true"
+    return data(tx, 201, headers)
+
+
+@blueprint.get("/<id:transaction_id>")
+def show(transaction_id: int) -> Response:
+    tx = ask(transactions.NAME, transactions.GetTransaction(transaction_id))
+    policy.check_transaction_party(caller(), tx)
+    return data(tx)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from actors import accounts
+from actors import accounts, ledger
 from web import policy
 from web.auth import caller, require_admin, require_self_or_admin
 from web.calls import ask
@@ -57,3 +57,10 @@ def products(user_id: int) -> Response:
     if filters is None:
         return page({"items": [], "next_cursor": None})
     return page(ask(accounts.NAME, accounts.GetUserProducts(user_id, filters)))
+
+
+@blueprint.get("/<id:user_id>/balances")
+def balances(user_id: int) -> Response:
+    require_self_or_admin(user_id)
+    reply = ask(ledger.NAME, ledger.Balances(user_id))
+    return data([{"currency": code, "balance": amount} for code, amount in reply.items()])
