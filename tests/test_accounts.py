@@ -354,6 +354,23 @@ def test_crash_inside_a_transaction_rolls_it_back(services, engine):
     assert create(email="doomed@example.com")["email"] == "doomed@example.com"
 
 
+def test_get_user_products_when_products_crashes_is_unavailable(services, engine):
+    """The dependency's crash is the caller's 503, not a crash of Accounts too."""
+    vendor = create()
+
+    def explode(conn, cursor, statement, parameters, context, executemany):
+        if "FROM products" in statement:
+            raise RuntimeError("products dies")
+
+    event.listen(engine, "before_cursor_execute", explode)
+    try:
+        with pytest.raises(Unavailable):
+            accounts(GetUserProducts(vendor["id"]))
+    finally:
+        event.remove(engine, "before_cursor_execute", explode)
+    assert accounts(GetUserProducts(vendor["id"])) == {"items": [], "next_cursor": None}
+
+
 def _find(node, child_id):
     if node["id"] == child_id:
         return node
