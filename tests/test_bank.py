@@ -3,9 +3,15 @@ transactions workers: money is never created, lost or posted twice."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from bank_support import (
     START_MINOR,
@@ -18,12 +24,16 @@ from bank_support import (
 from ledger_support import TIMEOUT, fund, make_user
 
 from actors.ledger import VerifyChain
+from bitnexus.ledger_queries import snapshot
 from bitnexus.ledger_schema import ledger_blocks
+from bitnexus.ledger_verify import verify_chain
 from supervisors import call, start_tree
 
 USERS = 6
 THREADS = 6
 TRANSFERS_PER_THREAD = 40
+PROCESSES = 2
+HERE = Path(__file__).resolve().parent
 
 
 def test_bank_under_chaos(config, engine):
@@ -61,3 +71,58 @@ def test_bank_under_chaos(config, engine):
             assert largest.scalar() > 1  # concurrent requests were group-committed
     finally:
         tree.stop()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite is single-process by design
+def test_bank_across_processes(config, engine, tmp_path):
+    tree = start_tree(chaos_spec(config, engine))
+    try:
+        users = [make_user() for _ in range(USERS)]
+        for user in users:
+            fund(user, "100")
+    finally:
+        tree.stop()
+    total = USERS * START_MINOR
+    env = os.environ | {
+        "BITNEXUS_DATABASE_URL": config.database_url,
+        "BITNEXUS_ARGON2_TIME_COST": "1",
+        "BITNEXUS_ARGON2_MEMORY_COST": "64",
+        "BITNEXUS_ARGON2_PARALLELISM": "1",
+        "BITNEXUS_ACCOUNTS_POOL": "2",
+        "BITNEXUS_PRODUCTS_POOL": "1",
+        "BITNEXUS_TRANSACTIONS_POOL": "3",
+    }
+    ids = ",".join(map(str, users))
+    outputs, processes = [], []
+    for n in range(PROCESSES):
+        out, err = tmp_path / f"p{n}.out", tmp_path / f"p{n}.err"
+        outputs.append((out, err))
+        with out.open("w") as stdout, err.open("w") as stderr:
+            args = [f"p{n}", str(n), ids, str(THREADS // 2), str(TRANSFERS_PER_THREAD)]
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, str(HERE / "bank_process.py"), *args],
+                    stdout=stdout,
+                    stderr=stderr,
+                    env=env,
+                    cwd=HERE.parent,
+                )
+            )
+    problems: list[str] = []
+    snapshots = 0
+    while any(p.poll() is None for p in processes):  # snapshots while they run
+        problems += filter(None, [snapshot_problem(engine, total)])
+        snapshots += 1
+    for process, (_, err) in zip(processes, outputs, strict=True):
+        assert process.wait() == 0, err.read_text()[-3000:]
+    confirmed: dict[str, int] = {}
+    for out, _ in outputs:
+        confirmed |= json.loads(out.read_text())
+    assert problems == [] and snapshots > 0
+    assert posted_transfers(engine) == confirmed
+    assert len(set(confirmed.values())) == len(confirmed)
+    assert snapshot_problem(engine, total) is None
+    with snapshot(engine) as conn:
+        report = verify_chain(conn)
+    assert report["valid"], report
+    assert report["blocks_checked"] == report["head"] + 1  # one linear chain from genesis
