@@ -1,24 +1,42 @@
-"""The `bitnexus` console script: `bitnexus migrate`, `bitnexus serve`."""
+"""The `bitnexus` console script: `migrate`, `serve` and `admin create`."""
 
 from __future__ import annotations
 
 import argparse
-import signal
+import getpass
+import os
+import shutil
 import sys
-import threading
+import tempfile
 from collections.abc import Sequence
-from types import FrameType
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bitnexus import migrate
 from bitnexus.config import Config, ConfigError
 from bitnexus.db import make_engine
+
+if TYPE_CHECKING:  # bitnexus.server is imported late, after the metrics directory is set
+    from bitnexus.server import ServeOptions
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bitnexus", description="BitNexus backend")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="apply database migrations (BITNEXUS_DATABASE_URL)")
-    commands.add_parser("serve", help="start the supervision tree until SIGINT/SIGTERM")
+    serve = commands.add_parser("serve", help="serve the HTTP API under gunicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=4000)
+    serve.add_argument("--workers", type=int, default=1, help="processes, one tree each")
+    serve.add_argument("--threads", type=int, default=16, help="request threads per worker")
+    admin = commands.add_parser("admin", help="operator tasks")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+    create = admin_commands.add_parser("create", help="create an admin, or promote a user")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", default="Administrator")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
     args = parser.parse_args(argv)
     try:
         config = Config.from_env()
@@ -27,7 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "migrate":
         return run_migrate(config)
-    return run_serve(config)
+    if args.command == "admin":
+        return run_admin_create(config, args.email, args.name, args.password_stdin)
+    return run_serve(config, args)
 
 
 def run_migrate(config: Config) -> int:
@@ -41,28 +61,61 @@ def run_migrate(config: Config) -> int:
     return 0
 
 
-def run_serve(config: Config) -> int:
-    """Start the tree, print it, and run until SIGINT or SIGTERM; then stop cleanly."""
-    from bitnexus.tree import application_spec, render
-    from supervisors import start_tree
+def run_serve(config: Config, args: argparse.Namespace) -> int:
+    """Serve the API under gunicorn until SIGTERM (graceful) or SIGINT."""
+    # prometheus_client picks its multiprocess mode from the environment at import time,
+    # so the directory is set before anything imports it (web, via bitnexus.server).
+    metrics_dir = tempfile.mkdtemp(prefix="bitnexus-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    from bitnexus import server
 
-    stop = threading.Event()
+    config, generated = server.with_secrets(config, Path.cwd() / "var")
+    options = server.ServeOptions(args.host, args.port, args.workers, args.threads, metrics_dir)
+    _print_banner(options, config.admin_token or "", generated)
+    try:
+        return server.serve(config, options)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+def _print_banner(options: ServeOptions, token: str, generated: bool) -> None:
+    base = f"http://{options.host}:{options.port}"
+    origin = "generated for this run" if generated else "from BITNEXUS_ADMIN_TOKEN"
+    lines = [
+        f"bitnexus: API       {base}/api/v1",
+        f"bitnexus: health    {base}/health  {base}/ready  {base}/metrics",
+        f"bitnexus: OpenAPI   {base}/api/openapi.json",
+        f"bitnexus: operator  {base}/admin?token={token}",
+        f"bitnexus: operator token ({origin}): {token}",
+    ]
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def run_admin_create(config: Config, email: str, name: str, password_stdin: bool) -> int:
+    """Create an admin (password from stdin or a prompt), or promote an existing user."""
+    from actors.errors import ValidationFailed
+    from bitnexus.admins import create_or_promote
+
+    def password() -> str:
+        if password_stdin:
+            return sys.stdin.readline().rstrip("\n")
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != first:
+            raise ValidationFailed({"password": ["does not match confirmation"]})
+        return first
+
     engine = make_engine(config)
     try:
-        tree = start_tree(application_spec(config, engine))
-        print(render(tree.tree()), flush=True)
-        while not stop.wait(0.5) and tree.running:  # wake up to notice a dead tree
-            pass
-        tree.stop()
-        return 0 if stop.is_set() else 1
+        user, created = create_or_promote(config, engine, email, name, password)
+    except ValidationFailed as exc:
+        for field, messages in exc.errors.items():
+            print(f"bitnexus: {field} {', '.join(messages)}", file=sys.stderr)
+        return 1
     finally:
         engine.dispose()
+    verb = "created" if created else "promoted"
+    print(f"bitnexus: {verb} admin {user['email']} (id {user['id']})")
+    return 0
 
 
 if __name__ == "__main__":

@@ -30,9 +30,6 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
     )
     runtime = runtime or Runtime()
     app.extensions["bitnexus.runtime"] = runtime
-    app.extensions["bitnexus.sampler"] = (
-        metrics.TreeSampler(runtime.tree) if runtime.tree is not None else None
-    )
     app.url_map.converters["id"] = shape.IdConverter
     app.url_map.strict_slashes = False
     register_error_handlers(app)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 
 from supervisors import Tree
+from web.metrics import TreeSampler
 
 
 def _no_database_check() -> None:
@@ -25,6 +26,11 @@ class Runtime:
     tree: Tree | None = None
     database_ping: Callable[[], None] = _no_database_check
     metrics_dir: str | None = None
+    sampler: TreeSampler | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        # One sampler per tree: it counts each supervisor event exactly once.
+        self.sampler = TreeSampler(self.tree) if self.tree is not None else None
 
 
 def runtime() -> Runtime:

@@ -45,7 +45,7 @@ def ready() -> Response:
 @blueprint.get("/metrics")
 @produces("text/plain")
 def prometheus() -> Response:
-    sampler = current_app.extensions.get("bitnexus.sampler")
+    sampler = runtime().sampler
     if sampler is not None:
         sampler.sample()  # this worker's tree is fresh; the others' within their period
     body = metrics.exposition(runtime().metrics_dir)

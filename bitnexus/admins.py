@@ -1,0 +1,32 @@
+"""The first admin: create a user with role `admin`, or promote an existing one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bitnexus.config import Config
+from bitnexus.db import reading
+from bitnexus.passwords import Passwords
+from bitnexus.schema import users
+from bitnexus.users import Users, email_key
+
+
+def create_or_promote(
+    config: Config, engine: Engine, email: str, name: str, password: Callable[[], str]
+) -> tuple[dict, bool]:
+    """The admin user and whether it was created (False: an existing user promoted).
+
+    `password` is asked for only when a new user is created. Raises the services'
+    `ValidationFailed` for a bad email, name or password.
+    """
+    accounts = Users(engine, Passwords(config))
+    with reading(engine) as conn:
+        query = sa.select(users.c.id).where(users.c.email_key == email_key(email))
+        existing = conn.execute(query).scalar()
+    if existing is not None:
+        return accounts.update(existing, {"role": "admin"}), False
+    attrs = {"email": email, "name": name, "password": password(), "role": "admin"}
+    return accounts.create(attrs), True

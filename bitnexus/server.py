@@ -1,0 +1,154 @@
+"""The production server: the Flask app under gunicorn, one actor tree per worker.
+
+Each worker process starts its own tree after the fork, so no actor thread, lock or
+database connection crosses a fork. On SIGTERM a worker stops accepting, finishes its
+in-flight requests, then stops its tree in reverse start order. If the tree's root
+supervisor gives up, the worker drains the same way and exits non-zero, and gunicorn's
+arbiter starts a fresh worker (with a fresh tree).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import ThreadWorker
+from prometheus_client import multiprocess
+
+from bitnexus.config import Config
+from bitnexus.db import make_engine
+from bitnexus.tree import application_spec, render
+from supervisors import start_tree
+from web import Runtime, access_log, create_app
+
+logger = logging.getLogger("bitnexus.server")
+
+GRACEFUL_TIMEOUT = 30  # seconds a stopping worker gives its in-flight requests
+METRICS_PERIOD = 1.0  # seconds between copies of a worker's tree into shared metrics
+GAVE_UP_EXIT = 1  # not 3 or 4: those make gunicorn's arbiter halt instead of respawning
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 4000
+    workers: int = 1
+    threads: int = 16
+    metrics_dir: str | None = None
+
+
+class Server(BaseApplication):
+    """A gunicorn application whose workers each own an actor tree."""
+
+    def __init__(self, config: Config, options: ServeOptions) -> None:
+        self.config = config
+        self.options = options
+        self.runtime: Runtime | None = None  # set in each worker, after the fork
+        super().__init__()
+
+    def load_config(self) -> None:
+        settings: dict[str, Any] = {
+            "bind": f"{self.options.host}:{self.options.port}",
+            "workers": self.options.workers,
+            "threads": self.options.threads,
+            "worker_class": "bitnexus.server.TreeWorker",
+            "graceful_timeout": GRACEFUL_TIMEOUT,
+            "control_socket_disable": True,  # one shared socket path would clash
+            "child_exit": _child_exit,
+            "proc_name": "bitnexus",
+        }
+        for key, value in settings.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        assert self.runtime is not None, "the worker starts the tree before loading the app"
+        return create_app(self.config, self.runtime)
+
+
+class TreeWorker(ThreadWorker):
+    """gunicorn's threaded worker, plus the lifetime of this process's actor tree."""
+
+    def init_process(self) -> None:
+        server: Server = self.app
+        access_log.configure()
+        engine = make_engine(server.config)
+        tree = start_tree(application_spec(server.config, engine))
+        server.runtime = Runtime(tree, _pinger(engine), server.options.metrics_dir)
+        print(render(tree.tree()), flush=True)
+        self._tree, self._gave_up, self._stopping = tree, False, False
+        self._stopped = threading.Event()
+        threading.Thread(target=self._watch, name="tree-watch", daemon=True).start()
+        threading.Thread(target=self._sample, name="tree-metrics", daemon=True).start()
+        try:
+            super().init_process()  # loads the app and serves until told to stop
+        finally:
+            self._stopping = True
+            self._stopped.set()
+            tree.stop()  # after the last in-flight request: reverse start order
+            engine.dispose()
+        if self._gave_up:
+            logger.error("root supervisor gave up; worker exits for a fresh one")
+            sys.exit(GAVE_UP_EXIT)
+
+    def _watch(self) -> None:
+        """When the root gives up, drain like on SIGTERM and exit non-zero."""
+        self._tree.wait()
+        if not self._stopping:
+            self._gave_up = True
+            self.handle_exit(None, None)
+
+    def _sample(self) -> None:
+        sampler = self.app.runtime.sampler
+        while not self._stopped.wait(METRICS_PERIOD):
+            sampler.sample()
+
+
+def _pinger(engine: sa.Engine) -> Any:
+    def ping() -> None:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    return ping
+
+
+def _child_exit(_arbiter: Any, worker: Any) -> None:
+    # A dead worker's live gauges (inbox depth, running actors) must stop counting.
+    if worker.app.options.metrics_dir:
+        multiprocess.mark_process_dead(worker.pid, worker.app.options.metrics_dir)
+
+
+def with_secrets(config: Config, var_dir: Path) -> tuple[Config, bool]:
+    """Fill in a development signing key (kept in `var/secret_key`) and an operator token.
+
+    Returns the config and whether the operator token was generated (so it is printed).
+    Done in the master, before the fork, so every worker signs and checks alike.
+    """
+    secret, token = config.secret_key, config.admin_token
+    if not secret:
+        path = var_dir / "secret_key"
+        if not path.exists():
+            var_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        secret = path.read_text().strip()
+    generated = not token
+    if generated:
+        token = secrets.token_urlsafe(24)
+    return dataclasses.replace(config, secret_key=secret, admin_token=token), generated
+
+
+def serve(config: Config, options: ServeOptions) -> int:
+    """Run the arbiter until it is stopped; its exit status."""
+    try:
+        Server(config, options).run()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0
+    return 0
