@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import sqlalchemy as sa
 from ledger_support import (
@@ -14,7 +16,7 @@ from ledger_support import (
     writes_held,
 )
 
-from actors.errors import NotFound, ValidationFailed
+from actors.errors import NotFound, Unavailable, ValidationFailed
 from actors.ledger import (
     Balances,
     GetBlock,
@@ -25,7 +27,12 @@ from actors.ledger import (
     Verify,
     VerifyChain,
 )
-from bitnexus.ledger_schema import ledger_blocks, ledger_postings, ledger_transactions
+from bitnexus.ledger_schema import (
+    ledger_blocks,
+    ledger_head,
+    ledger_postings,
+    ledger_transactions,
+)
 from bitnexus.ledger_store import Entry
 from bitnexus.postings import Posting
 from bitnexus.tree import application_spec
@@ -250,3 +257,45 @@ def _nodes(node):
     yield node
     for child in node.get("children", ()):
         yield from _nodes(child)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # needs a second session to kill
+def test_a_batch_whose_commit_fails_is_told_nothing_was_posted(services, engine):
+    alice, bob = make_user(), make_user()
+    record(deposit_entry(alice, 1000))
+    entries = [
+        transfer_entry(alice, bob, 1, idempotency_key=f"k{n}", request_hash="h") for n in range(6)
+    ]
+    ref = whereis("ledger")
+    with engine.connect() as holder, holder.begin():
+        holder.execute(sa.select(ledger_head.c.block_index).with_for_update()).all()
+        first = ref.ask(Record(entries[0]), block=False)
+        writer = _waiting_writer(holder)  # the ledger, with a batch of one
+        rest = [ref.ask(Record(e), block=False) for e in entries[1:]]  # queued: the next batch
+        holder.exec_driver_sql(f"SELECT pg_terminate_backend({writer}, 5000)")
+        writer = _waiting_writer(holder)
+        holder.exec_driver_sql(f"SELECT pg_terminate_backend({writer}, 5000)")
+        for future in [first, *rest]:
+            with pytest.raises(Unavailable):
+                future.get(timeout=TIMEOUT)
+    keys = sa.select(sa.func.count()).where(ledger_transactions.c.idempotency_key.is_not(None))
+    with engine.connect() as conn:
+        assert conn.execute(keys).scalar() == 0
+    assert [record(e)["replay"] for e in entries] == [False] * 6  # a retry posts
+    assert [record(e)["replay"] for e in entries] == [True] * 6  # exactly once
+    assert ledger(VerifyChain())["valid"]
+
+
+def _waiting_writer(holder) -> int:
+    """The process id of the one session waiting for ``holder``'s lock, once it waits."""
+    waiting = (
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + TIMEOUT
+    while not (pids := holder.exec_driver_sql(waiting).scalars().all()):
+        holder.exec_driver_sql("SELECT pg_stat_clear_snapshot()")  # else frozen per transaction
+        assert time.monotonic() < deadline, "the ledger never waited for the lock"
+        time.sleep(0.01)  # polling the server: there is no notification to wait on
+    assert len(pids) == 1
+    return pids[0]
