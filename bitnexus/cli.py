@@ -66,6 +66,7 @@ def run_serve(config: Config, args: argparse.Namespace) -> int:
     # prometheus_client picks its multiprocess mode from the environment at import time,
     # so the directory is set before anything imports it (web, via bitnexus.server).
     metrics_dir = tempfile.mkdtemp(prefix="bitnexus-metrics-")
+    master = os.getpid()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     from bitnexus import server
 
@@ -75,7 +76,8 @@ def run_serve(config: Config, args: argparse.Namespace) -> int:
     try:
         return server.serve(config, options)
     finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        if os.getpid() == master:  # a worker's exit unwinds through here too
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _print_banner(options: ServeOptions, token: str, generated: bool) -> None:

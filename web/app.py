@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import NotAcceptable
 
@@ -10,6 +12,8 @@ from web import access_log, metrics, request_id, shape
 from web.errors import register_error_handlers
 from web.routes import admin, api, health
 from web.runtime import Runtime
+
+logger = logging.getLogger("bitnexus.web")
 
 
 def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
@@ -51,7 +55,10 @@ def _before() -> None:
 def _after(response: Response) -> Response:
     request_id.attach(response)
     route = access_log.route()
-    metrics.observe_request(request.method, route, response.status_code, access_log.elapsed())
+    try:
+        metrics.observe_request(request.method, route, response.status_code, access_log.elapsed())
+    except Exception:  # a metrics fault must never turn an answer into a 500
+        logger.exception("could not record request metrics")
     access_log.record(response, request_id.current())
     return response
 

@@ -1,0 +1,106 @@
+"""A real `bitnexus serve` process on a free port, and a tiny JSON HTTP client for it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+READY_DEADLINE = 30.0
+BITNEXUS = [sys.executable, "-m", "bitnexus.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class LiveServer:
+    proc: subprocess.Popen
+    base: str
+    log_dir: Path
+
+    def request(
+        self, method: str, path: str, body: object = None, headers: dict | None = None
+    ) -> Reply:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request.add_header("content-type", "application/json")
+        for key, value in (headers or {}).items():
+            request.add_header(key, value)
+        try:
+            with urllib.request.urlopen(request, timeout=15) as response:
+                return _reply(response.status, response.headers, response.read())
+        except urllib.error.HTTPError as exc:
+            return _reply(exc.code, exc.headers, exc.read())
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 40.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signum)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def stderr(self) -> str:
+        return (self.log_dir / "stderr.txt").read_text(errors="replace")
+
+
+def _reply(status: int, headers: Any, raw: bytes) -> Reply:
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw.decode(errors="replace")
+    return Reply(status, {k.lower(): v for k, v in headers.items()}, body)
+
+
+def start(
+    database_url: str, cwd: Path, env: dict[str, str], workers: int = 1, threads: int = 8
+) -> LiveServer:
+    port = free_port()
+    full_env = {**os.environ, **env, "BITNEXUS_DATABASE_URL": database_url}
+    out = (cwd / "stdout.txt").open("w")
+    err = (cwd / "stderr.txt").open("w")
+    command = [*BITNEXUS, "serve", "--port", str(port), "--workers", str(workers)]
+    proc = subprocess.Popen(
+        [*command, "--threads", str(threads)], cwd=cwd, env=full_env, stdout=out, stderr=err
+    )
+    server = LiveServer(proc, f"http://127.0.0.1:{port}", cwd)
+    wait_ready(server)
+    return server
+
+
+def wait_ready(server: LiveServer) -> None:
+    """Poll /ready until 200: an external process becoming ready, bounded by a deadline."""
+    deadline = time.monotonic() + READY_DEADLINE
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise AssertionError(f"server exited {server.proc.returncode}: {server.stderr()}")
+        try:
+            if server.request("GET", "/ready").status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    server.stop(signal.SIGKILL)
+    raise AssertionError(f"server not ready within {READY_DEADLINE} s: {server.stderr()}")

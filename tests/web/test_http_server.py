@@ -1,0 +1,183 @@
+"""A real `bitnexus serve` over HTTP, on both databases: the walkthrough, SIGTERM under
+load, and a worker whose root supervisor gives up being replaced."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from live_server import BITNEXUS, start
+
+from bitnexus.ledger_schema import ledger_transactions
+
+OPERATOR = {"authorization": "Bearer live-operator-token"}
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def server_env():
+    return {
+        "BITNEXUS_SECRET_KEY": "live-secret-key-for-the-smoke-test-0123456789",
+        "BITNEXUS_ADMIN_TOKEN": "live-operator-token",
+        "BITNEXUS_ARGON2_TIME_COST": "1",
+        "BITNEXUS_ARGON2_MEMORY_COST": "64",
+        "BITNEXUS_ARGON2_PARALLELISM": "1",
+        "BITNEXUS_ACCOUNTS_POOL": "2",
+        "BITNEXUS_PRODUCTS_POOL": "2",
+    }
+
+
+@pytest.fixture
+def live(engine, database_url, tmp_path, server_env):
+    server = start(database_url, tmp_path, server_env, workers=2)
+    yield server
+    server.stop()
+
+
+def make_admin(database_url, tmp_path, server_env, email):
+    env = {**os.environ, **server_env, "BITNEXUS_DATABASE_URL": database_url}
+    done = subprocess.run(
+        [*BITNEXUS, "admin", "create", "--email", email, "--password-stdin"],
+        input=PASSWORD + "\n",
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "created admin" in done.stdout
+
+
+def login(live, email):
+    reply = live.request("POST", "/api/v1/auth/login", {"email": email, "password": PASSWORD})
+    assert reply.status == 200, reply.body
+    return {"authorization": f"Bearer {reply.body['data']['token']}"}
+
+
+def register(live, email):
+    user = {"email": email, "name": email.split("@")[0], "password": PASSWORD}
+    reply = live.request("POST", "/api/v1/auth/register", {"user": user})
+    assert reply.status == 201, reply.body
+    assert reply.headers["location"] == f"/api/v1/users/{reply.body['data']['id']}"
+    return reply.body["data"]
+
+
+def test_walkthrough_over_http(live, database_url, tmp_path, server_env):
+    make_admin(database_url, tmp_path, server_env, "root@example.com")
+    admin = login(live, "root@example.com")
+    vendor_user, buyer_user = register(live, "vendor@example.com"), register(live, "b@example.com")
+    vendor, buyer = login(live, "vendor@example.com"), login(live, "b@example.com")
+
+    me = live.request("GET", "/api/v1/auth/me", headers=buyer)
+    assert me.body["data"]["id"] == buyer_user["id"]
+    assert me.headers["content-type"] == "application/json; charset=utf-8"
+    assert me.headers["x-request-id"]
+
+    product = {"name": "Course", "price": "30.00", "currency": "EUR", "commission_rate": "10"}
+    created = live.request("POST", "/api/v1/products", {"product": product}, vendor)
+    assert created.status == 201 and created.body["data"]["status"] == "pending"
+    product_id = created.body["data"]["id"]
+    activate = {"product": {"status": "active"}}
+    assert live.request("PATCH", f"/api/v1/products/{product_id}", activate, admin).status == 200
+
+    deposit = {"transaction": {"kind": "deposit", "amount": "50.00", "currency": "EUR"}}
+    key = {**buyer, "idempotency-key": "walkthrough-1"}
+    first = live.request("POST", "/api/v1/transactions", deposit, key)
+    again = live.request("POST", "/api/v1/transactions", deposit, key)
+    assert first.status == again.status == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.body == first.body
+
+    purchase = {"transaction": {"kind": "purchase", "product_id": product_id}}
+    bought = live.request("POST", "/api/v1/transactions", purchase, buyer)
+    assert bought.status == 201, bought.body
+    tx_id = bought.body["data"]["id"]
+
+    history = live.request("GET", f"/api/v1/ledger/transactions/{buyer_user['id']}", None, buyer)
+    assert history.body["data"][0]["transaction"]["id"] == tx_id
+    verify = live.request("GET", f"/api/v1/ledger/verify/{tx_id}", None, vendor)
+    assert verify.body["data"]["verdict"] == "valid"
+    balances = live.request("GET", f"/api/v1/users/{vendor_user['id']}/balances", None, vendor)
+    assert {"currency": "EUR", "balance": "30.00"} in balances.body["data"]
+
+    tree = live.request("GET", "/admin/supervision", headers=OPERATOR)
+    assert tree.status == 200 and isinstance(tree.body["data"]["pid"], int)
+    assert live.request("GET", "/admin/supervision").status == 401
+    metrics = live.request("GET", "/metrics").body
+    assert 'bitnexus_http_requests_total{method="POST",route="/api/v1/transactions"' in metrics
+    assert "bitnexus_actor_inbox_depth" in metrics
+    assert live.request("GET", "/health").body["database"] == "connected"
+
+
+def test_sigterm_under_load_loses_nothing_acknowledged(live, engine):
+    owner = register(live, "load@example.com")
+    headers = login(live, "load@example.com")
+    acknowledged: list[int] = []
+    failures: list[int] = []
+    enough = threading.Event()
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        body = {"transaction": {"kind": "deposit", "amount": "1.00", "currency": "EUR"}}
+        for i in range(400):  # bounded: the server stops long before this
+            try:
+                reply = live.request(
+                    "POST", "/api/v1/transactions", body, {**headers, "idempotency-key": f"{n}-{i}"}
+                )
+            except OSError:
+                return  # refused or reset after SIGTERM: never acknowledged
+            with lock:
+                if reply.status == 201:
+                    acknowledged.append(reply.body["data"]["id"])
+                else:
+                    failures.append(reply.status)
+                if len(acknowledged) >= 40:
+                    enough.set()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    assert enough.wait(60), f"no load got through: {failures}"
+    assert live.stop() == 0, live.stderr()  # SIGTERM while requests are in flight
+    for thread in threads:
+        thread.join(30)
+    assert not any(status >= 500 for status in failures), failures
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(ledger_transactions.c.id, ledger_transactions.c.amount).where(
+                ledger_transactions.c.user_id == owner["id"]
+            )
+        ).all()
+    stored = {row.id for row in rows}
+    assert set(acknowledged) <= stored  # every 201 is in the ledger
+    assert "Traceback" not in live.stderr()
+    assert "child_stuck" not in live.stderr()
+    assert sum(Decimal(row.amount) for row in rows) == len(rows) * 100  # minor units
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_worker_whose_root_gives_up_is_replaced(engine, database_url, tmp_path, server_env):
+    live = start(database_url, tmp_path, server_env, workers=1)
+    try:
+        first_pid = live.request("GET", "/admin/supervision", headers=OPERATOR).body["data"]["pid"]
+        pid = first_pid
+        for _ in range(30):  # root allows 3 restarts in 5 s: the 4th crash makes it give up
+            try:
+                live.request("POST", "/admin/supervision/root/services/crash", headers=OPERATOR)
+                reply = live.request("GET", "/admin/supervision", headers=OPERATOR)
+            except OSError:
+                continue  # the old worker is draining or gone; the arbiter starts another
+            if reply.status == 200 and reply.body["data"]["pid"] != first_pid:
+                pid = reply.body["data"]["pid"]
+                break
+        assert pid != first_pid
+        assert live.request("GET", "/api/v1/auth/me").status == 401  # serving again
+    finally:
+        code = live.stop()
+    assert f"(pid:{first_pid}) exited with code 1" in live.stderr()
+    assert code == 0
