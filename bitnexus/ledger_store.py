@@ -33,7 +33,7 @@ from bitnexus.ledger_schema import (
 )
 from bitnexus.merkle import EMPTY_ROOT, merkle_root
 from bitnexus.postings import Posting
-from bitnexus.schema import users
+from bitnexus.schema import users, utcnow
 from bitnexus.users import iso
 
 BIGINT_MAX = 2**63 - 1
@@ -124,7 +124,6 @@ class _Batch:
 
     accounts: dict[AccountKey, list[int]]  # key -> [account id, balance]
     accepted: list[tuple[Entry, list[int]]] = field(default_factory=list)  # balances after
-    touched: set[AccountKey] = field(default_factory=set)
 
 
 def _append(conn: Connection, entries: Sequence[Entry], places: Places) -> list[Outcome]:
@@ -133,7 +132,7 @@ def _append(conn: Connection, entries: Sequence[Entry], places: Places) -> list[
     ).scalar_one()
     known = _known_keys(conn, entries)
     live = _lock_users(conn, entries)
-    batch = _Batch(_lock_accounts(conn, entries))
+    batch = _Batch(_lock_accounts(conn, entries, live))
     seen: dict[tuple[int, str], tuple[int, str | None]] = {}  # key -> (n, request digest)
     decided: list[Outcome | _Accepted] = []
     for entry in entries:
@@ -183,7 +182,6 @@ def _apply(entry: Entry, live: set[int], batch: _Batch) -> ValidationFailed | _A
             return ValidationFailed({"amount": ["would exceed the largest balance"]})
     for key, balance in zip(keys, after, strict=True):
         batch.accounts[key][1] = balance
-    batch.touched.update(keys)
     batch.accepted.append((entry, after))
     return _Accepted(len(batch.accepted) - 1, replay=False)
 
@@ -231,9 +229,17 @@ def _lock_users(conn: Connection, entries: Sequence[Entry]) -> set[int]:
     return set(conn.execute(query).scalars())
 
 
-def _lock_accounts(conn: Connection, entries: Sequence[Entry]) -> dict[AccountKey, list[int]]:
-    """The batch's accounts (created at zero when new), locked in id order."""
-    wanted = {(p.user_id, p.currency) for e in entries for p in e.postings}
+def _lock_accounts(
+    conn: Connection, entries: Sequence[Entry], live: set[int]
+) -> dict[AccountKey, list[int]]:
+    """The batch's accounts of existing users and the world (created at zero when new),
+    locked in id order."""
+    wanted = {
+        (p.user_id, p.currency)
+        for e in entries
+        for p in e.postings
+        if p.user_id is None or p.user_id in live
+    }
     a = ledger_accounts
     user_ids = {user for user, _ in wanted if user is not None}
     currencies = {currency for _, currency in wanted}
@@ -251,42 +257,29 @@ def _lock_accounts(conn: Connection, entries: Sequence[Entry]) -> dict[AccountKe
 
 def _write_block(conn: Connection, head: int, batch: _Batch, places: Places) -> list[dict]:
     """Insert the accepted entries as block ``head + 1``; their replies, in order."""
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    now = utcnow()
     index = head + 1
     last_id = conn.execute(sa.select(sa.func.max(ledger_transactions.c.id))).scalar() or 0
     transactions, postings, replies = [], [], []
     for position, (entry, after) in enumerate(batch.accepted):
-        tx_id = last_id + 1 + position
-        content = {f: getattr(entry, f, None) for f in TRANSACTION_FIELDS}
-        content |= {"id": tx_id, "inserted_at": iso(now)}
-        hashed_postings = [
-            {"user_id": p.user_id, "currency": p.currency, "amount": p.amount, "balance_after": b}
-            for p, b in zip(entry.postings, after, strict=True)
-        ]
-        row = content | {
-            "inserted_at": now,
-            "block_index": index,
-            "position": position,
-            "request_hash": entry.request_hash,
-            "hash": transaction_hash(content, hashed_postings),
-        }
+        row, hashed = _transaction_row(entry, after, last_id + 1 + position, now)
+        row |= {"block_index": index, "position": position}
         transactions.append(row)
         postings += [
             {
-                "transaction_id": tx_id,
+                "transaction_id": row["id"],
                 "position": i,
                 "account_id": batch.accounts[(p["user_id"], p["currency"])][0],
                 "amount": p["amount"],
                 "balance_after": p["balance_after"],
             }
-            for i, p in enumerate(hashed_postings)
+            for i, p in enumerate(hashed)
         ]
-        replies.append(transaction_reply(row, hashed_postings, places))
+        replies.append(transaction_reply(row, hashed, places))
+    previous = sa.select(ledger_blocks.c.hash).where(ledger_blocks.c.index == head)
     header = {
         "index": index,
-        "previous_hash": conn.execute(
-            sa.select(ledger_blocks.c.hash).where(ledger_blocks.c.index == head)
-        ).scalar_one(),
+        "previous_hash": conn.execute(previous).scalar_one(),
         "merkle_root": merkle_root([row["hash"] for row in transactions]),
         "timestamp": iso(now),
         "transaction_count": len(transactions),
@@ -294,18 +287,32 @@ def _write_block(conn: Connection, head: int, batch: _Batch, places: Places) -> 
     conn.execute(sa.insert(ledger_blocks), header | {"timestamp": now, "hash": block_hash(header)})
     conn.execute(sa.insert(ledger_transactions), transactions)
     conn.execute(sa.insert(ledger_postings), postings)
-    accounts = ledger_accounts
+    touched = {(p.user_id, p.currency) for entry, _ in batch.accepted for p in entry.postings}
+    a = ledger_accounts
     conn.execute(
-        sa.update(accounts)
-        .where(accounts.c.id == sa.bindparam("account_id"))
-        .values(balance=sa.bindparam("new_balance")),
-        [
-            {"account_id": batch.accounts[k][0], "new_balance": batch.accounts[k][1]}
-            for k in batch.touched
-        ],
+        sa.update(a).where(a.c.id == sa.bindparam("account")).values(balance=sa.bindparam("to")),
+        [{"account": batch.accounts[k][0], "to": batch.accounts[k][1]} for k in touched],
     )
     conn.execute(sa.update(ledger_head).where(ledger_head.c.id == 1).values(block_index=index))
     return replies
+
+
+def _transaction_row(
+    entry: Entry, after: list[int], tx_id: int, now: dt.datetime
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The transaction's table row, hash included, and its postings as they are hashed."""
+    content = {field: getattr(entry, field, None) for field in TRANSACTION_FIELDS}
+    content |= {"id": tx_id, "inserted_at": iso(now)}
+    hashed = [
+        {"user_id": p.user_id, "currency": p.currency, "amount": p.amount, "balance_after": b}
+        for p, b in zip(entry.postings, after, strict=True)
+    ]
+    row = content | {
+        "inserted_at": now,
+        "request_hash": entry.request_hash,
+        "hash": transaction_hash(content, hashed),
+    }
+    return row, hashed
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:
