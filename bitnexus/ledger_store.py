@@ -128,8 +128,10 @@ class _Batch:
 
 def _append(conn: Connection, entries: Sequence[Entry], places: Places) -> list[Outcome]:
     head = conn.execute(
-        sa.select(ledger_head.c.block_index).where(ledger_head.c.id == 1).with_for_update()
-    ).scalar_one()
+        sa.select(ledger_head.c.block_index, ledger_blocks.c.hash)
+        .join(ledger_blocks, ledger_blocks.c.index == ledger_head.c.block_index)
+        .with_for_update(of=ledger_head)
+    ).one()
     known = _known_keys(conn, entries)
     live = _lock_users(conn, entries)
     batch = _Batch(_lock_accounts(conn, entries, live))
@@ -140,7 +142,9 @@ def _append(conn: Connection, entries: Sequence[Entry], places: Places) -> list[
         if isinstance(outcome, _Accepted) and entry.idempotency_key is not None:
             seen.setdefault((entry.user_id, entry.idempotency_key), (outcome.n, entry.request_hash))
         decided.append(outcome)
-    posted = _write_block(conn, head, batch, places) if batch.accepted else []
+    posted = (
+        _write_block(conn, head.block_index, head.hash, batch, places) if batch.accepted else []
+    )
     return [
         {"transaction": posted[d.n], "replay": d.replay} if isinstance(d, _Accepted) else d
         for d in decided
@@ -247,15 +251,18 @@ def _lock_accounts(
     query = sa.select(a.c.id, a.c.user_id, a.c.currency, a.c.balance).where(
         a.c.currency.in_(currencies), sa.or_(a.c.user_id.is_(None), a.c.user_id.in_(user_ids))
     )
-    existing = {(r.user_id, r.currency) for r in conn.execute(query)}
-    missing = [{"user_id": u, "currency": c, "balance": 0} for u, c in wanted - existing]
+    query = query.order_by(a.c.id).with_for_update()
+    locked = {(r.user_id, r.currency): [r.id, r.balance] for r in conn.execute(query)}
+    missing = [{"user_id": u, "currency": c, "balance": 0} for u, c in wanted - locked.keys()]
     if missing:  # the head lock is held: no other writer can be creating them
         conn.execute(sa.insert(a), missing)
-    rows = conn.execute(query.order_by(a.c.id).with_for_update())
-    return {(r.user_id, r.currency): [r.id, r.balance] for r in rows}
+        locked = {(r.user_id, r.currency): [r.id, r.balance] for r in conn.execute(query)}
+    return locked
 
 
-def _write_block(conn: Connection, head: int, batch: _Batch, places: Places) -> list[dict]:
+def _write_block(
+    conn: Connection, head: int, head_hash: str, batch: _Batch, places: Places
+) -> list[dict]:
     """Insert the accepted entries as block ``head + 1``; their replies, in order."""
     now = utcnow()
     index = head + 1
@@ -276,10 +283,9 @@ def _write_block(conn: Connection, head: int, batch: _Batch, places: Places) -> 
             for i, p in enumerate(hashed)
         ]
         replies.append(transaction_reply(row, hashed, places))
-    previous = sa.select(ledger_blocks.c.hash).where(ledger_blocks.c.index == head)
     header = {
         "index": index,
-        "previous_hash": conn.execute(previous).scalar_one(),
+        "previous_hash": head_hash,
         "merkle_root": merkle_root([row["hash"] for row in transactions]),
         "timestamp": iso(now),
         "transaction_count": len(transactions),
