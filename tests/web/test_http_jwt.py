@@ -1,0 +1,109 @@
+"""Login, tokens and their rejection: expired, wrong signature, `alg: none`, garbage."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import jwt
+import pytest
+from conftest import PASSWORD, SECRET
+
+from web import tokens
+
+
+def test_login_returns_a_24h_hs256_token(client, user):
+    response = client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 200
+    body = response.get_json()["data"]
+    assert (body["token_type"], body["expires_in"]) == ("Bearer", 86400)
+    assert body["user"]["id"] == user.id and "password" not in body["user"]
+    header = jwt.get_unverified_header(body["token"])
+    claims = jwt.decode(body["token"], SECRET, algorithms=["HS256"])
+    assert header["alg"] == "HS256"
+    assert claims["sub"] == str(user.id) and claims["role"] == "user"
+    assert claims["exp"] - claims["iat"] == 24 * 3600
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"email": "nobody@example.com", "password": PASSWORD},
+        {"email": None, "password": None},
+        {},
+    ],
+)
+def test_bad_credentials_are_401(client, user, credentials):
+    response = client.post("/api/v1/auth/login", json=credentials)
+    assert response.status_code == 401
+    assert response.get_json() == {"errors": {"detail": "Unauthorized"}}
+
+
+def test_wrong_password_is_401(client, user):
+    response = client.post("/api/v1/auth/login", json={"email": user.email, "password": "x" * 12})
+    assert response.status_code == 401
+
+
+def _b64(value: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+
+def _unsigned(user_id: int) -> str:
+    claims = {"sub": str(user_id), "role": "admin", "iat": int(time.time()), "exp": 2**31}
+    return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
+
+
+@pytest.mark.parametrize(
+    "make_token",
+    [
+        pytest.param(
+            lambda uid: tokens.issue(SECRET, uid, "user", now=time.time() - 2 * 86400),
+            id="expired",
+        ),
+        pytest.param(lambda uid: tokens.issue("another-secret-" * 3, uid, "user"), id="signature"),
+        pytest.param(_unsigned, id="alg-none"),
+        pytest.param(lambda uid: "garbage", id="garbage"),
+        pytest.param(
+            lambda uid: jwt.encode({"sub": str(uid), "role": "user"}, SECRET, "HS256"),
+            id="no-exp",
+        ),
+        pytest.param(
+            lambda uid: jwt.encode(
+                {"sub": str(uid), "role": "root", "iat": 1, "exp": 2**31}, SECRET, "HS256"
+            ),
+            id="unknown-role",
+        ),
+    ],
+)
+def test_invalid_tokens_are_401(client, user, make_token):
+    headers = {"authorization": f"Bearer {make_token(user.id)}"}
+    response = client.get("/api/v1/auth/me", headers=headers)
+    assert response.status_code == 401
+    assert response.get_json() == {"errors": {"detail": "Unauthorized"}}
+    assert client.get("/admin/supervision", headers=headers).status_code == 401
+
+
+def test_other_schemes_are_401(client, user):
+    assert client.get("/api/v1/auth/me", headers={"authorization": user.token}).status_code == 401
+    basic = {"authorization": f"Basic {user.token}"}
+    assert client.get("/api/v1/auth/me", headers=basic).status_code == 401
+
+
+def test_operator_endpoints_without_token_are_401(client):
+    for method, path in [
+        ("GET", "/admin"),
+        ("GET", "/admin/supervision"),
+        ("GET", "/admin/supervision/events"),
+        ("GET", "/admin/ledger/verify"),
+        ("POST", "/admin/supervision/root/services/accounts/restart"),
+        ("POST", "/admin/supervision/root/services/accounts/terminate"),
+        ("POST", "/admin/supervision/root/services/accounts/crash"),
+    ]:
+        assert client.open(path, method=method).status_code == 401, path
+
+
+def test_a_deleted_users_token_no_longer_answers_me(client, admin, make_account):
+    doomed = make_account("user")
+    assert client.delete(f"/api/v1/users/{doomed.id}", headers=admin.headers).status_code == 204
+    assert client.get("/api/v1/auth/me", headers=doomed.headers).status_code == 401
