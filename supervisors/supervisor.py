@@ -431,6 +431,13 @@ class DynamicSupervisor(Supervisor):
         if child in self.children:
             self._remove(child)
 
+    def _child_exited(self, message: ChildExited) -> None:
+        child = next((c for c in self.children if c.link is message.link), None)
+        super()._child_exited(message)
+        # Nor does one that is not restarted (a transient's normal exit): its slot is free.
+        if child is not None and child.status == "stopped" and child in self.children:
+            self._remove(child)
+
 
 def _own_name(spec: ChildSpec) -> str | None:
     # A pool's members join the pool's name; the pool supervisor itself does not.

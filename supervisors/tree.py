@@ -7,8 +7,8 @@ from typing import Any
 
 from supervisors.errors import ChildError, StartFailed
 from supervisors.events import EventLog
-from supervisors.spec import SupervisorSpec
-from supervisors.supervisor import Supervisor
+from supervisors.spec import DynamicSupervisorSpec, SupervisorSpec
+from supervisors.supervisor import DynamicSupervisor, Supervisor
 from supervisors.worker import Link, Worker, spawn
 
 
@@ -75,9 +75,12 @@ class Tree:
         return self.wait()
 
 
-def start_tree(spec: SupervisorSpec, root_id: str = "root", log: EventLog | None = None) -> Tree:
+def start_tree(
+    spec: SupervisorSpec | DynamicSupervisorSpec, root_id: str = "root", log: EventLog | None = None
+) -> Tree:
     """Start a root supervisor; return once every child is up, or raise ``StartFailed``."""
-    root = Supervisor(spec, root_id, log)
+    kind = DynamicSupervisor if isinstance(spec, DynamicSupervisorSpec) else Supervisor
+    root = kind(spec, root_id, log)
     link = Link(None, root_id)
     try:
         spawn(root, link, None)
