@@ -121,6 +121,8 @@ class Supervisor(Worker):
         self.log.append(self.path, "shutdown", None, None)
         for child in reversed(self.children):
             self._stop_child(child)
+            if child.status != "stuck":  # also one that had crashed or awaited a restart
+                child.status = "stopped"
             self._undeclare(child)
 
     def handle(self, message: object) -> object:
@@ -158,7 +160,7 @@ class Supervisor(Worker):
         link = Link(self.actor_ref, spec.id, self.member_name or _own_name(spec))
         try:
             actor = self._build(spec)
-        except Exception as exc:
+        except BaseException as exc:  # a constructor must not take its supervisor down
             raise StartFailed(spec.id, exc) from exc
         spawn(actor, link, None if spec.is_supervisor else START_TIMEOUT)
         child.actor, child.link = actor, link

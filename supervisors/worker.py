@@ -161,6 +161,18 @@ class Worker(pykka.ThreadingActor):
             if self._held:
                 self._settle_held(lambda: RuntimeError("request taken but not answered"))
 
+    def _handle_receive(self, message: Any) -> Any:
+        try:
+            return super()._handle_receive(message)
+        except Exception:
+            raise
+        except BaseException as exc:
+            # Only a Pykka proxy call gets here (on_receive catches everything): Pykka
+            # would stop every actor in the process. Crash this one alone instead.
+            logger.error("%s crashed", self.label, exc_info=exc)
+            self._exit(exc)
+            raise ActorCrashed(self.label, exc) from exc
+
     def on_stop(self) -> None:
         link = self._link
         self._exit("shutdown" if link is not None and link.stopping else "normal")

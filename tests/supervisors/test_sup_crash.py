@@ -179,3 +179,36 @@ def test_a_base_exception_in_a_told_message_crashes_only_its_own_actor(pair, nam
     wait_event(pair.log, "child_restarted", "a", after=seq)
     assert urn(b) == b_before
     assert pair.running
+
+
+class WithMethod(Probe):
+    def explode(self) -> None:
+        raise SystemExit(5)
+
+
+def test_a_base_exception_in_a_pykka_proxy_call_does_not_stop_other_actors(start, lab, names):
+    """Pykka stops every actor in the process on a BaseException from a proxy call."""
+    tree = start(
+        SupervisorSpec(
+            [
+                ChildSpec("p", WithMethod, kwargs={"lab": lab}, name=names("p")),
+                ChildSpec("q", Probe, kwargs={"lab": lab}, name=names("q")),
+            ]
+        )
+    )
+    other = start(
+        SupervisorSpec([ChildSpec("r", Probe, kwargs={"lab": lab}, name=names("r"))]),
+        root_id="other",
+    )
+    q_before = urn(names("q"))
+    seq = tree.log.last_seq
+
+    future = whereis(names("p")).proxy().explode()
+
+    with pytest.raises(ActorCrashed) as info:
+        future.get(timeout=WAIT)
+    assert isinstance(info.value.__cause__, SystemExit)
+    wait_event(tree.log, "child_restarted", "p", seq)
+    assert tree.running and other.running
+    assert urn(names("q")) == q_before
+    assert call(names("r"), ("echo", 1)) == 1

@@ -11,6 +11,7 @@ import threading
 import pytest
 from supervision_kit import WAIT, Fatal, Probe, kinds, wait_event
 
+import supervisors.supervisor as supervisor_module
 from supervisors import (
     ActorCrashed,
     ChildSpec,
@@ -20,6 +21,7 @@ from supervisors import (
     SupervisorSpec,
     call,
     crash,
+    start_child,
     start_tree,
     whereis,
     which_children,
@@ -281,3 +283,82 @@ def test_a_stopped_tree_answers_no_process_and_stops_only_once(start, lab):
     assert lab.entries == [("init", "a"), ("terminate", "a")]
     with pytest.raises(NoProcess):
         which_children(tree)
+
+
+class ConstructorFails(Probe):
+    """Fails in ``__init__`` (run in the supervisor's thread) while lab says so."""
+
+    def __init__(self, lab) -> None:
+        if lab.take_init_failure("constructor"):
+            raise lab.init_error()
+        super().__init__(lab)
+
+
+@pytest.mark.parametrize("error", [ValueError("bad config"), SystemExit(4), Fatal("fatal")])
+def test_a_failing_constructor_is_a_failed_start_not_a_supervisor_crash(start, lab, names, error):
+    lab.init_error = lambda: error
+    tree = start(
+        SupervisorSpec(
+            [ChildSpec("w", ConstructorFails, kwargs={"lab": lab}, name=names("w"))],
+            max_restarts=10,
+        )
+    )
+    other = start_child(tree, ChildSpec("other", Probe, kwargs={"lab": lab}, name=names("o")))
+
+    lab.fail_init["constructor"] = 1
+    with pytest.raises(StartFailed) as info:
+        start_child(tree, ChildSpec("new", ConstructorFails, kwargs={"lab": lab}))
+    assert info.value.reason is error
+
+    lab.fail_init["constructor"] = 1  # the next restart of w fails once, then succeeds
+    seq = tree.log.last_seq
+    with pytest.raises(ActorCrashed):
+        call(names("w"), ("raise", RuntimeError("x")))
+    wait_event(tree.log, "child_restarted", "w", seq)
+    assert [k for k, c in kinds(tree.log, seq)] == [
+        "child_crashed",
+        "child_crashed",
+        "child_restarted",
+    ]
+    assert tree.running
+    assert call(names("o"), "ping")[2] == other.actor_urn  # the sibling never noticed
+
+
+def test_a_name_held_elsewhere_fails_the_start_and_is_left_alone(start, lab, names):
+    first = start(SupervisorSpec([ChildSpec("a", Probe, kwargs={"lab": lab}, name=names("a"))]))
+    spec = SupervisorSpec(
+        [
+            ChildSpec("b", Probe, kwargs={"lab": lab}, name=names("b")),
+            ChildSpec("a2", Probe, kwargs={"lab": lab}, name=names("a")),
+        ]
+    )
+    with pytest.raises(StartFailed) as info:
+        start_tree(spec, root_id="second")
+    assert info.value.child_id == "a2"
+    assert isinstance(info.value.reason, ValueError)
+    assert call(names("a"), "ping")[1] == "a"  # still the first tree's child
+    assert whereis(names("b")) is None
+    assert first.running
+
+
+def test_a_child_slower_to_start_than_the_start_timeout_is_abandoned(monkeypatch, lab, names):
+    monkeypatch.setattr(supervisor_module, "START_TIMEOUT", 0.2)
+    gate = threading.Event()
+    finished = threading.Event()
+
+    class Slow(Probe):
+        def init(self) -> None:
+            gate.wait(WAIT)
+            super().init()
+            finished.set()
+
+    with pytest.raises(StartFailed) as info:
+        start_tree(SupervisorSpec([ChildSpec("s", Slow, kwargs={"lab": lab}, name=names("s"))]))
+    assert info.value.child_id == "s"
+    assert info.value.reason == "timeout"
+
+    gate.set()  # the abandoned start completes late: it must not take the name
+    assert finished.wait(WAIT)
+    assert whereis(names("s")) is None
+    with pytest.raises(NoProcess):
+        call(names("s"), "ping")

@@ -16,6 +16,7 @@ from supervisors import (
     SupervisorSpec,
     VirtualClock,
     call,
+    which_children,
 )
 
 pytestmark = pytest.mark.timeout(30)
@@ -67,6 +68,8 @@ def test_one_restart_more_than_max_restarts_in_the_window_gives_up(start, lab, n
     assert gave_up.reason == "reached_max_restart_intensity"
     view = tree.tree()
     assert view["status"] == "stopped"
+    # No child of a supervisor that gave up is shown as running (b crashed last).
+    assert [c["status"] for c in view["children"]] == ["stopped"] * 3
     for cid in "abc":
         with pytest.raises(NoProcess):
             call(names(cid), "ping")
@@ -228,3 +231,31 @@ def test_tree_stop_reports_a_different_reason_than_giving_up(start, lab, names):
 
     assert isinstance(gave_up.wait(WAIT), Shutdown)
     assert stopped.stop() == "shutdown"
+
+
+def test_a_transient_supervisor_that_gives_up_is_not_restarted(start, lab, names):
+    """OTP: a supervisor that gives up exits with `shutdown`, which a transient child's
+    parent does not restart."""
+    clock = VirtualClock()
+    sub = SupervisorSpec(
+        [ChildSpec("x", Probe, kwargs={"lab": lab}, name=names("x"))],
+        max_restarts=0,
+        clock=clock,
+    )
+    tree = start(
+        SupervisorSpec(
+            [
+                ChildSpec("sub", sub, restart="transient"),
+                ChildSpec("s", Probe, kwargs={"lab": lab}, name=names("s")),
+            ],
+            clock=clock,
+        )
+    )
+    seq = tree.log.last_seq
+    crash(tree, names("x"), "x", restarted=False)
+    wait_event(tree.log, "escalated", "sub", seq, supervisor="root")
+
+    assert which_children(tree)[0][:2] == ("sub", None)
+    assert ("child_restarted", "sub") not in kinds(tree.log, seq)
+    assert tree.running
+    assert call(names("s"), ("echo", 1)) == 1

@@ -216,6 +216,7 @@ def test_a_pending_delayed_restart_is_cancelled_by_the_shutdown(start, lab, name
     assert not lab.started_event("a").wait(0.8)
     assert lab.inits == {"a": 1}
     assert ("child_restarted", "a") not in kinds(tree.log, seq)
+    assert tree.tree()["children"][0]["status"] == "stopped"  # not "restarting"
 
 
 def test_callers_waiting_for_a_restarting_name_get_no_process_at_shutdown(start, lab, names):
