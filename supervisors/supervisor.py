@@ -99,6 +99,7 @@ class Supervisor(Worker):
         self.restarts_total = 0
         self._window: deque[float] = deque()
         self._timers: list[threading.Timer] = []
+        self._exit_reason: object = None
 
     # Lifecycle.
 
@@ -115,10 +116,15 @@ class Supervisor(Worker):
                 raise
             started.append(child)
 
+    def _exit(self, reason: object) -> None:
+        if not self._exiting:
+            self._exit_reason = reason  # for the shutdown event: why this supervisor stops
+        super()._exit(reason)
+
     def terminate(self) -> None:
         for timer in self._timers:
             timer.cancel()
-        self.log.append(self.path, "shutdown", None, None)
+        self.log.append(self.path, "shutdown", None, self._exit_reason)
         for child in reversed(self.children):
             self._stop_child(child)
             if child.status != "stuck":  # also one that had crashed or awaited a restart

@@ -259,3 +259,24 @@ def test_a_transient_supervisor_that_gives_up_is_not_restarted(start, lab, names
     assert ("child_restarted", "sub") not in kinds(tree.log, seq)
     assert tree.running
     assert call(names("s"), ("echo", 1)) == 1
+
+
+def test_a_group_restart_counts_once(start, lab, names):
+    """One failure under one_for_all restarts every child but is one restart (OTP)."""
+    clock = VirtualClock()
+    tree = start(
+        SupervisorSpec(
+            [ChildSpec(c, Probe, kwargs={"lab": lab}, name=names(c)) for c in "abcd"],
+            strategy="one_for_all",
+            max_restarts=1,
+            clock=clock,
+        )
+    )
+    seq = tree.log.last_seq
+    with pytest.raises(ActorCrashed):
+        call(names("b"), ("raise", RuntimeError("b failed")))
+    wait_event(tree.log, "child_restarted", "d", seq)
+    assert tree.running
+    assert tree.tree()["restarts"] == {"window": 1, "total": 1}
+    crash(tree, names("c"), "c", restarted=False)  # the second one in the window is too many
+    assert isinstance(tree.wait(WAIT), Shutdown)

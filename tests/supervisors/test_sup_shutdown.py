@@ -310,3 +310,42 @@ def test_the_process_can_exit_after_the_tree_stops_even_with_a_stuck_child(tmp_p
     else:
         assert done.returncode == 3, done.stderr
         assert done.stdout.strip() == "gave up Shutdown False"
+
+
+def test_a_sibling_stuck_during_a_group_restart_is_abandoned_and_replaced(start, lab, names):
+    tree = start(
+        SupervisorSpec(
+            [
+                ChildSpec("a", Probe, kwargs={"lab": lab}, name=names("a")),
+                ChildSpec("stuck", Probe, kwargs={"lab": lab}, name=names("stuck"), shutdown=0.2),
+            ],
+            strategy="one_for_all",
+            max_restarts=10,
+        )
+    )
+    old = whereis(names("stuck"))
+    block = Block(threading.Event())
+    in_handler = old.ask(block, block=False)
+    assert block.entered.wait(WAIT)
+    queued = old.ask("ping", block=False)
+    seq = tree.log.last_seq
+    try:
+        with pytest.raises(ActorCrashed):
+            call(names("a"), ("raise", RuntimeError("a failed")))
+        wait_event(tree.log, "child_restarted", "stuck", seq)
+        assert kinds(tree.log, seq) == [
+            ("child_crashed", "a"),
+            ("child_stuck", "stuck"),
+            ("child_restarted", "a"),
+            ("child_restarted", "stuck"),
+        ]
+        with pytest.raises(ActorCrashed) as info:
+            queued.get(timeout=WAIT)
+        assert isinstance(info.value.__cause__, Killed)
+        new = call(names("stuck"), "ping")  # the name now leads to the new incarnation
+        assert new[2] != old.actor_urn
+        assert tree.tree()["children"][1]["status"] == "running"
+    finally:
+        block.release.set()
+    assert in_handler.get(timeout=WAIT) == ("released", "stuck")
+    assert call(names("stuck"), "ping") == new  # the old one finishing changes nothing
