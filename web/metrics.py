@@ -48,6 +48,11 @@ RUNNING = Gauge(
 RESTARTS = Counter(
     "bitnexus_actor_restarts_total", "Restarts by supervisor decision, by child path", ["path"]
 )
+LEDGER_TRANSACTIONS = Counter(
+    "bitnexus_ledger_transactions_total",
+    "Transactions recorded through the API (replays not counted)",
+    ["kind", "currency"],
+)
 EVENTS = Counter("bitnexus_supervisor_events_total", "Supervisor events by kind", ["kind"])
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -56,6 +61,10 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     REQUESTS.labels(method, route, str(status)).inc()
     LATENCY.labels(method, route).observe(seconds)
+
+
+def observe_transaction(kind: str, currency: str) -> None:
+    LEDGER_TRANSACTIONS.labels(kind, currency).inc()
 
 
 class TreeSampler:

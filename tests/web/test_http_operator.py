@@ -74,10 +74,15 @@ def test_unknown_node_is_404(client):
         assert response.status_code == 404, path
 
 
-def test_metrics_show_http_and_tree(client):
+def test_metrics_show_http_tree_and_ledger(client, user):
     client.get("/health")
+    deposit = {"transaction": {"kind": "deposit", "amount": "1", "currency": "USD"}}
+    assert (
+        client.post("/api/v1/transactions", json=deposit, headers=user.headers).status_code == 201
+    )
     text = client.get("/metrics").get_data(as_text=True)
     assert 'bitnexus_http_requests_total{method="GET",route="/health",status="200"}' in text
     assert 'bitnexus_actor_inbox_depth{name="accounts"}' in text
     assert "bitnexus_supervisor_events_total" in text
     assert "bitnexus_http_request_duration_seconds_bucket" in text
+    assert 'bitnexus_ledger_transactions_total{currency="USD",kind="deposit"}' in text

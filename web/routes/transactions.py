@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from actors import ledger, transactions
-from web import policy
+from web import metrics, policy
 from web.auth import caller
 from web.calls import ask
 from web.responses import data, page
@@ -58,6 +58,9 @@ def create() -> Response:
     headers = {"location": f"/api/v1/transactions/{tx['id']}"}
     if reply.get("replay"):
         headers["idempotent-replayed"] = "true"
+    else:
+        # web-needs #4: block sizes and commit time belong to the ledger itself.
+        metrics.observe_transaction(tx["kind"], tx["currency"])
     return data(tx, 201, headers)
 
 
