@@ -127,11 +127,12 @@ class _Batch:
 
 
 def _append(conn: Connection, entries: Sequence[Entry], places: Places) -> list[Outcome]:
+    # The head alone: joined to its block, PostgreSQL would recheck the join after the
+    # wait against the old snapshot, where the block just appended by another writer is
+    # missing. Statements after the lock see everything committed before it was granted.
     head = conn.execute(
-        sa.select(ledger_head.c.block_index, ledger_blocks.c.hash)
-        .join(ledger_blocks, ledger_blocks.c.index == ledger_head.c.block_index)
-        .with_for_update(of=ledger_head)
-    ).one()
+        sa.select(ledger_head.c.block_index).where(ledger_head.c.id == 1).with_for_update()
+    ).scalar_one()
     known = _known_keys(conn, entries)
     live = _lock_users(conn, entries)
     batch = _Batch(_lock_accounts(conn, entries, live))
@@ -142,9 +143,7 @@ def _append(conn: Connection, entries: Sequence[Entry], places: Places) -> list[
         if isinstance(outcome, _Accepted) and entry.idempotency_key is not None:
             seen.setdefault((entry.user_id, entry.idempotency_key), (outcome.n, entry.request_hash))
         decided.append(outcome)
-    posted = (
-        _write_block(conn, head.block_index, head.hash, batch, places) if batch.accepted else []
-    )
+    posted = _write_block(conn, head, batch, places) if batch.accepted else []
     return [
         {"transaction": posted[d.n], "replay": d.replay} if isinstance(d, _Accepted) else d
         for d in decided
@@ -260,9 +259,7 @@ def _lock_accounts(
     return locked
 
 
-def _write_block(
-    conn: Connection, head: int, head_hash: str, batch: _Batch, places: Places
-) -> list[dict]:
+def _write_block(conn: Connection, head: int, batch: _Batch, places: Places) -> list[dict]:
     """Insert the accepted entries as block ``head + 1``; their replies, in order."""
     now = utcnow()
     index = head + 1
@@ -283,9 +280,10 @@ def _write_block(
             for i, p in enumerate(hashed)
         ]
         replies.append(transaction_reply(row, hashed, places))
+    previous = sa.select(ledger_blocks.c.hash).where(ledger_blocks.c.index == head)
     header = {
         "index": index,
-        "previous_hash": head_hash,
+        "previous_hash": conn.execute(previous).scalar_one(),
         "merkle_root": merkle_root([row["hash"] for row in transactions]),
         "timestamp": iso(now),
         "transaction_count": len(transactions),

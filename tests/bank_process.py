@@ -29,12 +29,14 @@ def main(prefix: str, seed: int, users: list[int], threads: int, count: int) -> 
         stop = threading.Event()
         with ThreadPoolExecutor(threads + 1) as pool:
             chaos_done = pool.submit(chaos, stop, seed)
-            clients = [
-                pool.submit(transfers, users, count, seed * 1000 + n, f"{prefix}-t{n}")
-                for n in range(threads)
-            ]
-            posted = {k: v for c in clients for k, v in c.result().items()}
-            stop.set()
+            try:
+                clients = [
+                    pool.submit(transfers, users, count, seed * 1000 + n, f"{prefix}-t{n}")
+                    for n in range(threads)
+                ]
+                posted = {k: v for c in clients for k, v in c.result().items()}
+            finally:
+                stop.set()
             chaos_done.result()
         return posted
     finally:

@@ -48,15 +48,17 @@ def test_bank_under_chaos(config, engine):
         snapshots = 0
         with ThreadPoolExecutor(THREADS + 1) as pool:
             chaos_done = pool.submit(chaos, stop, 1)
-            clients = [
-                pool.submit(transfers, users, TRANSFERS_PER_THREAD, seed, f"t{seed}")
-                for seed in range(THREADS)
-            ]
-            # The main thread reads snapshots while the clients run.
-            while not all(c.done() for c in clients):
-                problems += filter(None, [snapshot_problem(engine, total)])
-                snapshots += 1
-            stop.set()
+            try:
+                clients = [
+                    pool.submit(transfers, users, TRANSFERS_PER_THREAD, seed, f"t{seed}")
+                    for seed in range(THREADS)
+                ]
+                # The main thread reads snapshots while the clients run.
+                while not all(c.done() for c in clients):
+                    problems += filter(None, [snapshot_problem(engine, total)])
+                    snapshots += 1
+            finally:
+                stop.set()
             confirmed = {k: v for c in clients for k, v in c.result().items()}
             crashes = chaos_done.result()
         assert problems == []
