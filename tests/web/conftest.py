@@ -7,7 +7,6 @@ run every test on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,16 +14,12 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from web_support import OPERATOR_TOKEN, PASSWORD, SECRET, Account, login, new_email, product_attrs
 
 from actors import accounts
 from bitnexus.config import Config
 from supervisors import Tree, call
 from web import Runtime, create_app
-
-SECRET = "test-secret-key-of-a-decent-length-0123456789"
-OPERATOR_TOKEN = "test-operator-token"
-PASSWORD = "correct horse battery staple"
-_emails = itertools.count(1)
 
 
 @pytest.fixture
@@ -44,30 +39,6 @@ def app(web_config: Config, engine: sa.Engine, services: Tree) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-@dataclasses.dataclass(frozen=True)
-class Account:
-    """A user created for a test, with a bearer token."""
-
-    id: int
-    email: str
-    role: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {self.token}"}
-
-
-def new_email(prefix: str = "user") -> str:
-    return f"{prefix}{next(_emails)}@example.com"
-
-
-def login(client: FlaskClient, email: str, password: str = PASSWORD) -> str:
-    response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()["data"]["token"]
 
 
 @pytest.fixture
@@ -91,10 +62,6 @@ def user(make_account: Callable[..., Account]) -> Account:
 @pytest.fixture
 def admin(make_account: Callable[..., Account]) -> Account:
     return make_account("admin")
-
-
-def product_attrs(**overrides: Any) -> dict[str, Any]:
-    return {"name": "Widget", "price": "19.99", "currency": "EUR", **overrides}
 
 
 @pytest.fixture

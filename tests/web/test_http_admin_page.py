@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import OPERATOR_TOKEN
+from web_support import OPERATOR, OPERATOR_TOKEN
 from werkzeug.serving import make_server
 
 CHROMIUM_FLAGS = [
@@ -24,7 +24,6 @@ CHROMIUM_FLAGS = [
     "--window-size=1280,900",
     "--virtual-time-budget=3000",  # lets the page's scripts run before the capture
 ]
-OPERATOR = {"authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 
 @pytest.fixture(scope="session")

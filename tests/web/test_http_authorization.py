@@ -8,7 +8,7 @@ walks the routes in order (reads first, then writes, then deletes).
 from __future__ import annotations
 
 import pytest
-from conftest import OPERATOR_TOKEN, PASSWORD
+from web_support import OPERATOR_TOKEN, PASSWORD
 
 SUBJECTS = ("anonymous", "user", "affiliate", "vendor", "admin")
 NEW_USER = {"user": {"email": "new@example.com", "name": "New", "password": PASSWORD}}

@@ -8,7 +8,7 @@ import time
 
 import jwt
 import pytest
-from conftest import PASSWORD, SECRET
+from web_support import PASSWORD, SECRET
 
 from web import tokens
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 
-from conftest import OPERATOR_TOKEN
-
-OPERATOR = {"authorization": f"Bearer {OPERATOR_TOKEN}"}
+from web_support import OPERATOR
 
 
 def find(node, path):
