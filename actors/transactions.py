@@ -23,7 +23,7 @@ from bitnexus.catalog import COMMISSION_PLACES
 from bitnexus.changeset import DOES_NOT_EXIST
 from bitnexus.config import Config
 from bitnexus.db import reading
-from bitnexus.ledger_store import Entry
+from bitnexus.ledger_store import KEY_REUSED, Entry
 from bitnexus.money import to_minor
 from bitnexus.transaction_requests import Request, cast_request
 from supervisors import ActorCrashed, CallTimeout, NoProcess, Worker, call
@@ -82,7 +82,7 @@ class Transactions(Worker):
         if stored is None:
             return None
         if stored["request_hash"] != request.digest():
-            raise ValidationFailed({"idempotency_key": ["was already used for another request"]})
+            raise ValidationFailed({"idempotency_key": [KEY_REUSED]})
         transaction = self._read(queries.get_transaction, stored["id"], self._places)
         return {"transaction": transaction, "replay": True}
 

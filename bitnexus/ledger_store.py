@@ -44,6 +44,7 @@ GENESIS = {
     "timestamp": dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
     "transaction_count": 0,
 }
+KEY_REUSED = "was already used for another request"
 RETRY_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 MAX_ATTEMPTS = 5
 
@@ -198,7 +199,7 @@ def _replay_stored(
 
 
 def _key_reused() -> ValidationFailed:
-    return ValidationFailed({"idempotency_key": ["was already used for another request"]})
+    return ValidationFailed({"idempotency_key": [KEY_REUSED]})
 
 
 def _field_of(entry: Entry, user_id: int) -> str:

@@ -49,9 +49,9 @@ def verify_chain(conn: Connection) -> dict[str, Any]:
 
 def verify_tail(conn: Connection, count: int) -> str | None:
     """Why the last ``count`` blocks don't verify, or None when they do."""
-    head = _head(conn)
     if count <= 0:
         return None
+    head = _head(conn)
     return _walk(conn, max(0, head - count + 1), head)[2]
 
 
