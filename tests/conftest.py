@@ -15,11 +15,7 @@ must re-create them in its own fixture (SQLite copies keep them).
 from __future__ import annotations
 
 import dataclasses
-import os
-import secrets
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,16 +23,11 @@ from pathlib import Path
 import psycopg
 import pytest
 import sqlalchemy as sa
-from psycopg import sql
 
-from bitnexus import migrate
+from bitnexus import devdb, migrate
 from bitnexus.config import Config
 from bitnexus.db import make_engine
 
-PG_HOST = "127.0.0.1"
-PG_PORT = 5432
-PG_USER = "postgres"
-PG_START_WAIT_SECONDS = 20.0
 TEST_DB_PREFIX = "bitnexus_test_"
 BACKENDS = ("sqlite", "postgresql")
 
@@ -45,123 +36,35 @@ BACKENDS = ("sqlite", "postgresql")
 
 
 def _pg_admin() -> psycopg.Connection:
-    return psycopg.connect(
-        host=PG_HOST,
-        port=PG_PORT,
-        user=PG_USER,
-        dbname="postgres",
-        connect_timeout=3,
-        autocommit=True,
-    )
-
-
-def _pg_reachable() -> bool:
-    try:
-        _pg_admin().close()
-    except psycopg.OperationalError:
-        return False
-    return True
-
-
-def _start_pg_clusters() -> str:
-    """Start every installed cluster's `main`; returns their output for the failure report."""
-    versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
-    output = []
-    for version in versions:
-        proc = subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        output.append(
-            f"pg_ctlcluster {version} main start -> {proc.returncode}: "
-            f"{proc.stdout.strip()} {proc.stderr.strip()}"
-        )
-    return "\n".join(output) or "no cluster under /etc/postgresql"
+    return devdb.admin_connection()
 
 
 def ensure_postgres() -> None:
     """Make sure PostgreSQL answers on 127.0.0.1:5432; exit the session loudly if not."""
-    if _pg_reachable():
+    report = devdb.start_postgres()
+    if report is None:
         return
-    report = _start_pg_clusters()
-    deadline = time.monotonic() + PG_START_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if _pg_reachable():
-            return
-        time.sleep(0.25)  # polling an external server we just started; nothing to wait on
     pytest.exit(
-        f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT} as {PG_USER}, even after "
-        f"trying to start it:\n{report}\nSee DEVELOPERS.md on starting the server.",
+        f"PostgreSQL is not reachable on {devdb.PG_HOST}:{devdb.PG_PORT} as {devdb.PG_USER}, "
+        f"even after trying to start it:\n{report}\nSee DEVELOPERS.md on starting the server.",
         returncode=3,
     )
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     ensure_postgres()
-    _drop_stale_test_databases()
+    devdb.drop_stale_databases(TEST_DB_PREFIX)
 
 
 def pg_url(dbname: str) -> str:
-    return f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{dbname}"
-
-
-def create_pg_database() -> str:
-    """Create a uniquely named empty database; returns its name."""
-    name = f"{TEST_DB_PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
-    with _pg_admin() as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return name
-
-
-def drop_pg_database(name: str) -> None:
-    """Drop a test database, terminating whatever is still connected to it."""
-    with _pg_admin() as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
-        )
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    return devdb.url(dbname)
 
 
 @contextmanager
 def pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database for the duration of the block; yields its URL."""
-    name = create_pg_database()
-    try:
-        yield pg_url(name)
-    finally:
-        drop_pg_database(name)
-
-
-def _drop_stale_test_databases() -> None:
-    """Drop test databases left by sessions that died (their pid is gone)."""
-    with _pg_admin() as conn:
-        names = [
-            row[0]
-            for row in conn.execute(
-                "SELECT datname FROM pg_database WHERE datname LIKE %s",
-                (TEST_DB_PREFIX.replace("_", r"\_") + "%",),
-            )
-        ]
-    for name in names:
-        pid = name.removeprefix(TEST_DB_PREFIX).split("_", 1)[0]
-        if pid.isdigit() and not _pid_alive(int(pid)):
-            drop_pg_database(name)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    with devdb.database(TEST_DB_PREFIX) as url:
+        yield url
 
 
 # ---------------------------------------------------------------- configuration
