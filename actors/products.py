@@ -18,9 +18,14 @@ NAME = "products"
 
 @dataclass(frozen=True)
 class ListProducts:
-    """Filters `created_by`, `status`, `category`, `q`; paging by `limit` and `cursor`."""
+    """Filters `created_by`, `status`, `category`, `q`; paging by `limit` and `cursor`.
+
+    With `viewer_id` (a caller who is not an admin) only active products and the viewer's
+    own are listed; the filters narrow that further.
+    """
 
     params: Mapping[str, object] = field(default_factory=dict)
+    viewer_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,8 +74,8 @@ class Products(Worker):
         assert catalog is not None
         with database_outage_as_unavailable():
             match message:
-                case ListProducts(params=params):
-                    return catalog.list(params)
+                case ListProducts(params=params, viewer_id=viewer_id):
+                    return catalog.list(params, viewer_id)
                 case GetProduct(id=product_id):
                     return catalog.get(require_id(product_id, "product"))
                 case CreateProduct(attrs=attrs):

@@ -127,8 +127,11 @@ class Products:
         self._engine = engine
         self._currencies = currencies
 
-    def list(self, params: Mapping[str, object]) -> dict[str, Any]:
-        """Filters `created_by`, `status`, `category`, `q`; pages by `limit` and `cursor`."""
+    def list(self, params: Mapping[str, object], viewer_id: int | None = None) -> dict[str, Any]:
+        """Filters `created_by`, `status`, `category`, `q`; pages by `limit` and `cursor`.
+
+        A `viewer_id` sees only active products and their own, whatever the filters.
+        """
         cs = Changeset(params, {})
         cs.cast("created_by", cast_integer).cast("status", enum_caster(PRODUCT_STATUSES))
         cs.cast("category", cast_string).cast("q", cast_string)
@@ -136,12 +139,12 @@ class Products:
         if not cs.valid:
             raise ValidationFailed(cs.errors)
         query = sa.select(products).where(products.c.id > request.after)
+        if viewer_id is not None:
+            own = _vendor_is(viewer_id)
+            query = query.where(sa.or_(products.c.status == "active", own))
         vendor = cs.changes.get("created_by")
         if isinstance(vendor, int):
-            # An id beyond the INTEGER range matches nothing (PostgreSQL would reject it).
-            query = query.where(
-                products.c.created_by == vendor if 0 < vendor <= MAX_ID else sa.false()
-            )
+            query = query.where(_vendor_is(vendor))
         for field in ("status", "category"):
             if cs.changes.get(field) is not None:
                 query = query.where(products.c[field] == cs.changes[field])
@@ -239,6 +242,14 @@ class Products:
         query = sa.select(users.c.id).where(users.c.id == user_id)
         if conn.execute(query).first() is None:
             raise ValidationFailed({"created_by": [DOES_NOT_EXIST]})
+
+
+def _vendor_is(user_id: object) -> sa.ColumnElement[bool]:
+    """`created_by = user_id`; an id beyond the INTEGER range matches nothing (PostgreSQL
+    would reject it)."""
+    if type(user_id) is int and 0 < user_id <= MAX_ID:
+        return products.c.created_by == user_id
+    return sa.false()
 
 
 def escape_like(text: str) -> str:

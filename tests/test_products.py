@@ -317,6 +317,29 @@ def test_filters(valid, vendor):
     assert listed(created_by=2**31) == listed(created_by=-1) == []  # beyond INTEGER: none
 
 
+def test_a_viewer_sees_active_products_and_their_own(valid, vendor):
+    other = call(
+        "accounts", CreateUser({"email": "v2@example.com", "name": "V", "password": "x" * 12})
+    )["id"]
+    active = create(valid, name="Open lamp", status="active")
+    draft = create(valid, name="Draft lamp")
+    theirs = create(valid, name="Their lamp", created_by=other)
+    retired = create(valid, name="Old lamp", created_by=other, status="archived")
+    listed = lambda viewer, **params: ids(products(ListProducts(params, viewer)))  # noqa: E731
+    assert listed(None) == [active["id"], draft["id"], theirs["id"], retired["id"]]
+    assert listed(vendor) == [active["id"], draft["id"]]
+    assert listed(other) == [active["id"], theirs["id"], retired["id"]]
+    # The filters narrow what the viewer may see; they never widen it.
+    assert listed(vendor, q="lamp", status="pending") == [draft["id"]]
+    assert listed(other, status="pending") == [theirs["id"]]
+    assert listed(vendor, created_by=other) == []
+    assert listed(other, created_by=vendor) == [active["id"]]
+    assert listed(10**6) == listed(2**40) == [active["id"]]  # no products of their own
+    page = products(ListProducts({"limit": 1}, other))
+    rest = products(ListProducts({"limit": 5, "cursor": page["next_cursor"]}, other))
+    assert ids(page) + ids(rest) == [active["id"], theirs["id"], retired["id"]]
+
+
 def test_invalid_filters(services):
     assert errors_of(ListProducts({"created_by": "x", "status": "gone", "q": 5, "limit": 0})) == {
         "created_by": ["is invalid"],

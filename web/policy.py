@@ -56,10 +56,8 @@ def check_self_registration(attrs: Mapping[str, Any]) -> None:
 
 
 def product_filters(caller: Caller, params: dict[str, str]) -> dict[str, str] | None:
-    """The filters a product listing runs with; None when nothing can be visible.
-
-    web-needs #1: until ListProducts takes a viewer, a non-admin sees active products,
-    or all of their own with `created_by=<me>`.
+    """The filters a vendor's product listing (`created_by` set) runs with; None when
+    nothing can be visible: another vendor's products are seen only when active.
     """
     if caller.is_admin or params.get("created_by") == str(caller.user_id):
         return params
