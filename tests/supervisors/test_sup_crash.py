@@ -165,10 +165,7 @@ def test_a_base_exception_crashes_only_its_own_actor(pair, names, error):
     assert call(b, ("echo", 1)) == 1
     assert call(a, ("echo", 2)) == 2
     assert pair.running
-    assert [k for k, _ in [(e.kind, e.child) for e in pair.log.since(seq)]] == [
-        "child_crashed",
-        "child_restarted",
-    ]
+    assert [e.kind for e in pair.log.since(seq)] == ["child_crashed", "child_restarted"]
 
 
 def test_a_base_exception_in_a_told_message_crashes_only_its_own_actor(pair, names):

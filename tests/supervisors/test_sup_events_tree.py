@@ -354,11 +354,13 @@ def test_the_shutdown_event_says_why(start, lab, names):
         call(names("x"), ("raise", RuntimeError("x failed")))
     gave_up = wait_event(tree.log, "shutdown", supervisor="root/sub")
     assert "reached_max_restart_intensity" in gave_up.reason
+    wait_event(tree.log, "child_restarted", "sub", gave_up.seq, supervisor="root")
     seq = tree.log.last_seq
     other = which_children(tree)[1][1]
     crash(other, "drill")
     crashed = wait_event(tree.log, "shutdown", after=seq, supervisor="root/other")
     assert "drill" in crashed.reason
+    wait_event(tree.log, "child_restarted", "other", crashed.seq, supervisor="root")
     seq = tree.log.last_seq
     tree.stop()
     stopped = [e for e in tree.log.since(seq) if e.kind == "shutdown"]
