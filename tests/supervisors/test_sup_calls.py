@@ -190,6 +190,30 @@ def test_asks_racing_a_stop_are_always_answered():
                 assert future.get(timeout=WAIT) == i % 20
 
 
+def test_calls_to_a_ref_racing_a_stop_all_return():
+    """The same race through ``call``: each returns its reply or ``NoProcess``, at once."""
+    for _ in range(100):
+        ref = Probe.start(Lab())
+        go = threading.Barrier(5)
+
+        def calls(ref=ref, go=go) -> list[object]:
+            go.wait(WAIT)
+            results: list[object] = []
+            for i in range(10):
+                try:
+                    results.append(call(ref, ("echo", i), timeout=WAIT) == i)
+                except NoProcess:
+                    results.append("NoProcess")
+            return results
+
+        with ThreadPoolExecutor(4) as pool:
+            batches = [pool.submit(calls) for _ in range(4)]
+            go.wait(WAIT)
+            ref.stop(block=False)
+            results = [r for batch in batches for r in batch.result(WAIT)]
+        assert set(results) <= {True, "NoProcess"}
+
+
 def test_no_call_hangs_while_the_actor_is_stopped_and_restarted_repeatedly(single, names):
     tree = single()
     name = names("w")
