@@ -8,7 +8,7 @@ safe: the same key and request answer the original transaction as a replay.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -44,6 +44,20 @@ class GetTransaction:
     id: int
 
 
+@dataclass(frozen=True)
+class ListTransactions:
+    """Newest first; filters `kind`, `currency`; paging by `limit` and `cursor`.
+
+    ``party_id`` None lists everyone's (an admin); else the transactions that user is a
+    party to (initiator, recipient, vendor, paid affiliate: every posting's wallet).
+    Replies {"items": [...], "next_cursor": str | None}. Answered by this pool from the
+    ledger's tables, so the ledger's writer is never held up by reads.
+    """
+
+    params: Mapping[str, object] = field(default_factory=dict)
+    party_id: int | None = None
+
+
 class Transactions(Worker):
     """Stateless between messages: any member of the pool can take any request."""
 
@@ -65,6 +79,10 @@ class Transactions(Worker):
                 if found is None:
                     raise NotFound(f"transaction {transaction_id}")
                 return found
+            case ListTransactions(params=params, party_id=party_id):
+                if party_id is not None and type(party_id) is not int:
+                    raise NotFound(f"user {party_id!r}")
+                return self._read(queries.list_transactions, params, party_id, self._places)
         return super().handle(message)
 
     def _create(self, user_id: int, attrs: Mapping[Any, object]) -> object:

@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from actors.errors import ValidationFailed
-from bitnexus.changeset import Changeset
+from bitnexus.changeset import Changeset, cast_string, enum_caster
 from bitnexus.hashing import BLOCK_FIELDS
 from bitnexus.ledger_schema import (
+    TRANSACTION_KINDS,
     ledger_accounts,
     ledger_blocks,
     ledger_postings,
@@ -25,11 +26,12 @@ from bitnexus.ledger_schema import (
 )
 from bitnexus.money import format_minor
 from bitnexus.pagination import encode_cursor, page_request
-from bitnexus.schema import users
+from bitnexus.schema import MAX_ID, users
 from bitnexus.users import iso
 
 Places = Mapping[str, int]
 HISTORY_CURSOR = "history"
+TRANSACTIONS_CURSOR = "transactions"
 
 _POSTING_COLUMNS = (
     ledger_postings.c.transaction_id,
@@ -177,6 +179,50 @@ def history(
         posting_reply(row, places) | {"transaction": by_id[row["transaction_id"]]} for row in rows
     ]
     return {"items": items, "next_cursor": encode_cursor(HISTORY_CURSOR, ids[-1]) if more else None}
+
+
+def list_transactions(
+    conn: Connection, params: Mapping[str, object], party_id: int | None, places: Places
+) -> dict[str, Any]:
+    """Transactions newest first: {"items": [...], "next_cursor": str | None}.
+
+    Filters `kind` and `currency`; pages by `limit` and `cursor`. With ``party_id``, only
+    the transactions with a posting on that user's wallets (the initiator always has
+    one); the accounts' (user_id, currency) key and the postings' (account_id,
+    transaction_id) index answer it.
+    """
+    changeset = Changeset(params, {})
+    changeset.cast("kind", enum_caster(TRANSACTION_KINDS)).cast("currency", cast_string)
+    changeset.validate_inclusion("currency", places)
+    request = page_request(changeset, TRANSACTIONS_CURSOR)
+    if not changeset.valid:
+        raise ValidationFailed(changeset.errors)
+    t = ledger_transactions
+    kind, currency = changeset.changes.get("kind"), changeset.changes.get("currency")
+    query = sa.select(t).order_by(t.c.id.desc()).limit(request.limit + 1)
+    if party_id is not None:
+        if not 0 < party_id <= MAX_ID:
+            return {"items": [], "next_cursor": None}  # beyond INTEGER: nobody's
+        accounts = sa.select(ledger_accounts.c.id).where(ledger_accounts.c.user_id == party_id)
+        if currency is not None:
+            accounts = accounts.where(ledger_accounts.c.currency == currency)
+        touched = sa.select(ledger_postings.c.transaction_id).where(
+            ledger_postings.c.account_id.in_(accounts)
+        )
+        query = query.where(t.c.id.in_(touched))
+    if kind is not None:
+        query = query.where(t.c.kind == kind)
+    if currency is not None:
+        query = query.where(t.c.currency == currency)
+    if request.after:  # the cursor holds the last id seen; older ones follow
+        query = query.where(t.c.id < request.after)
+    rows = conn.execute(query).mappings().all()
+    more = len(rows) > request.limit
+    rows = rows[: request.limit]
+    postings = postings_of(conn, (row["id"] for row in rows))
+    items = [transaction_reply(row, postings[row["id"]], places) for row in rows]
+    next_cursor = encode_cursor(TRANSACTIONS_CURSOR, rows[-1]["id"]) if more else None
+    return {"items": items, "next_cursor": next_cursor}
 
 
 def balances(conn: Connection, user_id: int, places: Places) -> dict[str, str]:

@@ -14,8 +14,9 @@ from actors.accounts import DeleteUser, GetUser
 from actors.errors import NotFound, ValidationFailed
 from actors.ledger import Balances, VerifyChain
 from actors.products import CreateProduct
-from actors.transactions import CreateTransaction, GetTransaction
+from actors.transactions import CreateTransaction, GetTransaction, ListTransactions
 from bitnexus.ledger_schema import ledger_transactions
+from bitnexus.pagination import encode_cursor
 from supervisors import call
 
 FIELDS = {
@@ -312,3 +313,109 @@ def test_the_chain_verifies_after_every_kind(services):
     transact(buyer, kind="transfer", amount="1", currency="EUR", recipient_id=vendor)
     transact(vendor, kind="withdrawal", amount="2", currency="EUR")
     assert call("ledger", VerifyChain(), TIMEOUT)["valid"]
+
+
+# ---------------------------------------------------------------- listing
+
+
+def listed(party_id=None, **params):
+    return call("transactions", ListTransactions(params, party_id), TIMEOUT)
+
+
+def listed_ids(party_id=None, **params):
+    return [tx["id"] for tx in listed(party_id, **params)["items"]]
+
+
+def test_list_transactions_of_each_party_newest_first(services):
+    alice, bob, vendor, stranger = make_user(), make_user(), make_user(), make_user()
+    affiliate = make_user("affiliate")
+    eur = fund(alice, "100")["id"]
+    usd = fund(alice, "5", "USD")["id"]
+    sent = transact(alice, kind="transfer", amount="3", currency="EUR", recipient_id=bob)["id"]
+    out = transact(bob, kind="withdrawal", amount="1", currency="EUR")["id"]
+    lamp = product(vendor, price="10", commission_rate="10")
+    bought = transact(alice, kind="purchase", product_id=lamp["id"], affiliate_id=affiliate)["id"]
+    assert listed_ids(alice) == [bought, sent, usd, eur]
+    assert listed_ids(bob) == [out, sent]
+    assert listed_ids(vendor) == listed_ids(affiliate) == [bought]
+    assert listed_ids(stranger) == [] and listed_ids(10**6) == listed_ids(2**40) == []
+    assert listed_ids() == [bought, out, sent, usd, eur]  # None: everyone's (an admin)
+    assert listed_ids(alice, kind="transfer") == [sent]
+    assert listed_ids(alice, currency="USD") == [usd]
+    assert listed_ids(bob, kind="deposit") == []
+    assert listed_ids(kind="withdrawal", currency="EUR") == [out]
+    page = listed(bob)
+    assert page["next_cursor"] is None
+    assert page["items"][1] == call("transactions", GetTransaction(sent), TIMEOUT)
+
+
+def test_list_transactions_pages_stably(services):
+    alice, bob = make_user(), make_user()
+    made = [fund(alice, str(i + 1))["id"] for i in range(7)]
+    seen, cursor = [], None
+    while True:
+        page = listed(alice, limit=3, **({"cursor": cursor} if cursor else {}))
+        assert len(page["items"]) <= 3
+        seen += [tx["id"] for tx in page["items"]]
+        fund(alice, "1")  # newer ones while paging never show up on a later page
+        fund(bob, "1")
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == made[::-1]
+    everyone = listed(limit=2)
+    assert len(everyone["items"]) == 2 and everyone["next_cursor"] is not None
+
+
+def test_list_transactions_rejects_invalid_params(services):
+    errors = listed_errors(kind="refund", currency="XYZ", limit=0)
+    assert errors == {
+        "kind": ["is invalid"],
+        "currency": ["is invalid"],
+        "limit": ["must be greater than 0"],
+    }
+    assert listed_errors(limit=101) == {"limit": ["must be less than or equal to 100"]}
+    assert listed_errors(cursor="garbage!") == {"cursor": ["is invalid"]}
+    user = make_user()
+    fund(user, "1")
+    fund(user, "1")
+    cursor = listed(user, limit=1)["next_cursor"]
+    assert cursor is not None and listed_ids(user, cursor=cursor)
+    # Another listing's cursor is not one of ours.
+    assert listed_errors(cursor=encode_cursor("products", 5)) == {"cursor": ["is invalid"]}
+    with pytest.raises(NotFound):
+        call("transactions", ListTransactions({}, "1"), TIMEOUT)
+
+
+def listed_errors(party_id=None, **params):
+    with pytest.raises(ValidationFailed) as info:
+        listed(party_id, **params)
+    return info.value.errors
+
+
+def test_a_partys_listing_uses_indexes(services, engine):
+    """On PostgreSQL, with sequential scans priced out, the party filter still plans on
+    indexes: the accounts' (user_id, currency) key and the postings' (account_id, ...)."""
+    user = make_user()
+    fund(user, "1")
+    statements = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "ledger_postings.transaction_id" in statement and "ORDER BY" in statement:
+            statements.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        assert len(listed_ids(user, kind="deposit", currency="EUR")) == 1
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+    statement, parameters = statements[0]
+    assert "DESC" in statement
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        plan = conn.exec_driver_sql("EXPLAIN " + statement, parameters).scalars().all()
+    text = "\n".join(plan)
+    assert "Seq Scan on ledger_postings" not in text, text
+    assert "Seq Scan on ledger_accounts" not in text, text

@@ -78,6 +78,45 @@ def test_purchase_history_verify(client, make_account, make_product, admin):
     assert [t["id"] for t in listed.get_json()["data"]] == [purchase["id"]]
 
 
+def listed(client, account, query=""):
+    response = client.get(f"/api/v1/transactions{query}", headers=account.headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_index_lists_the_callers_transactions_and_admin_all(client, make_account, admin):
+    alice, bob, stranger = make_account("user"), make_account("user"), make_account("user")
+    eur = deposit(client, alice, "20.00").get_json()["data"]
+    usd = deposit(client, alice, "5.00", currency="USD").get_json()["data"]
+    body = {"transaction": {"kind": "transfer", "amount": "2", "currency": "EUR"}}
+    body["transaction"]["recipient_id"] = bob.id
+    sent = client.post("/api/v1/transactions", json=body, headers=alice.headers).get_json()
+    sent = sent["data"]
+    ids = lambda page: [t["id"] for t in page["data"]]  # noqa: E731
+    assert listed(client, alice) == {"data": [sent, usd, eur], "meta": {"next": None}}
+    assert ids(listed(client, bob)) == [sent["id"]]  # a recipient is a party
+    assert listed(client, stranger) == {"data": [], "meta": {"next": None}}
+    assert ids(listed(client, admin)) == [sent["id"], usd["id"], eur["id"]]
+    assert ids(listed(client, alice, "?kind=deposit")) == [usd["id"], eur["id"]]
+    assert ids(listed(client, alice, "?currency=USD")) == [usd["id"]]
+    assert ids(listed(client, admin, "?kind=transfer&currency=EUR")) == [sent["id"]]
+    first = listed(client, alice, "?limit=2")
+    assert ids(first) == [sent["id"], usd["id"]] and first["meta"]["next"]
+    rest = listed(client, alice, f"?limit=2&after={first['meta']['next']}")
+    assert rest == {"data": [eur], "meta": {"next": None}}
+
+
+def test_index_rejects_invalid_filters(client, user):
+    response = client.get("/api/v1/transactions?kind=refund&limit=101", headers=user.headers)
+    assert response.status_code == 422
+    assert response.get_json() == {
+        "errors": {"kind": ["is invalid"], "limit": ["must be less than or equal to 100"]}
+    }
+    bad = client.get("/api/v1/transactions?after=nope", headers=user.headers)
+    assert bad.status_code == 422
+    assert list(bad.get_json()["errors"].values()) == [["is invalid"]]
+
+
 def test_non_party_cannot_see_or_verify(client, make_account):
     owner, stranger = make_account("user"), make_account("user")
     tx = deposit(client, owner).get_json()["data"]
