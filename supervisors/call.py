@@ -41,10 +41,16 @@ def call(target: Target, message: object, timeout: float = DEFAULT_TIMEOUT) -> A
 
 
 def cast(target: Target, message: object) -> None:
-    """Send ``message`` without waiting; an unknown name raises ``NoProcess``."""
-    ref = registry.whereis(target) if type(target) is str else target
-    if ref is None:
-        raise NoProcess(target)
+    """Send ``message`` without waiting. An unknown name raises ``NoProcess``; a name
+    between incarnations drops it, as a message to a dead pid is dropped in OTP."""
+    if type(target) is str:
+        ref = registry.whereis(target)
+        if ref is None:
+            if not registry.is_declared(target):
+                raise NoProcess(target)
+            return
+    else:
+        ref = target
     # A reply slot nobody reads: a Rejected lands there, a crash still crashes.
     ref.actor_inbox.put(Envelope(message, Reply()))
 

@@ -64,6 +64,11 @@ def leave(name: str, ref: ActorRef[Any]) -> None:
             entry.refs = tuple(r for r in entry.refs if r is not ref)
 
 
+def is_declared(name: str) -> bool:
+    """True while ``name`` belongs to a child, running or between incarnations."""
+    return name in _names
+
+
 def whereis(name: str) -> ActorRef[Any] | None:
     """The current incarnation under ``name`` (the least loaded one for a pool), or None."""
     entry = _names.get(name)

@@ -64,6 +64,9 @@ class Pool:
     size: int
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
+    max_restarts: int = 3  # the pool's own supervisor: members restart one for one
+    max_seconds: float = 5.0
+    backoff: Backoff | None = None
 
     def __post_init__(self) -> None:
         if self.size < 1:

@@ -183,7 +183,13 @@ class Supervisor(Worker):
                 ChildSpec(f"{spec.id}-{i}", start.worker, start.args, start.kwargs)
                 for i in range(1, start.size + 1)
             ]
-            pool = SupervisorSpec(members, clock=self.spec.clock)
+            pool = SupervisorSpec(
+                members,
+                max_restarts=start.max_restarts,
+                max_seconds=start.max_seconds,
+                backoff=start.backoff,
+                clock=self.spec.clock,
+            )
             return Supervisor(pool, path, self.log, member_name=spec.name)
         if isinstance(start, DynamicSupervisorSpec):
             return DynamicSupervisor(start, path, self.log)
@@ -220,12 +226,12 @@ class Supervisor(Worker):
             return  # an incarnation we already stopped or replaced
         reason = message.reason
         child.actor = child.link = None
-        if not is_normal(reason):
-            child.last_crash = _crash_record(reason)
         if child.spec.is_supervisor and isinstance(reason, Shutdown):
             kind = "escalated"
         else:
             kind = "child_terminated" if is_normal(reason) else "child_crashed"
+        if kind != "child_terminated":
+            child.last_crash = _crash_record(reason)
         self.log.append(self.path, kind, child.spec.id, reason)
         restart = child.spec.restart
         if restart == "permanent" or (restart == "transient" and not is_normal(reason)):

@@ -146,10 +146,16 @@ class Worker(pykka.ThreadingActor):
             link.settled.set()
 
     def on_receive(self, message: object) -> object:
+        if message.__class__ is Crash:
+            raise CrashRequested(message.reason)
+        return self.handle(message)
+
+    def _handle_receive(self, message: Any) -> Any:
+        # Pykka's dispatch (stop, proxy calls, on_receive), wrapped so that every failure
+        # takes OTP's path: a Rejected is a reply; anything else, BaseException included,
+        # crashes this actor alone (Pykka would stop every actor on a BaseException).
         try:
-            if message.__class__ is Crash:
-                raise CrashRequested(message.reason)
-            return self.handle(message)
+            return super()._handle_receive(message)
         except Rejected:
             raise
         except BaseException as exc:
@@ -160,18 +166,6 @@ class Worker(pykka.ThreadingActor):
             self.actor_inbox.handled += 1
             if self._held:
                 self._settle_held(lambda: RuntimeError("request taken but not answered"))
-
-    def _handle_receive(self, message: Any) -> Any:
-        try:
-            return super()._handle_receive(message)
-        except Exception:
-            raise
-        except BaseException as exc:
-            # Only a Pykka proxy call gets here (on_receive catches everything): Pykka
-            # would stop every actor in the process. Crash this one alone instead.
-            logger.error("%s crashed", self.label, exc_info=exc)
-            self._exit(exc)
-            raise ActorCrashed(self.label, exc) from exc
 
     def on_stop(self) -> None:
         link = self._link
