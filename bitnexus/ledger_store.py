@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from actors.errors import ValidationFailed
+from bitnexus import ledger_pg
 from bitnexus.changeset import DOES_NOT_EXIST
 from bitnexus.hashing import TRANSACTION_FIELDS, block_hash, transaction_hash
 from bitnexus.ledger_queries import Places, get_transaction, transaction_reply
@@ -128,6 +129,39 @@ class _Batch:
 
 
 def _append(conn: Connection, entries: Sequence[Entry], places: Places) -> list[Outcome]:
+    locked = _read_locked_pg(conn, entries) if _is_pg(conn) else _read_locked(conn, entries)
+    batch = _Batch(locked.accounts)
+    seen: dict[tuple[int, str], tuple[int, str | None]] = {}  # key -> (n, request digest)
+    decided: list[Outcome | _Accepted] = []
+    for entry in entries:
+        outcome = _decide(conn, entry, locked.known, seen, locked.live, batch, places)
+        if isinstance(outcome, _Accepted) and entry.idempotency_key is not None:
+            seen.setdefault((entry.user_id, entry.idempotency_key), (outcome.n, entry.request_hash))
+        decided.append(outcome)
+    posted = _write_block(conn, locked, batch, places) if batch.accepted else []
+    return [
+        {"transaction": posted[d.n], "replay": d.replay} if isinstance(d, _Accepted) else d
+        for d in decided
+    ]
+
+
+@dataclass
+class _Locked:
+    """What a batch reads once the head is locked."""
+
+    head: int
+    known: dict[tuple[int, str], Any]  # stored idempotency keys of the batch's users
+    live: set[int]  # users posted to that exist, locked against deletion
+    accounts: dict[AccountKey, list[int]]  # key -> [account id, balance], locked
+    last_id: int | None = None  # read with the locks on PostgreSQL, else when writing
+    previous_hash: str | None = None
+
+
+def _is_pg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _read_locked(conn: Connection, entries: Sequence[Entry]) -> _Locked:
     # The head alone: joined to its block, PostgreSQL would recheck the join after the
     # wait against the old snapshot, where the block just appended by another writer is
     # missing. Statements after the lock see everything committed before it was granted.
@@ -136,19 +170,40 @@ def _append(conn: Connection, entries: Sequence[Entry], places: Places) -> list[
     ).scalar_one()
     known = _known_keys(conn, entries)
     live = _lock_users(conn, entries)
-    batch = _Batch(_lock_accounts(conn, entries, live))
-    seen: dict[tuple[int, str], tuple[int, str | None]] = {}  # key -> (n, request digest)
-    decided: list[Outcome | _Accepted] = []
-    for entry in entries:
-        outcome = _decide(conn, entry, known, seen, live, batch, places)
-        if isinstance(outcome, _Accepted) and entry.idempotency_key is not None:
-            seen.setdefault((entry.user_id, entry.idempotency_key), (outcome.n, entry.request_hash))
-        decided.append(outcome)
-    posted = _write_block(conn, head, batch, places) if batch.accepted else []
-    return [
-        {"transaction": posted[d.n], "replay": d.replay} if isinstance(d, _Accepted) else d
-        for d in decided
-    ]
+    return _Locked(head, known, live, _lock_accounts(conn, entries, live))
+
+
+def _read_locked_pg(conn: Connection, entries: Sequence[Entry]) -> _Locked:
+    """The same locks and reads in one round trip (`ledger_pg`), plus the chain's tail."""
+    keys = {(e.user_id, e.idempotency_key) for e in entries if e.idempotency_key is not None}
+    posted = sorted({p.user_id for e in entries for p in e.postings if p.user_id is not None})
+    currencies = sorted({p.currency for e in entries for p in e.postings})
+    key_users = [u for u, _ in keys]
+    key_names = [k for _, k in keys]
+    head, last_id, previous, known, live_rows, account_rows = ledger_pg.read_locked(
+        conn, key_users, key_names, posted, currencies
+    )
+    live = {row[0] for row in live_rows}
+    locked = {(u, c): [i, b] for i, u, c, b in account_rows}
+    wanted = _wanted_accounts(entries, live)
+    missing = sorted(wanted - locked.keys(), key=lambda k: (k[0] or 0, k[1]))
+    if missing:  # the head lock is held: no other writer can be creating them
+        locked |= {(u, c): [i, b] for i, u, c, b in ledger_pg.create_accounts(conn, missing)}
+    stored = {
+        (user, key): {"id": id_, "user_id": user, "idempotency_key": key, "request_hash": digest}
+        for id_, user, key, digest in known
+    }
+    return _Locked(head, stored, live, locked, last_id, previous)
+
+
+def _wanted_accounts(entries: Sequence[Entry], live: set[int]) -> set[AccountKey]:
+    """The batch's accounts of existing users and the world."""
+    return {
+        (p.user_id, p.currency)
+        for e in entries
+        for p in e.postings
+        if p.user_id is None or p.user_id in live
+    }
 
 
 def _decide(
@@ -238,12 +293,7 @@ def _lock_accounts(
 ) -> dict[AccountKey, list[int]]:
     """The batch's accounts of existing users and the world (created at zero when new),
     locked in id order."""
-    wanted = {
-        (p.user_id, p.currency)
-        for e in entries
-        for p in e.postings
-        if p.user_id is None or p.user_id in live
-    }
+    wanted = _wanted_accounts(entries, live)
     a = ledger_accounts
     user_ids = {user for user, _ in wanted if user is not None}
     currencies = {currency for _, currency in wanted}
@@ -260,11 +310,13 @@ def _lock_accounts(
     return locked
 
 
-def _write_block(conn: Connection, head: int, batch: _Batch, places: Places) -> list[dict]:
+def _write_block(conn: Connection, locked: _Locked, batch: _Batch, places: Places) -> list[dict]:
     """Insert the accepted entries as block ``head + 1``; their replies, in order."""
     now = utcnow()
-    index = head + 1
-    last_id = conn.execute(sa.select(sa.func.max(ledger_transactions.c.id))).scalar() or 0
+    index = locked.head + 1
+    last_id = locked.last_id
+    if last_id is None:
+        last_id = conn.execute(sa.select(sa.func.max(ledger_transactions.c.id))).scalar() or 0
     transactions, postings, replies = [], [], []
     for position, (entry, after) in enumerate(batch.accepted):
         row, hashed = _transaction_row(entry, after, last_id + 1 + position, now)
@@ -281,22 +333,30 @@ def _write_block(conn: Connection, head: int, batch: _Batch, places: Places) -> 
             for i, p in enumerate(hashed)
         ]
         replies.append(transaction_reply(row, hashed, places))
-    previous = sa.select(ledger_blocks.c.hash).where(ledger_blocks.c.index == head)
+    previous = locked.previous_hash
+    if previous is None:
+        query = sa.select(ledger_blocks.c.hash).where(ledger_blocks.c.index == locked.head)
+        previous = conn.execute(query).scalar_one()
     header = {
         "index": index,
-        "previous_hash": conn.execute(previous).scalar_one(),
+        "previous_hash": previous,
         "merkle_root": merkle_root([row["hash"] for row in transactions]),
         "timestamp": iso(now),
         "transaction_count": len(transactions),
     }
-    conn.execute(sa.insert(ledger_blocks), header | {"timestamp": now, "hash": block_hash(header)})
+    block = header | {"timestamp": now, "hash": block_hash(header)}
+    touched = {(p.user_id, p.currency) for entry, _ in batch.accepted for p in entry.postings}
+    balances = sorted(tuple(batch.accounts[k]) for k in touched)  # (id, balance), id order
+    if _is_pg(conn):
+        ledger_pg.write_block(conn, block, transactions, postings, balances)
+        return replies
+    conn.execute(sa.insert(ledger_blocks), block)
     conn.execute(sa.insert(ledger_transactions), transactions)
     conn.execute(sa.insert(ledger_postings), postings)
-    touched = {(p.user_id, p.currency) for entry, _ in batch.accepted for p in entry.postings}
     a = ledger_accounts
     conn.execute(
         sa.update(a).where(a.c.id == sa.bindparam("account")).values(balance=sa.bindparam("to")),
-        [{"account": batch.accounts[k][0], "to": batch.accounts[k][1]} for k in touched],
+        [{"account": account, "to": balance} for account, balance in balances],
     )
     conn.execute(sa.update(ledger_head).where(ledger_head.c.id == 1).values(block_index=index))
     return replies
