@@ -8,6 +8,8 @@ verification run in a snapshot.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,13 +18,15 @@ from sqlalchemy.engine import Engine
 
 from actors.errors import NotFound, Unavailable
 from actors.service import database_outage_as_unavailable, require_id
+from bitnexus import ledger_metrics
 from bitnexus import ledger_queries as queries
 from bitnexus.config import Config
 from bitnexus.ledger_store import Entry, ensure_genesis, record
 from bitnexus.ledger_verify import verify_chain, verify_tail, verify_transaction
-from supervisors import Rejected, Worker
+from supervisors import Rejected, Worker, cast
 
 NAME = "ledger"
+PREPARE_RETRY_SECONDS = 1.0  # while the database is away at start, how often to try again
 
 
 class LedgerDegraded(Unavailable):
@@ -73,6 +77,11 @@ class VerifyChain:
     """Every block from genesis, and every balance against its postings."""
 
 
+@dataclass(frozen=True)
+class _Prepare:
+    """The ledger's own retry of its start-up checks after a database outage."""
+
+
 class Ledger(Worker):
     """Appends blocks; refuses to (``degraded``) when the recent chain does not verify."""
 
@@ -84,12 +93,44 @@ class Ledger(Worker):
         self._verify_tail = config.ledger_verify_tail
 
     def init(self) -> None:
-        ensure_genesis(self._engine)
-        with queries.snapshot(self._engine) as conn:
-            reason = verify_tail(conn, self._verify_tail)
+        # Found by drill 4 (database outage): an init that fails while the database is
+        # away turns every restart into a failed start, which exhausts the supervisors'
+        # intensity and takes the tree, then the gunicorn master, down. As OTP advises for
+        # a server with an external dependency, start anyway (degraded, answering 503) and
+        # check the chain once the database answers: on the next message or retry tick.
+        self._prepared = False
+        self._retry: threading.Timer | None = None
+        self._prepare_or_retry()
+
+    def terminate(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+
+    def _prepare(self) -> None:
+        """Genesis and the tail check, once; Unavailable while the database is away."""
+        if self._prepared:
+            return
+        with database_outage_as_unavailable():
+            ensure_genesis(self._engine)
+            with queries.snapshot(self._engine) as conn:
+                reason = verify_tail(conn, self._verify_tail)
+        self._prepared = True
         self.degraded = None if reason is None else f"chain does not verify: {reason}"
 
+    def _prepare_or_retry(self) -> None:
+        try:
+            self._prepare()
+        except Unavailable as exc:
+            self.degraded = str(exc)
+            self._retry = threading.Timer(PREPARE_RETRY_SECONDS, cast, (self.actor_ref, _Prepare()))
+            self._retry.daemon = True
+            self._retry.start()
+
     def handle(self, message: object) -> object:
+        if isinstance(message, _Prepare):
+            self._prepare_or_retry()
+            return None
+        self._prepare()
         match message:
             case Record(entry=entry):
                 return self._record(entry)
@@ -129,6 +170,7 @@ class Ledger(Worker):
         if self.degraded is not None:
             raise LedgerDegraded(self.degraded)
         pending = self.drain(self._batch_max - 1, _is_record)
+        started = time.perf_counter()
         try:
             with database_outage_as_unavailable():
                 outcomes = record(
@@ -138,6 +180,7 @@ class Ledger(Worker):
             for p in pending:  # not posted as far as anyone knows: a retry is safe
                 p.fail(Unavailable(str(exc)))
             raise
+        ledger_metrics.observe_commit(outcomes, time.perf_counter() - started)
         for p, outcome in zip(pending, outcomes[1:], strict=True):
             if isinstance(outcome, Rejected):
                 p.fail(outcome)
