@@ -48,8 +48,8 @@ def send(
         data = response.read()
     except TimeoutError:
         return Answer(TIMEOUT, seconds=time.monotonic() - started)
-    except (ConnectionError, http.client.HTTPException, OSError):
-        return Answer(REFUSED, seconds=time.monotonic() - started)
+    except (ConnectionError, http.client.HTTPException, OSError) as exc:
+        return Answer(REFUSED, body=repr(exc), seconds=time.monotonic() - started)
     finally:
         conn.close()
     answer = Answer(response.status, {k.lower(): v for k, v in response.getheaders()})
