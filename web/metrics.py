@@ -1,5 +1,8 @@
 """Prometheus metrics: HTTP traffic, and the live tree sampled into gauges and counters.
 
+The ledger records its own (bitnexus.ledger_metrics: transactions, block sizes, commit
+time) in the same registry or multiprocess directory; `/metrics` exposes them with ours.
+
 Metrics are module-level (one registry per process). Under gunicorn every worker writes
 to prometheus_client's multiprocess directory and `/metrics` merges them, so a scrape
 that lands on any worker sees all of them.
@@ -48,11 +51,6 @@ RUNNING = Gauge(
 RESTARTS = Counter(
     "bitnexus_actor_restarts_total", "Restarts by supervisor decision, by child path", ["path"]
 )
-LEDGER_TRANSACTIONS = Counter(
-    "bitnexus_ledger_transactions_total",
-    "Transactions recorded through the API (replays not counted)",
-    ["kind", "currency"],
-)
 EVENTS = Counter("bitnexus_supervisor_events_total", "Supervisor events by kind", ["kind"])
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -61,10 +59,6 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     REQUESTS.labels(method, route, str(status)).inc()
     LATENCY.labels(method, route).observe(seconds)
-
-
-def observe_transaction(kind: str, currency: str) -> None:
-    LEDGER_TRANSACTIONS.labels(kind, currency).inc()
 
 
 class TreeSampler:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from prometheus_client.parser import text_string_to_metric_families
 from web_support import OPERATOR
 
 
@@ -84,3 +85,36 @@ def test_metrics_show_http_tree_and_ledger(client, user):
     assert "bitnexus_supervisor_events_total" in text
     assert "bitnexus_http_request_duration_seconds_bucket" in text
     assert 'bitnexus_ledger_transactions_total{currency="USD",kind="deposit"}' in text
+
+
+def samples(client):
+    """Every sample of the /metrics exposition: (name, sorted labels) -> value."""
+    text = client.get("/metrics").get_data(as_text=True)
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_ledger_metrics_count_each_posted_transaction_once(client, user):
+    """The ledger records its metrics itself: replays and refusals are not counted, and
+    each block's size and commit time are observed once."""
+    usd = ("bitnexus_ledger_transactions_total", (("currency", "USD"), ("kind", "deposit")))
+    blocks, size = ("bitnexus_ledger_block_size_count", ()), ("bitnexus_ledger_block_size_sum", ())
+    commits = ("bitnexus_ledger_commit_seconds_count", ())
+    before = samples(client)
+    body = {"transaction": {"kind": "deposit", "amount": "1", "currency": "USD"}}
+    keyed = {**user.headers, "idempotency-key": "metrics-1"}
+    for headers in (user.headers, keyed, keyed):  # the third is a replay
+        assert client.post("/api/v1/transactions", json=body, headers=headers).status_code == 201
+    refused = {"transaction": {"kind": "withdrawal", "amount": "99", "currency": "USD"}}
+    assert (
+        client.post("/api/v1/transactions", json=refused, headers=user.headers).status_code == 422
+    )
+    after = samples(client)
+    assert after[usd] - before.get(usd, 0) == 2
+    assert after[blocks] - before.get(blocks, 0) == 2  # one block each: calls were one by one
+    assert after[size] - before.get(size, 0) == 2
+    assert after[commits] - before.get(commits, 0) == 2
+    assert ("bitnexus_ledger_commit_seconds_bucket", (("le", "+Inf"),)) in after

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 from live_server import BITNEXUS, start
+from prometheus_client.parser import text_string_to_metric_families
 
 from bitnexus.ledger_schema import ledger_transactions
 
@@ -111,6 +112,17 @@ def test_walkthrough_over_http(live, database_url, tmp_path, server_env):
     metrics = live.request("GET", "/metrics").body
     assert 'bitnexus_http_requests_total{method="POST",route="/api/v1/transactions"' in metrics
     assert "bitnexus_actor_inbox_depth" in metrics
+    # Summed over both workers' ledgers: the deposit and the purchase, the replay not.
+    values = {
+        (s.name, tuple(sorted(s.labels.values()))): s.value
+        for family in text_string_to_metric_families(metrics)
+        for s in family.samples
+    }
+    posted = "bitnexus_ledger_transactions_total"
+    assert values[(posted, ("EUR", "deposit"))] == values[(posted, ("EUR", "purchase"))] == 1
+    assert values[("bitnexus_ledger_block_size_sum", ())] == 2
+    assert values[("bitnexus_ledger_block_size_count", ())] == 2
+    assert values[("bitnexus_ledger_commit_seconds_count", ())] == 2
     assert live.request("GET", "/health").body["database"] == "connected"
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from actors import transactions
-from web import metrics, policy
+from web import policy
 from web.auth import caller
 from web.calls import ask
 from web.responses import data, page
@@ -37,9 +37,6 @@ def create() -> Response:
     headers = {"location": f"/api/v1/transactions/{tx['id']}"}
     if reply.get("replay"):
         headers["idempotent-replayed"] = "true"
-    else:
-        # web-needs #4: block sizes and commit time belong to the ledger itself.
-        metrics.observe_transaction(tx["kind"], tx["currency"])
     return data(tx, 201, headers)
 
 
