@@ -115,7 +115,9 @@ def write_block(
     postings: Sequence[dict[str, Any]],
     balances: Sequence[tuple[int, int]],
 ) -> None:
-    """Insert the block, its transactions and postings, set balances, move the head."""
+    """Insert the block, its transactions and postings, set balances, move the head, and
+    commit: the COMMIT goes out in the same round trip as the writes. On return the block
+    is durable; on an error nothing is known to be (the caller's transaction is aborted)."""
     index, now = block["index"], block["timestamp"]
     with _pipeline(conn) as raw:
         raw.execute(INSERT_BLOCK, [block[k] for k in _BLOCK_COLUMNS])
@@ -124,6 +126,7 @@ def write_block(
         accounts, amounts = zip(*balances, strict=True)
         raw.execute(UPDATE_BALANCES, (list(accounts), list(amounts)))
         raw.execute(MOVE_HEAD, (index,))
+        raw.commit()  # queued behind the writes; SQLAlchemy's own commit then finds it done
 
 
 _BLOCK_COLUMNS = ("index", "previous_hash", "merkle_root", "timestamp", "transaction_count", "hash")

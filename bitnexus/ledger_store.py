@@ -347,7 +347,7 @@ def _write_block(conn: Connection, locked: _Locked, batch: _Batch, places: Place
     block = header | {"timestamp": now, "hash": block_hash(header)}
     touched = {(p.user_id, p.currency) for entry, _ in batch.accepted for p in entry.postings}
     balances = sorted(tuple(batch.accounts[k]) for k in touched)  # (id, balance), id order
-    if _is_pg(conn):
+    if _is_pg(conn):  # commits: the replies go out only after this returns
         ledger_pg.write_block(conn, block, transactions, postings, balances)
         return replies
     conn.execute(sa.insert(ledger_blocks), block)
