@@ -28,10 +28,15 @@ POSTING_FIELDS = ("user_id", "currency", "amount", "balance_after")
 BLOCK_FIELDS = ("index", "previous_hash", "merkle_root", "timestamp", "transaction_count")
 
 
+# One encoder for every call: json.dumps with options builds a new one each time.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
 def canonical(value: object) -> bytes:
     """The one byte encoding of ``value``."""
     _check(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(value).encode()
 
 
 def sha256_hex(data: bytes) -> str:
@@ -52,16 +57,18 @@ def block_hash(block: Mapping[str, object]) -> str:
 
 def _check(value: object) -> None:
     # Floats have several textual forms and lose precision: refuse them outright.
-    if value is None or isinstance(value, str | int):
+    if type(value) in _SCALARS or isinstance(value, str | int):  # exact types first: cheap
         return
     if isinstance(value, list | tuple):
         for item in value:
-            _check(item)
+            if type(item) not in _SCALARS:
+                _check(item)
         return
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"canonical encoding needs string keys, got {key!r}")
-            _check(item)
+            if type(item) not in _SCALARS:
+                _check(item)
         return
     raise TypeError(f"no canonical encoding for {type(value).__name__}")
