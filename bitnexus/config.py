@@ -38,6 +38,7 @@ class Config:
     ledger_batch_max: int = 256
     ledger_verify_tail: int = 100
     call_timeout: float = 5.0
+    max_queue_wait: float = 0.25  # seconds a request may wait for a thread before a 503
     currencies: Mapping[str, int] = field(default_factory=lambda: DEFAULT_CURRENCIES, hash=False)
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536  # KiB; the argon2-cffi / RFC 9106 "low memory" profile
@@ -60,6 +61,7 @@ class Config:
             ledger_batch_max=env.get("BITNEXUS_LEDGER_BATCH_MAX", _positive_int, 256),
             ledger_verify_tail=env.get("BITNEXUS_LEDGER_VERIFY_TAIL", _non_negative_int, 100),
             call_timeout=env.get("BITNEXUS_CALL_TIMEOUT", _positive_float, 5.0),
+            max_queue_wait=env.get("BITNEXUS_MAX_QUEUE_WAIT", _positive_float, 0.25),
             currencies=env.get("BITNEXUS_CURRENCIES", _currencies, DEFAULT_CURRENCIES),
             argon2_time_cost=env.get("BITNEXUS_ARGON2_TIME_COST", _positive_int, 3),
             argon2_memory_cost=env.get("BITNEXUS_ARGON2_MEMORY_COST", _positive_int, 65536),

@@ -14,6 +14,7 @@ import logging
 import secrets
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ from bitnexus.config import Config
 from bitnexus.db import make_engine
 from bitnexus.tree import application_spec, render
 from supervisors import start_tree
-from web import Runtime, access_log, create_app
+from web import Runtime, access_log, create_app, shedding
+from web.shedding import ShedLateRequests
 
 logger = logging.getLogger("bitnexus.server")
 
@@ -70,7 +72,9 @@ class Server(BaseApplication):
 
     def load(self) -> Any:
         assert self.runtime is not None, "the worker starts the tree before loading the app"
-        return create_app(self.config, self.runtime)
+        # Found by drill 5 (overload): with ten clients per thread, requests queued for
+        # half a second and more. Shed the late ones at the door (web/shedding.py).
+        return ShedLateRequests(create_app(self.config, self.runtime), self.config.max_queue_wait)
 
 
 class TreeWorker(ThreadWorker):
@@ -97,6 +101,15 @@ class TreeWorker(ThreadWorker):
         if self._gave_up:
             logger.error("root supervisor gave up; worker exits for a fresh one")
             sys.exit(GAVE_UP_EXIT)
+
+    def enqueue_req(self, conn: Any) -> None:
+        conn.bitnexus_queued_at = time.monotonic()  # handed to the thread pool's queue
+        super().enqueue_req(conn)
+
+    def handle(self, conn: Any) -> Any:
+        queued = getattr(conn, "bitnexus_queued_at", None)
+        shedding.waited(0.0 if queued is None else time.monotonic() - queued)
+        return super().handle(conn)
 
     def _watch(self) -> None:
         """When the root gives up, drain like on SIGTERM and exit non-zero."""
