@@ -20,6 +20,7 @@ from bitnexus.money import format_minor
 
 PASSWORD = "correct horse battery staple"
 INSUFFICIENT = {"errors": {"amount": ["insufficient funds"]}}
+_KEYS = itertools.count()  # idempotency keys unique across every Bank of the session
 RETRY_PAUSE = (0.05, 0.5)  # a client's pause before a retry, growing: pacing, not sync
 
 
@@ -43,6 +44,7 @@ class Stats:
     unresolved: list[str] = field(default_factory=list)  # keys given up on at the deadline
     latencies: list[tuple[float, float]] = field(default_factory=list)  # (when, seconds)
     slow_503: list[float] = field(default_factory=list)  # 503s slower than promised
+    shed: list[float] = field(default_factory=list)  # how long each 503 took
 
     def failed(self) -> dict[str, int]:
         return {str(k): v for k, v in sorted(self.statuses.items(), key=str) if k != 201}
@@ -61,7 +63,6 @@ class Bank:
         self.problems: list[str] = []
         self.stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._keys = itertools.count()
         self.retry_deadline = 90.0  # a key is retried this long before it counts as lost
 
     @property
@@ -114,7 +115,7 @@ class Bank:
                 "currency": "EUR",
                 "recipient_id": recipient.id,
             }
-            self.post_until_final(sender, attrs, f"k{next(self._keys)}")
+            self.post_until_final(sender, attrs, f"k{next(_KEYS)}")
 
     def post_until_final(self, user: User, attrs: dict[str, object], key: str) -> Answer:
         """Post under `key` until a final answer (a 201 or a 4xx) or the retry deadline."""
@@ -146,6 +147,8 @@ class Bank:
             self.stats.latencies.append((time.monotonic(), answer.seconds))
             if answer.status == 503 and "retry-after" not in answer.headers:
                 self.stats.unexpected.append("503 without Retry-After")
+            if answer.status == 503:
+                self.stats.shed.append(answer.seconds)
             if answer.status == 503 and answer.seconds > 5.0:
                 self.stats.slow_503.append(answer.seconds)
             if isinstance(answer.status, int) and answer.status >= 500:

@@ -1,0 +1,121 @@
+"""Drill 5: ten times more concurrent clients than server threads. Excess requests get a
+quick 503 with Retry-After instead of piling up, resident memory stays bounded, and once
+the load drops latency is back to normal."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+
+import pytest
+from drill_bank import Bank
+from drill_check import Summary, check_bank
+from drill_mode import pick
+from drill_report import record
+from drill_server import DrillServer
+
+THREADS = int(pick(4, 16))  # per worker; two workers
+WORKERS = 2
+
+
+@pytest.fixture
+def server(drill_url, drill_engine, tmp_path):
+    srv = DrillServer(drill_url, tmp_path, workers=WORKERS, threads=THREADS)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def test_overload_is_shed_quickly(server, drill_engine):
+    seconds = pick(6, 30)
+    clients = 10 * THREADS * WORKERS
+    bank = Bank(lambda: server.base, drill_engine, users=16)
+    bank.open_accounts()
+    before = _latency_phase(bank, clients=2, seconds=3)
+    rss = _RssSampler(server)
+    rss.start()
+    started = time.monotonic()
+    heavy = Bank(lambda: server.base, drill_engine, users=0)  # shares the funded users
+    heavy.users, heavy.stats, heavy.size = bank.users, bank.stats, bank.size
+    heavy.start(clients=clients, readers=1)
+    time.sleep(seconds)  # the overload's duration
+    heavy.finish()
+    during = [(t, s) for t, s in bank.stats.latencies if t >= started]
+    after = _latency_phase(bank, clients=2, seconds=3)
+    rss.finish()
+    bank.problems += heavy.problems
+    bank.snapshots += heavy.snapshots
+    summary = check_bank(bank, server.base, Summary("5 overload"))
+    shed = [s for s in heavy_503s(bank, started)]
+    summary.figures.update(
+        seconds=seconds,
+        server_threads=THREADS * WORKERS,
+        clients=clients,
+        p50_before_ms=_ms(statistics.median(before)),
+        p50_after_ms=_ms(statistics.median(after)),
+        p99_during_ms=_ms(_p99([s for _, s in during])),
+        shed_503=len(shed),
+        p99_503_ms=_ms(_p99(shed)) if shed else None,
+        rss_before_mib=rss.first_mib,
+        max_rss_mib=rss.max_mib,
+    )
+    v = summary.violations
+    if not shed:
+        v.append("nothing was shed: excess requests queued instead")
+    elif _p99(shed) > 1.0:
+        v.append(f"shedding is slow: p99 of the 503s {_p99(shed):.2f} s")
+    if _p99([s for _, s in during]) > 3.0:
+        v.append(f"requests piled up: p99 {_p99([s for _, s in during]):.2f} s under overload")
+    if rss.max_mib > rss.first_mib + 256:
+        v.append(f"memory grew from {rss.first_mib} to {rss.max_mib} MiB")
+    if statistics.median(after) > 3 * statistics.median(before) + 0.05:
+        v.append("latency did not return to normal after the overload")
+    record(summary)
+    assert not v
+
+
+def heavy_503s(bank: Bank, started: float) -> list[float]:
+    return list(bank.stats.shed)
+
+
+def _latency_phase(bank: Bank, clients: int, seconds: float) -> list[float]:
+    mark = time.monotonic()
+    probe = Bank(bank.base, bank.engine, users=0)
+    probe.users, probe.stats, probe.size = bank.users, bank.stats, bank.size
+    probe.start(clients=clients, readers=0)
+    time.sleep(seconds)
+    probe.finish()
+    return [s for t, s in bank.stats.latencies if t >= mark]
+
+
+def _p99(values: list[float]) -> float:
+    return sorted(values)[int(len(values) * 0.99)] if values else 0.0
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+class _RssSampler:
+    """The server's resident memory every 200 ms: the figure this drill is about."""
+
+    def __init__(self, server: DrillServer) -> None:
+        self.server = server
+        self.first_mib = round(server.rss_kib() / 1024, 1)
+        self.max_mib = self.first_mib
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def finish(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):  # sampling pace
+            self.max_mib = max(self.max_mib, round(self.server.rss_kib() / 1024, 1))
