@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -81,6 +82,11 @@ class TreeWorker(ThreadWorker):
     """gunicorn's threaded worker, plus the lifetime of this process's actor tree."""
 
     def init_process(self) -> None:
+        # Until gunicorn installs its handlers (after the tree is up), a stop signal would
+        # hit the arbiter's handlers inherited over the fork and be lost: the worker would
+        # serve on until killed, and its tree would never be stopped in order.
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+            signal.signal(signum, self._stop_before_serving)
         server: Server = self.app
         access_log.configure()
         engine = make_engine(server.config)
@@ -101,6 +107,9 @@ class TreeWorker(ThreadWorker):
         if self._gave_up:
             logger.error("root supervisor gave up; worker exits for a fresh one")
             sys.exit(GAVE_UP_EXIT)
+
+    def _stop_before_serving(self, _signum: int, _frame: object) -> None:
+        self.alive = False  # the run loop then returns at once, and the tree is stopped
 
     def enqueue_req(self, conn: Any) -> None:
         conn.bitnexus_queued_at = time.monotonic()  # handed to the thread pool's queue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -58,14 +59,22 @@ def test_bad_configuration_exits_2_naming_the_variable(tmp_path):
     assert "BITNEXUS_ACCOUNTS_POOL" in done.stderr
 
 
+def free_port() -> int:
+    """A port nothing listens on now (never the default 4000, which a dev server may hold)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_serve_prints_the_tree_and_stops_on_a_signal(tmp_path, signum, config_for):
     url = f"sqlite:///{tmp_path / 'serve.db'}"
     engine = make_engine(config_for(url))
     migrate.upgrade(engine)
     engine.dispose()
+    port = free_port()
     proc = subprocess.Popen(
-        [*BITNEXUS, "serve"],
+        [*BITNEXUS, "serve", "--port", str(port)],
         cwd=tmp_path,
         env=_env(url),
         stdout=subprocess.PIPE,
@@ -85,6 +94,7 @@ def test_serve_prints_the_tree_and_stops_on_a_signal(tmp_path, signum, config_fo
             proc.kill()
     text = "".join(lines) + rest
     assert proc.returncode == 0, err
+    assert f"http://127.0.0.1:{port}/api/v1" in err  # the banner names the port it bound
     assert text.startswith("root [supervisor one_for_one] running")
     for node in ("services", "accounts", "products"):
         assert f"{node} [" in text
