@@ -40,13 +40,21 @@ class CreateProduct:
 
 @dataclass(frozen=True)
 class UpdateProduct:
+    """``caller_id`` set (a caller who is not an admin): only their own product, and never
+    its `status` or `created_by` (Forbidden); one they cannot see is NotFound. Checked in
+    the transaction that writes, so ownership cannot change in between."""
+
     id: int
     attrs: Mapping[Any, object]
+    caller_id: int | None = None
 
 
 @dataclass(frozen=True)
 class DeleteProduct:
+    """``caller_id`` as for UpdateProduct."""
+
     id: int
+    caller_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,10 +88,10 @@ class Products(Worker):
                     return catalog.get(require_id(product_id, "product"))
                 case CreateProduct(attrs=attrs):
                     return catalog.create(attrs)
-                case UpdateProduct(id=product_id, attrs=attrs):
-                    return catalog.update(require_id(product_id, "product"), attrs)
-                case DeleteProduct(id=product_id):
-                    catalog.delete(require_id(product_id, "product"))
+                case UpdateProduct(id=product_id, attrs=attrs, caller_id=caller_id):
+                    return catalog.update(require_id(product_id, "product"), attrs, caller_id)
+                case DeleteProduct(id=product_id, caller_id=caller_id):
+                    catalog.delete(require_id(product_id, "product"), caller_id)
                     return None
                 case ListProductsByUser(user_id=user_id, params=params):
                     user_id = require_id(user_id, "user")

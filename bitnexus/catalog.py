@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from actors.errors import NotFound, ValidationFailed
+from actors.errors import Forbidden, NotFound, ValidationFailed
 from bitnexus.changeset import (
     DOES_NOT_EXIST,
     Changeset,
@@ -32,6 +32,7 @@ CATEGORY_MAX = 100
 PRICE_LIMIT = 10_000_000_000  # exclusive; keeps minor units within 64 bits at 8 places
 COMMISSION_PLACES = 2
 CURSOR_KIND = "products"
+VENDOR_LOCKED_FIELDS = ("status", "created_by")  # only an admin changes these
 _DEFAULTS: Mapping[str, object] = {
     "currency": "EUR",
     "commission_rate": Decimal(0),
@@ -175,11 +176,17 @@ class Products:
             row = conn.execute(query).mappings().one()
         return self._reply(row)
 
-    def update(self, product_id: int, params: Mapping[Any, object]) -> dict[str, Any]:
+    def update(
+        self, product_id: int, params: Mapping[Any, object], caller_id: int | None = None
+    ) -> dict[str, Any]:
         # Read, validate and write in one transaction: the new price and currency are
         # checked against each other, so neither may change underneath us.
         with existing_vendor(), self._engine.begin() as conn:
             current = self._fetch(conn, product_id, for_update=True)
+            if caller_id is not None:
+                _check_owner(current, caller_id)
+                if any(f in params for f in VENDOR_LOCKED_FIELDS):
+                    raise Forbidden(f"product {product_id}: {VENDOR_LOCKED_FIELDS}")
             cs = changeset(params, self._data(current), self._currencies)
             if not cs.valid:
                 raise ValidationFailed(cs.errors)
@@ -198,8 +205,10 @@ class Products:
             row = conn.execute(query).mappings().one()
         return self._reply(row)
 
-    def delete(self, product_id: int) -> None:
+    def delete(self, product_id: int, caller_id: int | None = None) -> None:
         with self._engine.begin() as conn:
+            if caller_id is not None:
+                _check_owner(self._fetch(conn, product_id, for_update=True), caller_id)
             deleted = conn.execute(products.delete().where(products.c.id == product_id))
         if deleted.rowcount == 0:
             raise NotFound(f"product {product_id}")
@@ -242,6 +251,15 @@ class Products:
         query = sa.select(users.c.id).where(users.c.id == user_id)
         if conn.execute(query).first() is None:
             raise ValidationFailed({"created_by": [DOES_NOT_EXIST]})
+
+
+def _check_owner(product: RowMapping, caller_id: int) -> None:
+    """A product the caller cannot see is not found; one they can but do not own, forbidden."""
+    if product["created_by"] == caller_id:
+        return
+    if product["status"] != "active":
+        raise NotFound(f"product {product['id']}")
+    raise Forbidden(f"product {product['id']}")
 
 
 def _vendor_is(user_id: object) -> sa.ColumnElement[bool]:

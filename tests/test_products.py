@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from actors.accounts import CreateUser, DeleteUser
-from actors.errors import NotFound, ValidationFailed
+from actors.errors import Forbidden, NotFound, ValidationFailed
 from actors.products import (
     CreateProduct,
     DeleteProduct,
@@ -277,6 +277,35 @@ def test_delete(valid):
     assert products(DeleteProduct(product["id"])) is None
     with pytest.raises(NotFound):
         products(GetProduct(product["id"]))
+
+
+def test_a_caller_changes_only_their_own_and_never_status(valid, vendor):
+    other = call(
+        "accounts", CreateUser({"email": "c@example.com", "name": "C", "password": "x" * 12})
+    )["id"]
+    active = create(valid, status="active")
+    draft = create(valid)
+    with pytest.raises(Forbidden):  # visible, not theirs
+        products(UpdateProduct(active["id"], {"name": "Mine now"}, other))
+    with pytest.raises(NotFound):  # not even visible to them
+        products(UpdateProduct(draft["id"], {"name": "Mine now"}, other))
+    with pytest.raises(Forbidden):
+        products(DeleteProduct(active["id"], other))
+    with pytest.raises(NotFound):
+        products(DeleteProduct(draft["id"], other))
+    for locked in ({"status": "active"}, {"created_by": other}):
+        with pytest.raises(Forbidden):
+            products(UpdateProduct(draft["id"], {"name": "Renamed", **locked}, vendor))
+    assert products(GetProduct(draft["id"])) == draft  # nothing was changed
+    assert errors_of(UpdateProduct(draft["id"], {"price": "0"}, vendor)) == {
+        "price": ["must be greater than 0"]
+    }
+    assert products(UpdateProduct(draft["id"], {"name": "Renamed"}, vendor))["name"] == "Renamed"
+    assert products(UpdateProduct(draft["id"], {"status": "active"}))["status"] == "active"
+    products(DeleteProduct(draft["id"], vendor))
+    with pytest.raises(NotFound):
+        products(DeleteProduct(draft["id"], vendor))
+    assert products(GetProduct(active["id"])) == active
 
 
 def test_deleting_the_vendor_keeps_the_product(valid, vendor):

@@ -1,8 +1,8 @@
 """Who may see and change what: access rules keyed on the caller's identity and role.
 
-Field values are never checked here (the services do that). Rules that need a record
-(ownership) fetch it first; see /work/notes/web-needs.md #3 for moving them into the
-services' messages.
+Field values are never checked here (the services do that). Ownership of a product being
+changed is checked by the Products service in the transaction that writes: web passes
+the caller (`restricted_to`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from werkzeug.exceptions import Forbidden, NotFound
 
 from web.auth import Caller
 
-VENDOR_LOCKED_FIELDS = ("status", "created_by")  # only an admin changes these
 SELF_REGISTER_ROLES = ("user", "affiliate")
 
 
@@ -32,15 +31,9 @@ def check_product_visible(caller: Caller, product: Mapping[str, Any]) -> None:
         raise NotFound()  # an invisible product is indistinguishable from a missing one
 
 
-def check_product_owner(caller: Caller, product: Mapping[str, Any]) -> None:
-    check_product_visible(caller, product)
-    if not (caller.is_admin or caller.is_self(product.get("created_by"))):
-        raise Forbidden()
-
-
-def check_product_fields(caller: Caller, attrs: Mapping[str, Any]) -> None:
-    if not caller.is_admin and any(f in attrs for f in VENDOR_LOCKED_FIELDS):
-        raise Forbidden()
+def restricted_to(caller: Caller) -> int | None:
+    """The caller's id for a service that limits a non-admin to their own; None: admin."""
+    return None if caller.is_admin else caller.user_id
 
 
 def check_role_change(caller: Caller, attrs: Mapping[str, Any]) -> None:

@@ -42,14 +42,11 @@ def show(product_id: int) -> Response:
 @blueprint.route("/<id:product_id>", methods=["PATCH", "PUT"])
 def update(product_id: int) -> Response:
     attrs = wrapped("product")
-    current = caller()
-    policy.check_product_owner(current, ask(products.NAME, products.GetProduct(product_id)))
-    policy.check_product_fields(current, attrs)
-    return data(ask(products.NAME, products.UpdateProduct(product_id, attrs)))
+    vendor = policy.restricted_to(caller())  # the service checks ownership as it writes
+    return data(ask(products.NAME, products.UpdateProduct(product_id, attrs, vendor)))
 
 
 @blueprint.delete("/<id:product_id>")
 def delete(product_id: int) -> Response:
-    policy.check_product_owner(caller(), ask(products.NAME, products.GetProduct(product_id)))
-    ask(products.NAME, products.DeleteProduct(product_id))
+    ask(products.NAME, products.DeleteProduct(product_id, policy.restricted_to(caller())))
     return no_content()
