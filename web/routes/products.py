@@ -16,8 +16,7 @@ blueprint = Blueprint("products", __name__, url_prefix="/products")
 
 @blueprint.get("")
 def index() -> Response:
-    current = caller()
-    viewer = None if current.is_admin else current.user_id  # active and own; admin all
+    viewer = policy.restricted_to(caller())  # active products and their own; admin all
     return page(ask(products.NAME, products.ListProducts(query(), viewer)))
 
 

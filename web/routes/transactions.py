@@ -21,8 +21,7 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 
 @blueprint.get("")
 def index() -> Response:
-    current = caller()
-    party = None if current.is_admin else current.user_id  # a party to them; admin all
+    party = policy.restricted_to(caller())  # those they are a party to; admin all
     return page(ask(transactions.NAME, transactions.ListTransactions(query(), party)))
 
 
