@@ -201,6 +201,7 @@ _PHRASES = {
     404: "Not Found",
     406: "Not Acceptable: the Accept header excludes JSON",
     413: "Request Entity Too Large: over 1 MiB",
+    429: "Too Many Requests: failed logins rate-limited (with Retry-After)",
     503: "Service Unavailable (with Retry-After)",
 }
 
@@ -213,8 +214,8 @@ def _errors(*codes: int) -> dict[str, Schema]:
     responses = {
         str(code): {"description": _PHRASES[code], **_json(ref("ErrorDetail"))} for code in codes
     }
-    if 503 in codes:
-        responses["503"]["headers"] = {"retry-after": {"schema": {"type": "string"}}}
+    for code in {429, 503} & set(codes):
+        responses[str(code)]["headers"] = {"retry-after": {"schema": {"type": "string"}}}
     return responses
 
 
@@ -305,7 +306,7 @@ def _paths() -> dict[str, Schema]:
         "/api/v1/auth/login": {
             "post": operation(
                 "Log in for a bearer token (HS256 JWT, 24 h)",
-                _ok(200, data(ref("Token")), "A token") | _errors(401),
+                _ok(200, data(ref("Token")), "A token") | _errors(401, 429),
                 public=True,
                 body={"required": True, **_json(obj({"email": STRING, "password": STRING}))},
                 errors=(),

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import Unauthorized
 
 from actors import accounts
+from actors import errors as service
 from actors.errors import NotFound
 from web import policy, tokens
 from web.auth import caller
 from web.calls import ask
-from web.responses import created, data
+from web.login_limits import LoginLimiter
+from web.responses import created, data, error
 from web.shape import params, wrapped
 
 blueprint = Blueprint("auth", __name__, url_prefix="/auth")
+TRUSTED_PROXIES = frozenset({"127.0.0.1", "::1"})
 
 
 @blueprint.post("/register")
@@ -26,8 +29,20 @@ def register() -> Response:
 
 @blueprint.post("/login")
 def login() -> Response:
+    # Found by drill 7 (auth abuse): nothing bounded password guessing. Failed logins are
+    # counted per account and per client (web/login_limits.py); past a limit, 429.
     body = params()
-    user = ask(accounts.NAME, accounts.Authenticate(body.get("email"), body.get("password")))
+    email, client = _account(body.get("email")), _client()
+    limiter = _limiter()
+    wait = limiter.retry_after(email, client)
+    if wait is not None:
+        return error(429, {"retry-after": str(wait)})
+    try:
+        user = ask(accounts.NAME, accounts.Authenticate(body.get("email"), body.get("password")))
+    except service.Unauthorized:
+        limiter.failed(email, client)
+        raise
+    limiter.succeeded(email)
     token = tokens.issue(current_app.config["SECRET_KEY"], user["id"], user["role"])
     return data(
         {
@@ -37,6 +52,25 @@ def login() -> Response:
             "user": user,
         }
     )
+
+
+def _limiter() -> LoginLimiter:
+    # One per app (so per worker process); setdefault is atomic under the GIL.
+    return current_app.extensions.setdefault("bitnexus.login_limits", LoginLimiter())
+
+
+def _account(email: object) -> str | None:
+    return email.strip().lower()[:320] if isinstance(email, str) and email.strip() else None
+
+
+def _client() -> str:
+    """The client's address: the peer, or the first X-Forwarded-For hop when the peer is
+    a proxy on this host (loopback), as behind a local reverse proxy."""
+    peer = request.remote_addr or "unknown"
+    forwarded = request.headers.get("x-forwarded-for", "")
+    if peer in TRUSTED_PROXIES and forwarded.strip():
+        return forwarded.split(",")[0].strip()[:64]
+    return peer
 
 
 @blueprint.get("/me")
