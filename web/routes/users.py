@@ -62,5 +62,8 @@ def products(user_id: int) -> Response:
 @blueprint.get("/<id:user_id>/balances")
 def balances(user_id: int) -> Response:
     require_self_or_admin(user_id)
+    # Found by drill 7: a deleted user's token still read zero balances here. Like any
+    # /users/:id route, a user that is gone is 404.
+    ask(accounts.NAME, accounts.GetUser(user_id))
     reply = ask(ledger.NAME, ledger.Balances(user_id))
     return data([{"currency": code, "balance": amount} for code, amount in reply.items()])
