@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,10 +57,24 @@ def parse_body() -> None:
     if not raw.strip():
         return
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest() from None
     g.params = value if isinstance(value, dict) else {"_json": value}
+
+
+def _not_json(literal: str) -> float:
+    # Found by drill 6: Python's json accepts NaN and Infinity, which RFC 8259 (and
+    # Phoenix's Jason) do not: a body using them is malformed, 400.
+    raise ValueError(f"{literal} is not JSON")
+
+
+def _finite(text: str) -> float:
+    """A JSON number a double can hold; `1e999999` (infinite as a float) is malformed."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} overflows")
+    return value
 
 
 def params() -> dict[str, Any]:
