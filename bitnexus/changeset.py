@@ -27,7 +27,9 @@ class CastError(ValueError):
 
 
 def cast_string(value: object) -> str:
-    if not isinstance(value, str):
+    # Found by drill 6: a NUL character reached PostgreSQL, whose text cannot hold one;
+    # the DataError crashed the actor (a client could crash actors at will). Invalid.
+    if not isinstance(value, str) or "\x00" in value:
         raise CastError
     return value
 
