@@ -147,7 +147,9 @@ class Users:
 
     def authenticate(self, email: object, password: object) -> dict[str, Any]:
         """The user whose email and password match; Unauthorized otherwise (same work)."""
-        key = email_key(email) if isinstance(email, str) else None
+        # Found by drill 6: a NUL in the email reached PostgreSQL and crashed the actor,
+        # so anyone could crash Accounts workers at will. No stored email holds one.
+        key = email_key(email) if isinstance(email, str) and "\x00" not in email else None
         with reading(self._engine) as conn:
             row = (
                 conn.execute(sa.select(users).where(users.c.email_key == key)).mappings().first()
