@@ -32,6 +32,7 @@ def make_engine(config: Config) -> Engine:
             max_overflow=config.db_max_overflow,
             pool_timeout=config.db_pool_timeout,
             pool_pre_ping=True,  # a terminated backend is replaced on the next checkout
+            hide_parameters=True,  # drill 6: crash logs printed users' password hashes
         )
     raise ValueError(f"unsupported database URL scheme: {url.drivername}")
 
@@ -58,6 +59,7 @@ def _sqlite_engine(url: URL, config: Config) -> Engine:
     engine = sa.create_engine(
         url,
         pool_pre_ping=True,
+        hide_parameters=True,  # errors in logs must not carry password hashes or emails
         connect_args={"check_same_thread": False},  # pooled across actor threads
         **pool_args,
     )
