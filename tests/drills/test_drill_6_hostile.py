@@ -4,8 +4,6 @@ answers 5xx or leaks internals, and the ledger is exactly as it was."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import sqlalchemy as sa
 from drill_bank import Bank

@@ -1,0 +1,86 @@
+"""Drill 2: the ledger crashed faster than its supervisor's intensity (3 in 5 s) allows,
+while the bank runs. `services` gives up, the failure escalates to `root`, which restarts
+`services` with every child. Then `services` itself is crashed past root's intensity:
+root gives up, the worker exits non-zero and gunicorn starts a fresh one. Invariants hold."""
+
+from __future__ import annotations
+
+import time
+
+from drill_chaos import not_running, supervision, walk
+from drill_check import Summary, check_bank
+from drill_http import send
+from drill_mode import pick
+from drill_report import record
+from drill_server import OPERATOR, wait_until
+
+ATTEMPTS = 80  # crash requests per phase at most: bounded
+
+
+def test_escalation_follows_the_tree(server, bank):
+    rounds = int(pick(1, 4))
+    bank.start(clients=6)
+    summary = Summary("2 escalation")
+    escalated = _crash_until_escalated(server.base)
+    wait_until(lambda: _whole(server.base), 30, "tree whole after escalation")
+    first_pids = set(server.worker_pids())
+    replaced = 0
+    for _ in range(rounds):
+        replaced += _crash_until_replaced(server)
+        wait_until(lambda: len(server.worker_pids()) == 2 and _whole(server.base), 30, "whole")
+    bank.finish()
+    check_bank(bank, server.base, summary)
+    summary.figures.update(
+        rounds=rounds,
+        workers_that_escalated=len(escalated),
+        workers_replaced=replaced,
+        master_alive=server.live.proc.poll() is None,
+    )
+    if not escalated:
+        summary.violations.append("no worker showed services giving up to root")
+    if replaced < rounds or not (set(server.worker_pids()) - first_pids):
+        summary.violations.append(f"root gave up {rounds} times, {replaced} workers replaced")
+    if server.live.proc.poll() is not None:
+        summary.violations.append("the gunicorn master exited")
+    record(summary)
+    assert not summary.violations
+
+
+def _crash_until_escalated(base: str) -> set[int]:
+    """Crash the ledger until each worker shows `services` restarted by root after giving
+    up (its last crash a Shutdown: reached_max_restart_intensity)."""
+    escalated: set[int] = set()
+    for _ in range(ATTEMPTS):
+        send(base, "POST", "/admin/supervision/root/services/ledger/crash", headers=OPERATOR)
+        tree = supervision(base)
+        services = _node(tree, "root/services") if tree else None
+        crash = services and services["last_crash"]
+        if crash and crash["type"] == "Shutdown" and "intensity" in crash["message"]:
+            escalated.add(tree["pid"])
+        if len(escalated) == 2:
+            break
+        time.sleep(0.05)  # a crash lands on whichever worker accepts: pacing
+    return escalated
+
+
+def _crash_until_replaced(server) -> int:
+    """Crash `services` until root gives up in a worker and gunicorn replaces it."""
+    before = set(server.worker_pids())
+    for _ in range(ATTEMPTS):
+        send(server.base, "POST", "/admin/supervision/root/services/crash", headers=OPERATOR)
+        if set(server.worker_pids()) - before:
+            return len(set(server.worker_pids()) - before)
+        time.sleep(0.1)  # a crash sent while services restarts finds nothing to crash
+    return 0
+
+
+def _node(tree: dict, path: str) -> dict | None:
+    return next((n for n in walk(tree) if n["path"] == path), None)
+
+
+def _whole(base: str) -> bool:
+    for _ in range(8):
+        tree = supervision(base)
+        if tree is None or not_running(tree) or send(base, "GET", "/ready").status != 200:
+            return False
+    return True
