@@ -1,4 +1,9 @@
-"""``python -m benchmarks``: run every benchmark and rewrite BENCHMARKS.md."""
+"""``python -m benchmarks`` (``make bench``): run every section and rewrite BENCHMARKS.md.
+
+Each section runs on its own fresh PostgreSQL database, against its baselines in the same
+run, while holding the reliability drills' outage lock (so no drill stops PostgreSQL in
+the middle of a measurement).
+"""
 
 from __future__ import annotations
 
@@ -6,46 +11,79 @@ import datetime
 import os
 import platform
 import sys
+import time
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
+from typing import TypeVar
 
-from benchmarks import calls
+from benchmarks import calls, database, http, ledger, memory, plots, report, scaling
+from bitnexus import devdb
 
-COMMAND = "make bench"
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    with devdb.admin_connection() as conn:
+        row = conn.execute("SHOW server_version").fetchone()
     return (
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"Pykka {version('pykka')}"
+        f"{platform.machine()}, {os.cpu_count()} cores ({cpu}), Python "
+        f"{platform.python_version()}, Pykka {version('pykka')}, PostgreSQL "
+        f"{row[0] if row else '?'} on 127.0.0.1 (default settings, synchronous_commit on)"
     )
 
 
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+def section(name: str, fn: Callable[[], T], loads: dict[str, tuple[float, float]]) -> T:
+    """Run one section under the outage lock; remember the load average around it."""
+    print(f"{name} …", file=sys.stderr, flush=True)
+    started, before = time.perf_counter(), load()
+    with database.no_outage() as held:
+        if not held:
+            print("  (the drills' outage lock stayed busy: running anyway)", file=sys.stderr)
+        result = fn()
+    loads[name] = (before, load())
+    print(f"  {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    return result
+
+
 def main() -> int:
-    print("call overhead …", file=sys.stderr)
-    call_rows = calls.run()
-    table = calls.markdown(call_rows)
-    print(table)
-    today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    doc = f"""# Benchmarks
-
-Produced by `{COMMAND}` on {today} ({machine()}). Benchmarks are not tests: nothing here
-is asserted in `make test`. Each table compares against its baseline measured in the same
-run.
-
-## Call overhead
-
-{calls.CALLS:,} calls of each kind, interleaved in {calls.ROUNDS} rounds; one echo actor,
-and a pool of four. Target: a supervised call costs at most 1.2× a raw Pykka ask.
-
-{table}
-
-A supervised call resolves the name, puts the message straight into the actor's inbox
-with a one-shot lock as its reply slot (`supervisors/reply.py`), and waits with a
-deadline. Pykka's own `ask` builds a `Condition`-based future, which costs more than the
-whole of the runtime's bookkeeping, so the supervised call comes out below the baseline.
-"""
-    Path(__file__).resolve().parent.parent.joinpath("BENCHMARKS.md").write_text(doc)
+    database.start()
+    began = time.perf_counter()
+    loads: dict[str, tuple[float, float]] = {}
+    call_rows = section("call overhead", calls.run, loads)
+    ledger_rows = section("ledger throughput", ledger.run, loads)
+    http_rows = section("HTTP", http.run, loads)
+    points = section("scaling", scaling.run, loads)
+    queued = section("memory", memory.run, loads)
+    figures = {
+        "ledger": plots.ledger_throughput(ledger_rows),
+        "http": plots.http_rates(http_rows),
+        "scaling": plots.scaling_times(points),
+    }
+    doc = report.document(
+        when=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        machine=machine(),
+        minutes=(time.perf_counter() - began) / 60,
+        loads=loads,
+        call_rows=call_rows,
+        ledger_rows=ledger_rows,
+        http_rows=http_rows,
+        points=points,
+        queued=queued,
+        figures=figures,
+    )
+    ROOT.joinpath("BENCHMARKS.md").write_text(doc)
+    print(doc)
     return 0
 
 

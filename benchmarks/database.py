@@ -1,0 +1,113 @@
+"""A fresh, migrated PostgreSQL database per benchmark, seeded with funded wallets."""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from bitnexus import devdb, migrate
+from bitnexus.config import Config
+from bitnexus.db import make_engine
+from bitnexus.ledger_store import Entry, ensure_genesis, record
+from bitnexus.postings import deposit
+from bitnexus.schema import users, utcnow
+
+PREFIX = "bitnexus_bench_"
+FUNDS = 10**12  # minor units per wallet: no transfer in a run can exhaust it
+SEED_BLOCK = 1_000  # deposits per block while funding
+
+
+def start() -> None:
+    """Start PostgreSQL like the tests do, and drop databases of dead benchmark runs."""
+    report = devdb.start_postgres()
+    if report is not None:
+        raise SystemExit(
+            f"PostgreSQL is not reachable on {devdb.PG_HOST}:{devdb.PG_PORT}:\n{report}"
+        )
+    devdb.drop_stale_databases(PREFIX)
+
+
+def config(url: str, **overrides: object) -> Config:
+    """The application's defaults for ``url``, with cheap password hashing."""
+    base = Config.from_env(
+        {
+            "BITNEXUS_DATABASE_URL": url,
+            "BITNEXUS_ARGON2_TIME_COST": "1",
+            "BITNEXUS_ARGON2_MEMORY_COST": "64",
+            "BITNEXUS_ARGON2_PARALLELISM": "1",
+        }
+    )
+    return dataclasses.replace(base, **overrides)
+
+
+@contextmanager
+def fresh(**overrides: object) -> Iterator[tuple[Config, sa.Engine]]:
+    """A migrated database of its own, dropped afterwards: never the developer's data."""
+    with devdb.database(PREFIX) as url:
+        cfg = config(url, **overrides)
+        engine = make_engine(cfg)
+        try:
+            migrate.upgrade(engine)
+            ensure_genesis(engine)
+            yield cfg, engine
+        finally:
+            engine.dispose()
+
+
+def create_users(engine: sa.Engine, count: int) -> list[int]:
+    """``count`` users inserted directly (the password hash is never checked here)."""
+    now = utcnow()
+    rows = [
+        {"email": f"bench{i}@example.com", "email_key": f"bench{i}@example.com", "name": "B",
+         "password_hash": "-", "role": "user", "inserted_at": now, "updated_at": now}
+        for i in range(count)
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        return list(conn.execute(sa.insert(users).returning(users.c.id), rows).scalars())
+
+
+def fund(cfg: Config, engine: sa.Engine, user_ids: list[int], currency: str = "EUR") -> None:
+    """A deposit of ``FUNDS`` into each wallet, through the ledger's own write path."""
+    for i in range(0, len(user_ids), SEED_BLOCK):
+        entries = [
+            Entry("deposit", u, currency, FUNDS, tuple(deposit(u, currency, FUNDS)))
+            for u in user_ids[i : i + SEED_BLOCK]
+        ]
+        record(engine, entries, cfg.currencies)
+
+
+def wallets(cfg: Config, engine: sa.Engine, count: int) -> list[int]:
+    ids = create_users(engine, count)
+    fund(cfg, engine, ids)
+    return ids
+
+
+# The reliability drills stop PostgreSQL only while holding this lock (tests/drills/
+# drill_pg.py). Holding it during a section keeps their outages out of our timings; they
+# wait for us (a section takes a few minutes at most), as we wait for them.
+OUTAGE_LOCK = "/tmp/bitnexus-pg-outage.lock"
+OUTAGE_LOCK_WAIT = 300.0
+
+
+@contextmanager
+def no_outage() -> Iterator[bool]:
+    """Hold the drills' outage lock for the block; yields whether it was obtained."""
+    with open(OUTAGE_LOCK, "a") as handle:
+        deadline = time.monotonic() + OUTAGE_LOCK_WAIT
+        held = False
+        while not held and time.monotonic() < deadline:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+            except BlockingIOError:
+                time.sleep(0.5)  # a drill's outage is under way: wait for it to end
+        try:
+            yield held
+        finally:
+            if held:
+                fcntl.flock(handle, fcntl.LOCK_UN)

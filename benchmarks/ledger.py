@@ -1,0 +1,232 @@
+"""Ledger throughput: transfers through the ledger actor against two baselines, one run.
+
+(a) what a plain Flask + SQLAlchemy app would do: one ORM session and database
+transaction per transfer, wallet rows locked ``FOR UPDATE`` in id order; (b) ``pgbench``'s
+simple-update script, the database's per-commit ceiling. All three run against the same
+fresh database, interleaved per client count.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from actors.ledger import Record
+from benchmarks import database
+from benchmarks.load import Result, drive, pair
+from bitnexus.config import Config
+from bitnexus.ledger_schema import ledger_blocks, ledger_transactions
+from bitnexus.ledger_store import Entry
+from bitnexus.postings import transfer
+from bitnexus.tree import application_spec
+from supervisors import call, start_tree
+
+CLIENTS = (1, 8, 32, 128)
+HOT_CLIENTS = 32
+WALLETS = 1_000
+HOT_WALLETS = 10
+SECONDS = 4.0
+MAX_CONNECTIONS = 64  # of PostgreSQL's 100; the rest stay free for other sessions
+CALL_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Row:
+    case: str  # "uniform" or "hot-spot"
+    clients: int
+    contender: str
+    result: Result
+    block_size: float | None = None  # transfers per commit, the ledger only
+    connections: int | None = None
+
+
+# ---------------------------------------------------------------- the ledger actor
+
+
+def _transfer_entry(sender: int, recipient: int) -> Entry:
+    moves = tuple(transfer(sender, recipient, "EUR", 1))
+    return Entry("transfer", sender, "EUR", 1, moves, recipient_id=recipient)
+
+
+def _journal_size(engine: sa.Engine) -> tuple[int, int]:
+    with engine.connect() as conn:
+        blocks = conn.execute(sa.select(sa.func.count()).select_from(ledger_blocks)).scalar_one()
+        txs = conn.execute(sa.select(sa.func.count()).select_from(ledger_transactions)).scalar_one()
+    return blocks, txs
+
+
+def run_actor(engine: sa.Engine, ids: list[int], clients: int) -> tuple[Result, float]:
+    """Transfers through ``call("ledger", Record(...))``; the result and mean block size."""
+
+    def op(rng: random.Random) -> object:
+        return call("ledger", Record(_transfer_entry(*pair(rng, ids))), CALL_TIMEOUT)
+
+    blocks, txs = _journal_size(engine)
+    result = drive(clients, SECONDS, op)
+    blocks2, txs2 = _journal_size(engine)
+    return result, (txs2 - txs) / max(1, blocks2 - blocks)
+
+
+# ---------------------------------------------------------------- baseline (a): plain ORM
+
+
+class _Base(orm.DeclarativeBase):
+    pass
+
+
+class Wallet(_Base):
+    __tablename__ = "plain_wallets"
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    balance: orm.Mapped[int] = orm.mapped_column(sa.BigInteger)
+
+
+class Transfer(_Base):
+    __tablename__ = "plain_transfers"
+    id: orm.Mapped[int] = orm.mapped_column(sa.BigInteger, primary_key=True)
+    sender_id: orm.Mapped[int]
+    recipient_id: orm.Mapped[int]
+    amount: orm.Mapped[int] = orm.mapped_column(sa.BigInteger)
+
+
+def plain_setup(engine: sa.Engine, count: int) -> list[int]:
+    _Base.metadata.create_all(engine)
+    with orm.Session(engine) as session, session.begin():
+        session.add_all(Wallet(id=i, balance=database.FUNDS) for i in range(1, count + 1))
+    return list(range(1, count + 1))
+
+
+def plain_transfer(sessions: orm.sessionmaker, sender: int, recipient: int) -> None:
+    """One transfer as a typical Flask-SQLAlchemy view would make it."""
+    with sessions.begin() as session:
+        rows = session.scalars(
+            sa.select(Wallet).where(Wallet.id.in_([sender, recipient])).order_by(Wallet.id)
+            .with_for_update()
+        ).all()  # fmt: skip
+        by_id = {w.id: w for w in rows}
+        if by_id[sender].balance < 1:
+            raise ValueError("insufficient funds")
+        by_id[sender].balance -= 1
+        by_id[recipient].balance += 1
+        session.add(Transfer(sender_id=sender, recipient_id=recipient, amount=1))
+
+
+def run_plain(url: str, ids: list[int], clients: int) -> tuple[Result, int]:
+    connections = min(clients, MAX_CONNECTIONS)
+    engine = sa.create_engine(url, pool_size=connections, max_overflow=0, pool_timeout=60)
+    sessions = orm.sessionmaker(engine, expire_on_commit=False)
+    try:
+        result = drive(clients, SECONDS, lambda rng: plain_transfer(sessions, *pair(rng, ids)))
+    finally:
+        engine.dispose()
+    return result, connections
+
+
+# ---------------------------------------------------------------- baseline (b): pgbench
+
+# pgbench's built-in simple-update (-N), optionally on the first ``:naccounts`` rows only.
+SIMPLE_UPDATE = """\\set aid random(1, {accounts})
+\\set delta random(-5000, 5000)
+BEGIN;
+UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;
+SELECT abalance FROM pgbench_accounts WHERE aid = :aid;
+INSERT INTO pgbench_history (tid, bid, aid, delta, mtime)
+  VALUES (1, 1, :aid, :delta, CURRENT_TIMESTAMP);
+END;
+"""
+
+
+def _pg_args(url: str) -> list[str]:
+    parsed = sa.make_url(url)
+    return ["-h", str(parsed.host), "-p", str(parsed.port), "-U", str(parsed.username)]
+
+
+def pgbench_setup(url: str) -> None:
+    dbname = str(sa.make_url(url).database)
+    subprocess.run(["pgbench", "-i", "-q", "-s", "1", *_pg_args(url), dbname],
+                   check=True, capture_output=True)  # fmt: skip
+
+
+def run_pgbench(url: str, clients: int, accounts: int = 100_000) -> tuple[Result, int]:
+    """pgbench with the same client count (capped); latencies from its per-transaction log."""
+    connections = min(clients, MAX_CONNECTIONS)
+    dbname = str(sa.make_url(url).database)
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "simple-update.sql"
+        script.write_text(SIMPLE_UPDATE.format(accounts=accounts))
+        proc = subprocess.run(
+            ["pgbench", "-n", "-f", str(script), "-c", str(connections), "-j", "2",
+             "-T", str(int(SECONDS)), "-l", "--log-prefix", f"{tmp}/log", *_pg_args(url), dbname],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        latencies = sorted(
+            int(line.split()[2]) / 1e6
+            for log in Path(tmp).glob("log*")
+            for line in log.read_text().splitlines()
+        )
+    failed = re.search(r"number of failed transactions: (\d+)", proc.stdout)
+    return Result(
+        len(latencies), int(failed.group(1)) if failed else 0, SECONDS, latencies
+    ), connections
+
+
+# ---------------------------------------------------------------- the run
+
+
+@contextmanager
+def _tree(cfg: Config, engine: sa.Engine) -> Iterator[None]:
+    tree = start_tree(application_spec(cfg, engine))
+    try:
+        yield
+    finally:
+        tree.stop()
+
+
+def run(clients: tuple[int, ...] = CLIENTS) -> list[Row]:
+    rows: list[Row] = []
+    with database.fresh() as (cfg, engine):
+        url = engine.url.render_as_string(hide_password=False)
+        ids = database.wallets(cfg, engine, WALLETS)
+        plain_ids = plain_setup(engine, WALLETS)
+        pgbench_setup(url)
+        with _tree(cfg, engine):
+            cases = [("uniform", c, WALLETS) for c in clients]
+            cases.append(("hot-spot", HOT_CLIENTS, HOT_WALLETS))
+            for case, c, n in cases:
+                print(f"  ledger {case} C={c} …", flush=True)
+                result, block = run_actor(engine, ids[:n], c)
+                rows.append(Row(case, c, "ledger actor", result, block_size=block))
+                result, conns = run_plain(url, plain_ids[:n], c)
+                rows.append(Row(case, c, "plain SQLAlchemy (a)", result, connections=conns))
+                result, conns = run_pgbench(url, c, n if case == "hot-spot" else 100_000)
+                rows.append(Row(case, c, "pgbench simple-update (b)", result, connections=conns))
+    return rows
+
+
+def markdown(rows: list[Row]) -> str:
+    lines = [
+        "| case | clients | contender | transfers/s | p50 ms | p99 ms | block size | errors |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        conns = f" ({r.connections} conns)" if r.connections and r.connections < r.clients else ""
+        block = f"{r.block_size:.1f}" if r.block_size is not None else "—"
+        lines.append(
+            f"| {r.case} | {r.clients} | {r.contender}{conns} | {r.result.rate:,.0f} | "
+            f"{r.result.percentile(50):.1f} | {r.result.percentile(99):.1f} | {block} | "
+            f"{r.result.errors} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    database.start()
+    print(markdown(run()))

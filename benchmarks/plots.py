@@ -1,0 +1,78 @@
+"""The main comparisons as PNGs under benchmarks/plots/, referenced from BENCHMARKS.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display on a build machine
+
+import matplotlib.pyplot as plt
+
+from benchmarks import http, ledger, scaling
+
+DIRECTORY = Path(__file__).with_name("plots")
+
+
+def _save(fig: plt.Figure, name: str) -> str:
+    DIRECTORY.mkdir(exist_ok=True)
+    path = DIRECTORY / name
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return f"benchmarks/plots/{name}"
+
+
+def ledger_throughput(rows: list[ledger.Row]) -> str:
+    """Transfers/s and p99 against client threads, each contender a line."""
+    fig, (rate, p99) = plt.subplots(1, 2, figsize=(11, 4))
+    for contender in dict.fromkeys(r.contender for r in rows):
+        mine = [r for r in rows if r.contender == contender and r.case == "uniform"]
+        clients = [r.clients for r in mine]
+        rate.plot(clients, [r.result.rate for r in mine], marker="o", label=contender)
+        p99.plot(clients, [r.result.percentile(99) for r in mine], marker="o", label=contender)
+    for ax, title, unit in ((rate, "throughput", "transfers/s"), (p99, "p99 latency", "ms")):
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("client threads")
+        ax.set_ylabel(unit)
+        ax.set_title(f"Ledger {title}, 1,000 wallets")
+        ax.grid(alpha=0.3)
+    p99.set_yscale("log")
+    p99.axhline(50, color="grey", linestyle="--", linewidth=1, label="p99 target 50 ms")
+    rate.legend(fontsize=8)
+    p99.legend(fontsize=8)
+    return _save(fig, "ledger_throughput.png")
+
+
+def http_rates(rows: list[http.Row]) -> str:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    routes = list(dict.fromkeys(r.route for r in rows))
+    workers = sorted({r.workers for r in rows})
+    width = 0.8 / len(routes)
+    for i, route in enumerate(routes):
+        rates = [next(r.rate for r in rows if r.route == route and r.workers == w) for w in workers]
+        ax.bar(
+            [w + (i - (len(routes) - 1) / 2) * width for w in workers], rates, width, label=route
+        )
+    ax.set_xticks(workers, [f"{w} worker(s)" for w in workers])
+    ax.set_ylabel("requests/s")
+    ax.set_title("bitnexus serve on PostgreSQL: transfers against /health")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, "http.png")
+
+
+def scaling_times(points: list[scaling.Point]) -> str:
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    sizes = [p.transactions for p in points]
+    for name in points[0].op_ms:
+        ax.plot(sizes, [p.op_ms[name][0] for p in points], marker="o", label=name)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("transactions in the ledger")
+    ax.set_ylabel("median ms per call")
+    ax.set_title("Ledger operations against ledger size")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, "scaling.png")

@@ -1,0 +1,162 @@
+"""Scaling with data: the ledger's operations at 10 k, 100 k and 1 M transactions.
+
+The bulk of each point is grown with `generate` (valid chained data, written with COPY);
+the operations are then timed through the ledger actor, one caller at a time. A server
+is started on each point too, so its memory can be compared across ledger sizes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from actors.ledger import Balances, History, Record, Verify, VerifyChain
+from benchmarks import database, generate, server
+from benchmarks.ledger import _transfer_entry, _tree
+from bitnexus.ledger_queries import HISTORY_CURSOR
+from bitnexus.ledger_schema import ledger_transactions
+from bitnexus.pagination import encode_cursor
+from supervisors import call
+from web.tokens import issue
+
+POINTS = (10_000, 100_000, 1_000_000)
+SAMPLES = 200  # calls per operation and point
+WALLETS = 1_000
+TIMEOUT = 30.0
+VERIFY_CHAIN_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True)
+class Point:
+    transactions: int
+    grow_seconds: float
+    op_ms: dict[str, tuple[float, float]]  # operation -> (median, p99) milliseconds
+    verify_chain_seconds: float
+    verify_chain_valid: bool
+    rss_mib: float  # one server worker after serving reads and writes at this size
+
+    @property
+    def verify_rate(self) -> float:
+        return self.transactions / self.verify_chain_seconds
+
+
+def _timed(fn: Callable[[random.Random], object], rng: random.Random) -> tuple[float, float]:
+    samples = []
+    for _ in range(SAMPLES):
+        start = time.perf_counter()
+        fn(rng)
+        samples.append(time.perf_counter() - start)
+    samples.sort()
+    return statistics.median(samples) * 1e3, samples[int(len(samples) * 0.99)] * 1e3
+
+
+def _count(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        query = sa.select(sa.func.count()).select_from(ledger_transactions)
+        return conn.execute(query).scalar_one()
+
+
+def _operations(ids: list[int], last_id: int) -> dict[str, Callable[[random.Random], object]]:
+    def transfer(rng: random.Random) -> object:
+        sender, recipient = rng.sample(ids, 2)
+        return call("ledger", Record(_transfer_entry(sender, recipient)), TIMEOUT)
+
+    return {
+        "record a transfer": transfer,
+        "get_history (first page of 50)": lambda rng: call(
+            "ledger", History(rng.choice(ids), limit=50), TIMEOUT
+        ),
+        "get_history (a page deep in the past)": lambda rng: call(
+            "ledger", History(rng.choice(ids), limit=50, cursor=_old_cursor(last_id)), TIMEOUT
+        ),
+        "verify(transaction), any": lambda rng: call(
+            "ledger", Verify(rng.randint(1, last_id)), TIMEOUT
+        ),
+        "verify(transaction), among the last 1,000": lambda rng: call(
+            "ledger", Verify(rng.randint(last_id - 999, last_id)), TIMEOUT
+        ),
+        "balances": lambda rng: call("ledger", Balances(rng.choice(ids)), TIMEOUT),
+    }
+
+
+def _old_cursor(last_id: int) -> str:
+    """A history cursor at the oldest tenth of the ledger: the page behind it is a keyset
+    seek deep into the past, which must cost what the first page costs (never an OFFSET)."""
+    return encode_cursor(HISTORY_CURSOR, last_id // 10)
+
+
+def _server_rss(url: str, ids: list[int]) -> float:
+    """One worker's RSS after a few hundred reads and writes over HTTP at this size."""
+    with server.serve(url, 1, 16, {}) as srv:
+        rng = random.Random(5)
+        for _ in range(100):
+            sender, recipient = rng.sample(ids, 2)
+            auth = {"authorization": f"Bearer {issue(server.SECRET, sender, 'user')}"}
+            body = {"transaction": {"kind": "transfer", "amount": "0.01", "currency": "EUR",
+                                    "recipient_id": recipient}}  # fmt: skip
+            for method, path, data in (
+                ("POST", "/api/v1/transactions", body),
+                ("GET", "/api/v1/transactions?limit=50", None),
+                ("GET", f"/api/v1/users/{sender}/balances", None),
+            ):
+                raw = None if data is None else json.dumps(data).encode()
+                req = urllib.request.Request(srv.base + path, raw, auth, method=method)
+                req.add_header("content-type", "application/json")
+                with urllib.request.urlopen(req, timeout=30) as response:
+                    response.read()
+        return srv.rss_mib()
+
+
+def run(points: tuple[int, ...] = POINTS) -> list[Point]:
+    limit = int(os.environ.get("BENCH_SCALE_MAX", max(points)))
+    results: list[Point] = []
+    with database.fresh() as (cfg, engine):
+        url = engine.url.render_as_string(hide_password=False)
+        ids = database.wallets(cfg, engine, WALLETS)
+        rng = random.Random(11)
+        for target in (p for p in points if p <= limit):
+            print(f"  scaling {target:,} …", flush=True)
+            started = time.perf_counter()
+            generate.grow(engine, target - _count(engine))
+            grown = time.perf_counter() - started
+            with _tree(cfg, engine):
+                ops = {name: _timed(fn, rng) for name, fn in _operations(ids, target).items()}
+                started = time.perf_counter()
+                report = call("ledger", VerifyChain(), VERIFY_CHAIN_TIMEOUT)
+                chain = time.perf_counter() - started
+            rss = _server_rss(url, ids)
+            results.append(Point(target, grown, ops, chain, report["valid"], rss))
+    return results
+
+
+def markdown(points: list[Point]) -> str:
+    names = list(points[0].op_ms)
+    head = "| operation | " + " | ".join(f"{p.transactions:,} txs" for p in points) + " |"
+    lines = [head, "| --- |" + " ---: |" * len(points)]
+    for name in names:
+        cells = " | ".join(f"{p.op_ms[name][0]:.2f} ({p.op_ms[name][1]:.1f})" for p in points)
+        lines.append(f"| {name}, median (p99) ms | {cells} |")
+    cells = " | ".join(
+        f"{p.verify_chain_seconds:.1f} s = {p.verify_rate:,.0f} tx/s"
+        + ("" if p.verify_chain_valid else " INVALID")
+        for p in points
+    )
+    lines.append(f"| verify_chain, whole ledger | {cells} |")
+    lines.append("| server worker RSS after use, MiB | "
+                 + " | ".join(f"{p.rss_mib:.0f}" for p in points) + " |")  # fmt: skip
+    lines.append("| bulk growth to this size (COPY), s | "
+                 + " | ".join(f"{p.grow_seconds:.1f}" for p in points) + " |")  # fmt: skip
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    database.start()
+    print(markdown(run()))

@@ -1,0 +1,98 @@
+"""A `bitnexus serve` process for the benchmarks: start, wait until ready, measure, stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+READY_DEADLINE = 60.0
+SECRET = "benchmark-signing-key-" + "x" * 32  # the server and the token issuer share it
+
+
+@dataclass(frozen=True)
+class Server:
+    proc: subprocess.Popen
+    base: str
+    workers: int
+
+    def worker_pids(self) -> list[int]:
+        return _children(self.proc.pid)
+
+    def rss_mib(self) -> float:
+        """Resident memory of the workers (each holds a tree), the arbiter excluded."""
+        return sum(_rss_kib(pid) for pid in self.worker_pids()) / 1024
+
+    def get(self, path: str) -> int:
+        with urllib.request.urlopen(self.base + path, timeout=10) as response:
+            return response.status
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve(url: str, workers: int, threads: int, env: dict[str, str]) -> Iterator[Server]:
+    """`bitnexus serve` on a free loopback port; SIGTERM and wait on exit."""
+    port = _free_port()
+    full_env = os.environ | env | {"BITNEXUS_DATABASE_URL": url, "BITNEXUS_SECRET_KEY": SECRET}
+    full_env["BITNEXUS_ADMIN_TOKEN"] = "benchmark-operator"
+    command = [sys.executable, "-m", "bitnexus.cli", "serve", "--port", str(port)]
+    command += ["--workers", str(workers), "--threads", str(threads)]
+    with tempfile.TemporaryDirectory() as cwd, open(Path(cwd) / "log.txt", "w") as log:
+        proc = subprocess.Popen(command, cwd=cwd, env=full_env, stdout=log, stderr=log)
+        server = Server(proc, f"http://127.0.0.1:{port}", workers)
+        try:
+            _wait_ready(server, Path(cwd) / "log.txt")
+            yield server
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+def _wait_ready(server: Server, log: Path) -> None:
+    """Poll /ready until every worker's tree runs (an external process; a deadline bounds it)."""
+    deadline = time.monotonic() + READY_DEADLINE
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"server exited {server.proc.returncode}: {log.read_text()}")
+        try:
+            if server.get("/ready") == 200 and len(server.worker_pids()) == server.workers:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"server not ready within {READY_DEADLINE} s: {log.read_text()}")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(c) for c in task.read_text().split()]
+    return found
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return 0
