@@ -117,3 +117,19 @@ def wait_until(predicate: object, deadline_s: float, what: str, pause: float = 0
             return time.monotonic() - start
         time.sleep(pause)  # polling another process: nothing in-process to wait on
     raise AssertionError(f"{what}: not within {deadline_s} s")
+
+
+def make_admin(server: DrillServer, email: str = "root@example.com") -> int:
+    """An admin created with the CLI, as an operator would; its id."""
+    env = {**os.environ, **ENV, "BITNEXUS_DATABASE_URL": server.database_url}
+    done = subprocess.run(
+        [*BITNEXUS, "admin", "create", "--email", email, "--password-stdin"],
+        input="correct horse battery staple\n",
+        env=env,
+        cwd=server.log_dir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.rsplit("(id ", 1)[1].rstrip(")\n"))

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
 import time
 
 import jwt
@@ -17,8 +15,7 @@ from drill_bank import PASSWORD, Bank
 from drill_check import Summary
 from drill_http import Answer, bearer, send
 from drill_report import record
-from drill_server import ENV, SECRET
-from live_server import BITNEXUS
+from drill_server import SECRET, make_admin
 
 from web import tokens
 
@@ -117,22 +114,6 @@ def test_a_deleted_users_token_moves_nothing(server, bank, users):
             p["transaction"]["kind"] != "deposit" or p["transaction"]["idempotency_key"]
             for p in posted.body["data"]
         )
-
-
-def make_admin(server) -> int:
-    """An admin created with the CLI, as an operator would; its id."""
-    env = {**os.environ, **ENV, "BITNEXUS_DATABASE_URL": server.database_url}
-    done = subprocess.run(
-        [*BITNEXUS, "admin", "create", "--email", "root@example.com", "--password-stdin"],
-        input=PASSWORD + "\n",
-        env=env,
-        cwd=server.log_dir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return int(done.stdout.rsplit("(id ", 1)[1].rstrip(")\n"))
 
 
 def test_one_user_cannot_touch_anothers_money(server, bank, users):
