@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench clean chaos
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,6 +25,11 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# The drills' long forms (tests/drills, BITNEXUS_CHAOS=long): about 15 minutes; stops and
+# starts the local PostgreSQL, so run it on a machine of its own. Writes RELIABILITY.md.
+chaos: $(STAMP)
+	BITNEXUS_CHAOS=long $(BIN)/pytest tests/drills -s -p no:cacheprovider --timeout 900
 
 format: $(STAMP)
 	$(BIN)/ruff format .
