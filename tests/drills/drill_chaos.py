@@ -57,6 +57,8 @@ class Chaos:
             if tree is None:
                 continue
             paths = [self.only] if self.only else crashable(tree)
+            if not paths:
+                continue  # this worker's services are restarting: nothing to crash yet
             path = self.rng.choice(paths)
             answer = send(self.base, "POST", f"/admin/supervision/{path}/crash", headers=OPERATOR)
             if answer.status == 202:

@@ -1,7 +1,7 @@
 """Drill 6, generated: Schemathesis against the live server's OpenAPI document, stateful
 (operations chained through the ids they return) and authenticated as an admin. No 5xx,
 and every answer conforms to the document. A short budget in `make test`, a long one in
-`make chaos`."""
+`make chaos` (many short runs)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from drill_http import bearer
 from drill_mode import pick
 from drill_report import record
 from drill_server import SECRET, make_admin
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -45,22 +46,31 @@ def test_stateful_schemathesis_run(server):
             case.validate_response(response, checks=CHECKS)
 
     started = time.monotonic()
-    Machine.run(
-        settings=settings(
-            max_examples=int(pick(15, 300)),
-            stateful_step_count=int(pick(5, 12)),
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-        )
-    )
+    inconclusive = 0
+    for _ in range(int(pick(1, 20))):  # short runs: see below
+        try:
+            Machine.run(
+                settings=settings(
+                    max_examples=15,
+                    stateful_step_count=int(pick(5, 10)),
+                    deadline=None,
+                    database=None,
+                    suppress_health_check=list(HealthCheck),
+                    phases=[Phase.generate],
+                )
+            )
+        except FlakyStrategyDefinition:
+            # A live server's state moves on (balances, deleted users), so which links
+            # apply changes between examples and Hypothesis refuses the run as flaky.
+            # Many short runs keep that rare; a refused run found nothing, so go on.
+            inconclusive += 1
     summary = Summary("6 schemathesis stateful")
     summary.figures.update(
         calls=len(calls),
         seconds=round(time.monotonic() - started, 1),
         statuses=sorted({str(c) for c in calls}),
         server_errors=sum(c >= 500 for c in calls),
+        runs_refused_as_flaky=inconclusive,
     )
     record(summary)
     assert calls and not summary.figures["server_errors"]
