@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from drill_chaos import Chaos, not_running, supervision
+from drill_chaos import Chaos, not_running, supervision, walk
 from drill_check import Summary, check_bank
 from drill_http import send
 from drill_mode import pick
@@ -15,7 +15,7 @@ from drill_server import wait_until
 
 
 def test_actor_crashes_lose_nothing(server, bank):
-    seconds, rate, clients = pick(8, 60), pick(4, 6), 8
+    seconds, rate, clients = pick(6, 60), pick(4, 6), 8
     chaos = Chaos(server.base, rate)
     bank.start(clients=clients)
     chaos.start()
@@ -24,6 +24,7 @@ def test_actor_crashes_lose_nothing(server, bank):
     bank.finish()
     # Whole again: every worker process answers ready with every node running.
     wait_until(lambda: _ready_everywhere(server.base), 30, "tree whole again")
+    escalations = _escalations(server.base)
     summary = check_bank(bank, server.base, Summary("1 actor crashes"))
     failed = sum(n for status, n in bank.stats.statuses.items() if status != 201)
     failed -= bank.stats.refused
@@ -34,6 +35,7 @@ def test_actor_crashes_lose_nothing(server, bank):
         crashed=dict(chaos.injected),
         worker_pids_crashed=len(chaos.workers),
         max_rss_mib=round(server.rss_kib() / 1024, 1),
+        escalations=escalations,
     )
     if crashes < seconds * rate / 3:
         summary.violations.append(f"only {crashes} crashes injected")
@@ -56,3 +58,22 @@ def _ready_everywhere(base: str) -> bool:
         if tree is None or not_running(tree):
             return False
     return True
+
+
+def _escalations(base: str) -> dict[int, int]:
+    """Per worker: how often a crash spread past its supervisor (services restarted by
+    root, or a pool restarted by services) - more than the crashed actor failed then."""
+    seen: dict[int, int] = {}
+    for _ in range(10):
+        tree = supervision(base)
+        if tree is None:
+            continue
+        spread = sum(
+            n["restarts"]["total"]
+            for n in walk(tree)
+            if n["kind"] in ("supervisor", "pool")
+            and n["path"] != "root"
+            and (n["last_crash"] or {}).get("type") == "Shutdown"
+        )
+        seen[tree["pid"]] = spread
+    return seen

@@ -34,7 +34,7 @@ def test_overload_is_shed_quickly(server, drill_engine):
     clients = 10 * THREADS * WORKERS
     bank = Bank(lambda: server.base, drill_engine, users=16)
     bank.open_accounts()
-    before = _latency_phase(bank, clients=2, seconds=3)
+    before = _latency_phase(bank, clients=2, seconds=pick(2, 3))
     rss = _RssSampler(server)
     rss.start()
     started = time.monotonic()
@@ -44,7 +44,7 @@ def test_overload_is_shed_quickly(server, drill_engine):
     time.sleep(seconds)  # the overload's duration
     heavy.finish()
     during = [(t, s) for t, s in bank.stats.latencies if t >= started]
-    after = _latency_phase(bank, clients=2, seconds=3)
+    after = _latency_phase(bank, clients=2, seconds=pick(2, 3))
     rss.finish()
     bank.problems += heavy.problems
     bank.snapshots += heavy.snapshots
