@@ -6,6 +6,8 @@ to its decimal places (`Config.currencies`).
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -157,18 +159,7 @@ def history(
     request = page_request(changeset, HISTORY_CURSOR)
     if not changeset.valid:
         raise ValidationFailed(changeset.errors)
-    query = (
-        sa.select(*_POSTING_COLUMNS)
-        .join(ledger_accounts, ledger_accounts.c.id == ledger_postings.c.account_id)
-        .where(ledger_accounts.c.user_id == user_id)
-        .order_by(ledger_postings.c.transaction_id.desc())
-        .limit(request.limit + 1)
-    )
-    if currency is not None:
-        query = query.where(ledger_accounts.c.currency == currency)
-    if request.after:  # the cursor holds the last transaction id seen; older ones follow
-        query = query.where(ledger_postings.c.transaction_id < request.after)
-    rows = conn.execute(query).mappings().all()
+    rows = _newest_postings(conn, user_id, currency, request.after, request.limit + 1)
     more = len(rows) > request.limit
     rows = rows[: request.limit]
     ids = [row["transaction_id"] for row in rows]
@@ -179,6 +170,45 @@ def history(
         posting_reply(row, places) | {"transaction": by_id[row["transaction_id"]]} for row in rows
     ]
     return {"items": items, "next_cursor": encode_cursor(HISTORY_CURSOR, ids[-1]) if more else None}
+
+
+def _newest_postings(
+    conn: Connection, user_id: int, currency: str | None, before: int | None, count: int
+) -> list[dict[str, Any]]:
+    """The user's ``count`` newest postings (older than transaction ``before``), newest first.
+
+    One index range per account on (account_id, transaction_id), merged here: a single
+    query joined on the user made the planner walk all postings newest first and filter,
+    which grew with the ledger (BENCHMARKS.md, scaling).
+    """
+    a, p = ledger_accounts, ledger_postings
+    accounts = sa.select(a.c.id, a.c.currency).where(a.c.user_id == user_id)
+    if currency is not None:
+        accounts = accounts.where(a.c.currency == currency)
+    pages = []
+    for account_id, code in conn.execute(accounts).all():
+        query = (
+            sa.select(p.c.transaction_id, p.c.amount, p.c.balance_after)
+            .where(p.c.account_id == account_id)
+            .order_by(p.c.transaction_id.desc())
+            .limit(count)
+        )
+        if before:  # the cursor holds the last transaction id seen; older ones follow
+            query = query.where(p.c.transaction_id < before)
+        pages.append(
+            [
+                {
+                    "transaction_id": t,
+                    "user_id": user_id,
+                    "currency": code,
+                    "amount": m,
+                    "balance_after": b,
+                }
+                for t, m, b in conn.execute(query)
+            ]
+        )
+    merged = heapq.merge(*pages, key=lambda row: row["transaction_id"], reverse=True)
+    return list(itertools.islice(merged, count))
 
 
 def list_transactions(
