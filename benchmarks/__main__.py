@@ -7,6 +7,7 @@ the middle of a measurement).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import platform
@@ -17,10 +18,14 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TypeVar
 
+import psycopg
+import sqlalchemy as sa
+
 from benchmarks import calls, database, http, ledger, memory, plots, report, scaling
 from bitnexus import devdb
 
 T = TypeVar("T")
+ATTEMPTS = 3
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -43,14 +48,29 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
-def section(name: str, fn: Callable[[], T], loads: dict[str, tuple[float, float]]) -> T:
-    """Run one section under the outage lock; remember the load average around it."""
+def section(
+    name: str, fn: Callable[[], T], loads: dict[str, tuple[float, float]], lock: bool = True
+) -> T:
+    """Run one section under the outage lock (unless it takes it itself, in steps);
+    remember the load average around it."""
     print(f"{name} …", file=sys.stderr, flush=True)
     started, before = time.perf_counter(), load()
-    with database.no_outage() as held:
-        if not held:
-            print("  (the drills' outage lock stayed busy: running anyway)", file=sys.stderr)
-        result = fn()
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with database.no_outage() if lock else contextlib.nullcontext(True) as held:
+                if not held:
+                    print(
+                        "  (the drills' outage lock stayed busy: running anyway)", file=sys.stderr
+                    )
+                result = fn()
+            break
+        except (sa.exc.OperationalError, psycopg.OperationalError) as exc:
+            # Another session stopped or restarted PostgreSQL: the section's database is
+            # gone with its connections; once the server is back, run the section afresh.
+            print(f"  {name}: PostgreSQL went away ({exc.__class__.__name__})", file=sys.stderr)
+            if attempt == ATTEMPTS or not database.wait_for_postgres():
+                raise
+            print(f"  {name}: again (attempt {attempt + 1})", file=sys.stderr, flush=True)
     loads[name] = (before, load())
     print(f"  {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     return result
@@ -58,12 +78,13 @@ def section(name: str, fn: Callable[[], T], loads: dict[str, tuple[float, float]
 
 def main() -> int:
     database.start()
-    began = time.perf_counter()
+    began, host = time.perf_counter(), machine()  # now: PostgreSQL may be down at the end
     loads: dict[str, tuple[float, float]] = {}
     call_rows = section("call overhead", calls.run, loads)
     ledger_rows = section("ledger throughput", ledger.run, loads)
+    drains = section("ledger batch size", ledger.run_batch_max, loads)
     http_rows = section("HTTP", http.run, loads)
-    points = section("scaling", scaling.run, loads)
+    points = section("scaling", scaling.run, loads, lock=False)
     queued = section("memory", memory.run, loads)
     figures = {
         "ledger": plots.ledger_throughput(ledger_rows),
@@ -72,11 +93,12 @@ def main() -> int:
     }
     doc = report.document(
         when=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        machine=machine(),
+        machine=host,
         minutes=(time.perf_counter() - began) / 60,
         loads=loads,
         call_rows=call_rows,
         ledger_rows=ledger_rows,
+        drains=drains,
         http_rows=http_rows,
         points=points,
         queued=queued,

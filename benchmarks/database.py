@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,27 @@ def start() -> None:
             f"PostgreSQL is not reachable on {devdb.PG_HOST}:{devdb.PG_PORT}:\n{report}"
         )
     devdb.drop_stale_databases(PREFIX)
+
+
+def wait_for_postgres(deadline_seconds: float = 180.0) -> bool:
+    """After an outage someone else caused: wait for the server to answer (never start it
+    ourselves mid-drill), then drop this run's databases the outage left behind."""
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        if devdb.reachable():
+            with devdb.admin_connection() as conn:
+                names = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT datname FROM pg_database WHERE datname LIKE %s",
+                        (f"{PREFIX}{os.getpid()}\\_%",),
+                    )
+                ]
+            for name in names:
+                devdb.drop_database(name)
+            return True
+        time.sleep(1.0)  # polling an external server's restart
+    return False
 
 
 def config(url: str, **overrides: object) -> Config:

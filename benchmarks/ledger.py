@@ -8,10 +8,12 @@ fresh database, interleaved per client count.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,11 +26,11 @@ from actors.ledger import Record
 from benchmarks import database
 from benchmarks.load import Result, drive, pair
 from bitnexus.config import Config
-from bitnexus.ledger_schema import ledger_blocks, ledger_transactions
+from bitnexus.ledger_schema import ledger_blocks, ledger_head, ledger_transactions
 from bitnexus.ledger_store import Entry
 from bitnexus.postings import transfer
 from bitnexus.tree import application_spec
-from supervisors import call, start_tree
+from supervisors import call, cast, start_tree
 
 CLIENTS = (1, 8, 32, 128)
 HOT_CLIENTS = 32
@@ -178,6 +180,64 @@ def run_pgbench(url: str, clients: int, accounts: int = 100_000) -> tuple[Result
     ), connections
 
 
+# ---------------------------------------------------------------- BITNEXUS_LEDGER_BATCH_MAX
+
+BATCH_MAXES = (16, 64, 256, 1024)
+BACKLOG = 8_000
+DRAIN_DEADLINE = 120.0
+
+
+@dataclass(frozen=True)
+class Drain:
+    batch_max: int
+    seconds: float
+    blocks: int
+
+    @property
+    def rate(self) -> float:
+        return BACKLOG / self.seconds
+
+    @property
+    def block_ms(self) -> float:
+        return self.seconds / self.blocks * 1e3
+
+
+def _drain(cfg: Config, engine: sa.Engine, ids: list[int], batch_max: int) -> Drain:
+    """A backlog of BACKLOG transfers queued behind a held head, then timed as it drains:
+    the ledger's rate and commit time when every block can be full."""
+    rng = random.Random(batch_max)
+    entries = [_transfer_entry(*pair(rng, ids)) for _ in range(BACKLOG)]
+    blocks, txs = _journal_size(engine)
+    with _tree(dataclasses.replace(cfg, ledger_batch_max=batch_max), engine):
+        with engine.connect() as blocker, blocker.begin():
+            blocker.execute(sa.select(ledger_head.c.block_index).with_for_update()).all()
+            for entry in entries:
+                cast("ledger", Record(entry))
+            started = time.perf_counter()
+        deadline = started + DRAIN_DEADLINE
+        while _journal_size(engine)[1] < txs + BACKLOG and time.perf_counter() < deadline:
+            time.sleep(0.01)  # polling the database for another thread's commits
+        seconds = time.perf_counter() - started
+    blocks2, _ = _journal_size(engine)
+    return Drain(batch_max, seconds, blocks2 - blocks)
+
+
+def run_batch_max() -> list[Drain]:
+    with database.fresh() as (cfg, engine):
+        ids = database.wallets(cfg, engine, WALLETS)
+        return [_drain(cfg, engine, ids, n) for n in BATCH_MAXES]
+
+
+def markdown_batch_max(drains: list[Drain]) -> str:
+    lines = [
+        "| BITNEXUS_LEDGER_BATCH_MAX | transfers/s draining | blocks | ms per block |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    for d in drains:
+        lines.append(f"| {d.batch_max} | {d.rate:,.0f} | {d.blocks} | {d.block_ms:.1f} |")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -229,4 +289,5 @@ def markdown(rows: list[Row]) -> str:
 
 if __name__ == "__main__":
     database.start()
+    print(markdown_batch_max(run_batch_max()))
     print(markdown(run()))
