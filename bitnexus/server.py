@@ -9,7 +9,9 @@ arbiter starts a fresh worker (with a fresh tree).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import logging
 import secrets
 import signal
@@ -17,11 +19,13 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from gunicorn.app.base import BaseApplication
+from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 from prometheus_client import multiprocess
 
@@ -120,6 +124,27 @@ class TreeWorker(ThreadWorker):
         shedding.waited(0.0 if queued is None else time.monotonic() - queued)
         return super().handle(conn)
 
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        """Requests gunicorn refuses before the app get the Phoenix JSON error too.
+
+        Found by drill 6 (the long Schemathesis run): a request line over gunicorn's limit
+        was answered 414 with gunicorn's HTML page, which no client of ours can parse.
+        """
+        status = _refused_status(exc)
+        if status is None:
+            super().handle_error(req, client, addr, exc)
+            return
+        self.log.warning("Invalid request from ip=%s: %s", (addr or ("", -1))[0], exc)
+        phrase = HTTPStatus(status).phrase
+        body = json.dumps({"errors": {"detail": phrase}}).encode()
+        head = (
+            f"HTTP/1.1 {status} {phrase}\r\nConnection: close\r\n"
+            f"Content-Type: application/json; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        with contextlib.suppress(OSError):  # the client may be gone already
+            client.sendall(head.encode() + body)
+
     def _watch(self) -> None:
         """When the root gives up, drain like on SIGTERM and exit non-zero."""
         self._tree.wait()
@@ -131,6 +156,31 @@ class TreeWorker(ThreadWorker):
         sampler = self.app.runtime.sampler
         while not self._stopped.wait(METRICS_PERIOD):
             sampler.sample()
+
+
+_MALFORMED = (  # what gunicorn itself answers 400; the rest keeps gunicorn's own answer
+    http_errors.InvalidRequestLine,
+    http_errors.InvalidRequestMethod,
+    http_errors.InvalidHTTPVersion,
+    http_errors.InvalidHeader,
+    http_errors.InvalidHeaderName,
+    http_errors.ObsoleteFolding,
+    http_errors.InvalidSchemeHeaders,
+    http_errors.InvalidChunkSize,
+    http_errors.ChunkMissingTerminator,
+    http_errors.InvalidChunkExtension,
+)
+
+
+def _refused_status(exc: BaseException) -> int | None:
+    """The status for a request gunicorn cannot parse or will not take; None otherwise."""
+    if isinstance(exc, http_errors.LimitRequestLine):
+        return 414
+    if isinstance(exc, http_errors.LimitRequestHeaders):
+        return 431
+    if isinstance(exc, _MALFORMED):
+        return 400
+    return None
 
 
 def _pinger(engine: sa.Engine) -> Any:

@@ -201,7 +201,9 @@ _PHRASES = {
     404: "Not Found",
     406: "Not Acceptable: the Accept header excludes JSON",
     413: "Request Entity Too Large: over 1 MiB",
+    414: "URI Too Long: a request line over 4 KiB",
     429: "Too Many Requests: failed logins rate-limited (with Retry-After)",
+    431: "Request Header Fields Too Large",
     503: "Service Unavailable (with Retry-After)",
 }
 
@@ -265,7 +267,9 @@ def operation(
     errors: tuple[int, ...] = (403, 404),
 ) -> Schema:
     """One operation with the error replies every route can give (and its own)."""
-    codes = {400, 406, 503, *errors} | ({413} if body else set()) | (set() if public else {401})
+    # 414 and 431: a request line or headers over gunicorn's limits, refused before the app.
+    codes = {400, 406, 414, 431, 503, *errors} | ({413} if body else set())
+    codes |= set() if public else {401}
     op: Schema = {
         "summary": summary,
         "responses": {
