@@ -24,6 +24,16 @@ from actors.transactions import Transactions
 from bitnexus.config import Config
 from supervisors import ChildSpec, Pool, SupervisorSpec
 
+RESTARTS_PER_MEMBER = 3  # in the pool's 5 s window: OTP's default intensity, per member
+
+
+def _pool(worker: type, size: int, args: tuple[object, ...]) -> Pool:
+    # Found by drill 1: a pool's supervisor allowed 3 restarts in 5 s for all its members
+    # together, so a few independent member crashes a second made it give up, and
+    # `services` restarted every member: requests in members that never crashed failed.
+    # Members fail independently (one_for_one), so the pool tolerates what each would.
+    return Pool(worker, size=size, args=args, max_restarts=RESTARTS_PER_MEMBER * size)
+
 
 def service_children(config: Config, engine: Engine) -> list[ChildSpec]:
     """The services, in start order (a service starts after those it calls at start-up)."""
@@ -31,18 +41,18 @@ def service_children(config: Config, engine: Engine) -> list[ChildSpec]:
     return [
         ChildSpec(
             id="products",
-            start=Pool(Products, size=config.products_pool_size, args=args),
+            start=_pool(Products, config.products_pool_size, args),
             name="products",
         ),
         ChildSpec(
             id="accounts",
-            start=Pool(Accounts, size=config.accounts_pool_size, args=args),
+            start=_pool(Accounts, config.accounts_pool_size, args),
             name="accounts",
         ),
         ChildSpec(id="ledger", start=Ledger, args=args, name="ledger"),
         ChildSpec(
             id="transactions",
-            start=Pool(Transactions, size=config.transactions_pool_size, args=args),
+            start=_pool(Transactions, config.transactions_pool_size, args),
             name="transactions",
         ),
     ]
