@@ -19,8 +19,8 @@ def walk(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def crashable(tree: dict[str, Any]) -> list[str]:
-    """Every worker and pool below the services supervisor: the ledger, pool members."""
-    return [n["path"] for n in walk(tree) if n["kind"] in ("worker", "pool")]
+    """Every worker actor: the ledger and the pools' members (not supervisors)."""
+    return [n["path"] for n in walk(tree) if n["kind"] == "worker"]
 
 
 def supervision(base: str) -> dict[str, Any] | None:

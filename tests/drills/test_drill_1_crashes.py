@@ -1,6 +1,7 @@
-"""Drill 1: random actors (the ledger, pools and their members) crashed several times a
-second while the bank workload runs. The tree is whole again afterwards, the invariants
-hold, and only calls that were inside a crashed actor fail; their retries post once."""
+"""Drill 1: random actors (the ledger and pool members) crashed several times a second
+while the bank workload runs. The tree is whole again afterwards, the invariants hold, no
+crash spreads past its own supervisor (so only calls that were inside a crashed actor
+fail), and their retries post once. Crashing supervisors is drill 2's."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from drill_server import wait_until
 def test_actor_crashes_lose_nothing(server, bank):
     seconds, rate, clients = pick(6, 60), pick(4, 6), 8
     chaos = Chaos(server.base, rate)
+    began = time.time()  # wall clock, as the tree's started_at
     bank.start(clients=clients)
     chaos.start()
     time.sleep(seconds)  # the drill's duration: load and chaos run meanwhile
@@ -24,7 +26,7 @@ def test_actor_crashes_lose_nothing(server, bank):
     bank.finish()
     # Whole again: every worker process answers ready with every node running.
     wait_until(lambda: _ready_everywhere(server.base), 30, "tree whole again")
-    escalations = _escalations(server.base)
+    escalations = _escalations(server.base, began)
     summary = check_bank(bank, server.base, Summary("1 actor crashes"))
     failed = sum(n for status, n in bank.stats.statuses.items() if status != 201)
     failed -= bank.stats.refused
@@ -37,6 +39,13 @@ def test_actor_crashes_lose_nothing(server, bank):
         max_rss_mib=round(server.rss_kib() / 1024, 1),
         escalations=escalations,
     )
+    # A pool must absorb its members' crashes (bitnexus/tree.py); only `services` giving
+    # up over ledger crashes clustered past 3 in 5 s is allowed to spread (drill 2's
+    # subject): reported, and its failed requests were retried like the others.
+    pools = [p for paths in escalations.values() for p in paths if p.count("/") == 2]
+    pools = [p for p in pools if not _services_restarted(escalations, p)]
+    if pools:
+        summary.violations.append(f"pools gave up under member crashes: {pools}")
     if crashes < seconds * rate / 3:
         summary.violations.append(f"only {crashes} crashes injected")
     # A crash fails the calls inside or queued at that actor: at most every client's.
@@ -60,20 +69,23 @@ def _ready_everywhere(base: str) -> bool:
     return True
 
 
-def _escalations(base: str) -> dict[int, int]:
-    """Per worker: how often a crash spread past its supervisor (services restarted by
-    root, or a pool restarted by services) - more than the crashed actor failed then."""
-    seen: dict[int, int] = {}
-    for _ in range(10):
+def _escalations(base: str, since: float) -> dict[int, list[str]]:
+    """Per worker: supervisors and pools started again since the drill began. A crash
+    that spread past its own supervisor failed requests in actors that never crashed."""
+    seen: dict[int, list[str]] = {}
+    for _ in range(50):  # each request lands on either worker
         tree = supervision(base)
-        if tree is None:
-            continue
-        spread = sum(
-            n["restarts"]["total"]
-            for n in walk(tree)
-            if n["kind"] in ("supervisor", "pool")
-            and n["path"] != "root"
-            and (n["last_crash"] or {}).get("type") == "Shutdown"
-        )
-        seen[tree["pid"]] = spread
+        if tree is not None:
+            seen[tree["pid"]] = [
+                n["path"]
+                for n in walk(tree)
+                if n["kind"] in ("supervisor", "pool") and (n["started_at"] or 0) > since
+            ]
+        if len(seen) == 2:
+            break
     return seen
+
+
+def _services_restarted(escalations: dict[int, list[str]], pool: str) -> bool:
+    """A pool restarted because `services` itself restarted it with all its children."""
+    return any(pool in paths and "root/services" in paths for paths in escalations.values())

@@ -154,6 +154,13 @@ def test_hostile_input_changes_nothing(server, bank, user, drill_engine):
         f"/api/v1/ledger/transactions/{user.id}?after=%00",
     ]:
         expect(f"query {path}", send(server.base, "GET", path, None, auth), 200, 400, 422)
+    too_long = send(server.base, "GET", "/api/v1/products?q=" + "x" * 9000, None, auth)
+    expect("request line over the limit", too_long, 414)
+    assert too_long.body == {"errors": {"detail": "Request-URI Too Long"}}
+    big_header = {**auth, "x-junk": "y" * 9000}
+    too_big = send(server.base, "GET", "/api/v1/products", None, big_header)
+    expect("header over the limit", too_big, 400, 431)
+    assert isinstance(too_big.body, dict), too_big.body
     nul_login = {"email": "bank0\u0000@example.com", "password": "x\u0000"}
     expect("NUL login", send(server.base, "POST", "/api/v1/auth/login", nul_login), 401, 422)
     stored = _verbatim_strings(server.base, user)
