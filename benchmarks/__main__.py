@@ -7,8 +7,10 @@ the middle of a measurement).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime
+import multiprocessing
 import os
 import platform
 import sys
@@ -76,6 +78,18 @@ def section(
     return result
 
 
+def _in_fresh_process(fn: Callable[[], T]) -> Callable[[], T]:
+    """``fn`` run in a new interpreter: RSS deltas in this long-lived one are hidden by the
+    memory earlier sections freed, which the allocator hands out again."""
+
+    def run() -> T:
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+            return pool.submit(fn).result()
+
+    return run
+
+
 def main() -> int:
     database.start()
     began, host = time.perf_counter(), machine()  # now: PostgreSQL may be down at the end
@@ -85,7 +99,7 @@ def main() -> int:
     drains = section("ledger batch size", ledger.run_batch_max, loads)
     http_rows = section("HTTP", http.run, loads)
     points = section("scaling", scaling.run, loads, lock=False)
-    queued = section("memory", memory.run, loads)
+    queued = section("memory", _in_fresh_process(memory.run), loads)
     figures = {
         "ledger": plots.ledger_throughput(ledger_rows),
         "http": plots.http_rates(http_rows),

@@ -34,6 +34,9 @@ def ledger_throughput(rows: list[ledger.Row]) -> str:
         p99.plot(clients, [r.result.percentile(99) for r in mine], marker="o", label=contender)
     for ax, title, unit in ((rate, "throughput", "transfers/s"), (p99, "p99 latency", "ms")):
         ax.set_xscale("log", base=2)
+        ax.set_xticks(
+            sorted({r.clients for r in rows}), [str(c) for c in sorted({r.clients for r in rows})]
+        )
         ax.set_xlabel("client threads")
         ax.set_ylabel(unit)
         ax.set_title(f"Ledger {title}, 1,000 wallets")
