@@ -11,8 +11,8 @@ import time
 from drill_chaos import Chaos, not_running, supervision
 from drill_check import Summary, check_bank
 from drill_http import send
-from drill_mode import pick
-from drill_pg import keep_down, outage_lock, reachable, stopped, terminate_backends
+from drill_mode import is_long, pick
+from drill_pg import LOCK_PATH, keep_down, outage_lock, reachable, stopped, terminate_backends
 from drill_report import record
 from drill_server import wait_until
 
@@ -30,11 +30,16 @@ def test_database_outage_loses_nothing(server, bank, drill_url):
     summary.figures["terminated_backends"] = terminate_backends(drill_url.rsplit("/", 1)[-1])
     time.sleep(2)  # load after it
     chaos = Chaos(server.base, rate=0.5, only="root/services/ledger")
-    with outage_lock():
-        with stopped():
-            chaos.start()
-            down = _observe_outage(server.base, outage)
-        crashes = chaos.finish()
+    # The short form stops PostgreSQL only if no one else holds the outage lock soon
+    # (`make bench` holds it while measuring); the long form waits for it.
+    with outage_lock(pick(20, 600)) as held:
+        if held:
+            with stopped():
+                chaos.start()
+                down = _observe_outage(server.base, outage)
+            crashes = chaos.finish()
+        else:
+            down, crashes = {"server_stop": f"skipped: {LOCK_PATH} held elsewhere"}, 0
         recovered = wait_until(lambda: _healthy(server.base), RECOVERY_DEADLINE * 3, "healthy")
     time.sleep(2)  # load after recovery
     bank.finish()
@@ -51,14 +56,16 @@ def test_database_outage_loses_nothing(server, bank, drill_url):
         v.append(f"healthy only {recovered:.1f} s after the database returned")
     if sorted(server.worker_pids()) != pids:
         v.append(f"worker processes replaced: {pids} -> {server.worker_pids()}")
-    if not down["health_probes"]:
+    if not held and is_long():
+        v.append("the long form could not stop PostgreSQL: the outage lock stayed held")
+    if held and not down["health_probes"]:
         v.append("the database was never seen down")
-    if down["health_not_503"]:
+    if down.get("health_not_503"):
         v.append(f"/health answered {down['health_not_503']} times other than 503 while down")
     if bank.stats.slow_503:
         v.append(f"503s slower than the call timeout: {bank.stats.slow_503[:5]}")
-    if down["max_503_seconds"] > CALL_TIMEOUT / 2:
-        v.append(f"a 503 took {down['max_503_seconds']} s")
+    if down.get("max_503_seconds", 0) > CALL_TIMEOUT / 2:
+        v.append(f"a 503 took {down.get('max_503_seconds')} s")
     tree = supervision(server.base)
     if tree is None or not_running(tree):
         v.append(f"tree not whole after the outage: {tree and not_running(tree)}")

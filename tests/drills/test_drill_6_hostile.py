@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from drill_bank import Bank
+from drill_check import Summary
 from drill_http import Answer, bearer, send
+from drill_report import record
 from drill_server import OPERATOR
 
 from bitnexus.ledger_queries import snapshot
@@ -169,11 +171,14 @@ def test_hostile_input_changes_nothing(server, bank, user, drill_engine):
     assert after["transactions"] == before["transactions"] + 2
     tree = send(server.base, "GET", "/ready")
     assert tree.status == 200, tree.body
-    print(
-        f"\n== drill 6 hostile input: {len(outcomes)} requests, "
-        f"{len(stored)} dangerous strings stored verbatim, statuses "
-        f"{sorted({str(s) for _, s in outcomes})}"
+    summary = Summary("6 hostile input")
+    summary.figures.update(
+        requests=len(outcomes),
+        stored_verbatim=len(stored),
+        statuses=sorted({str(s) for _, s in outcomes}),
+        ledger_unchanged_but_the_two_deposits=True,
     )
+    record(summary)
 
 
 def _verbatim_strings(base: str, user) -> list[str]:
