@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import fcntl
 import os
 import time
 from collections.abc import Iterator
@@ -109,27 +109,9 @@ def wallets(cfg: Config, engine: sa.Engine, count: int) -> list[int]:
     return ids
 
 
-# The reliability drills stop PostgreSQL only while holding this lock (tests/drills/
-# drill_pg.py). Holding it during a section keeps their outages out of our timings; they
-# wait for us (a section takes a few minutes at most), as we wait for them.
-OUTAGE_LOCK = "/tmp/bitnexus-pg-outage.lock"
-OUTAGE_LOCK_WAIT = 300.0
+OUTAGE_LOCK_WAIT = 300.0  # a drill's outage lasts a few minutes at most
 
 
-@contextmanager
-def no_outage() -> Iterator[bool]:
+def no_outage() -> contextlib.AbstractContextManager[bool]:
     """Hold the drills' outage lock for the block; yields whether it was obtained."""
-    with open(OUTAGE_LOCK, "a") as handle:
-        deadline = time.monotonic() + OUTAGE_LOCK_WAIT
-        held = False
-        while not held and time.monotonic() < deadline:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                held = True
-            except BlockingIOError:
-                time.sleep(0.5)  # a drill's outage is under way: wait for it to end
-        try:
-            yield held
-        finally:
-            if held:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    return devdb.outage_lock(OUTAGE_LOCK_WAIT)

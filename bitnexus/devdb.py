@@ -6,6 +6,7 @@ server the same way and never touch a database they did not create.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import subprocess
@@ -131,3 +132,27 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# The reliability drills stop the whole server only while holding this lock, and the
+# benchmarks hold it while they measure: neither sees the other's outage.
+OUTAGE_LOCK = "/tmp/bitnexus-pg-outage.lock"
+
+
+@contextmanager
+def outage_lock(wait: float) -> Iterator[bool]:
+    """Hold the outage lock for the block; yields False if it stayed busy for ``wait`` s."""
+    with open(OUTAGE_LOCK, "a") as handle:
+        deadline = time.monotonic() + wait
+        held = False
+        while not held and time.monotonic() < deadline:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+            except BlockingIOError:
+                time.sleep(0.5)  # another process holds it: polling
+        try:
+            yield held
+        finally:
+            if held:
+                fcntl.flock(handle, fcntl.LOCK_UN)

@@ -9,16 +9,16 @@ chaos` on a machine of its own.
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import os
 import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import psycopg
+from bitnexus import devdb
 
-LOCK_PATH = "/tmp/bitnexus-pg-outage.lock"
+LOCK_PATH = devdb.OUTAGE_LOCK
 LOCK_WAIT = 600.0
 START_WAIT = 30.0
 
@@ -33,39 +33,13 @@ def _cluster(action: str) -> None:
         )
 
 
-def admin() -> psycopg.Connection:
-    return psycopg.connect(
-        host="127.0.0.1", user="postgres", dbname="postgres", connect_timeout=2, autocommit=True
-    )
+reachable = devdb.reachable
 
 
-def reachable() -> bool:
-    try:
-        admin().close()
-    except psycopg.OperationalError:
-        return False
-    return True
-
-
-@contextmanager
-def outage_lock(wait: float = LOCK_WAIT) -> Iterator[bool]:
+def outage_lock(wait: float = LOCK_WAIT) -> contextlib.AbstractContextManager[bool]:
     """Hold the outage lock; yields False if another process held it for `wait` seconds
     (`make bench` holds it too while it measures)."""
-    with open(LOCK_PATH, "a") as handle:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    yield False
-                    return
-                time.sleep(0.5)  # another process holds it: polling
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return devdb.outage_lock(wait)
 
 
 @contextmanager
@@ -99,7 +73,7 @@ def start() -> None:
 
 def terminate_backends(database: str) -> int:
     """pg_terminate_backend on every connection to `database`; how many."""
-    with admin() as conn:
+    with devdb.admin_connection() as conn:
         row = conn.execute(
             "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
             "WHERE datname = %s AND pid <> pg_backend_pid()",
