@@ -56,10 +56,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     devdb.drop_stale_databases(TEST_DB_PREFIX)
 
 
-def pg_url(dbname: str) -> str:
-    return devdb.url(dbname)
-
-
 @contextmanager
 def pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database for the duration of the block; yields its URL."""

@@ -14,8 +14,6 @@ from werkzeug.exceptions import Forbidden, NotFound
 
 from web.auth import Caller
 
-SELF_REGISTER_ROLES = ("user", "affiliate")
-
 
 def can_see_product(caller: Caller, product: Mapping[str, Any]) -> bool:
     """Active products are public; others only to their vendor and admins."""

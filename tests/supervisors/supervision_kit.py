@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -226,14 +226,6 @@ def outcome(future: Future, timeout: float = WAIT) -> Any:
         raise AssertionError("no outcome within the timeout: something hangs") from None
     except BaseException as exc:
         return exc
-
-
-def run_all(fns: Iterable[Callable[[], Any]], workers: int = 8) -> list[Future]:
-    pool = ThreadPoolExecutor(workers)
-    try:
-        return [pool.submit(fn) for fn in fns]
-    finally:
-        pool.shutdown(wait=False)
 
 
 def elapsed(since: float) -> float:

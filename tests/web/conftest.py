@@ -7,7 +7,7 @@ run every test on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -87,9 +87,3 @@ def make_product(client: FlaskClient) -> Callable[..., dict[str, Any]]:
         return product
 
     return make
-
-
-@pytest.fixture
-def no_tree_app(web_config: Config) -> Iterator[Flask]:
-    """The app with no tree at all: every call finds no process."""
-    yield create_app(web_config, Runtime())
