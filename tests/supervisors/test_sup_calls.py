@@ -102,7 +102,7 @@ def test_a_call_to_the_ref_of_a_dead_incarnation_raises(single, names):
 
 
 def test_a_call_during_a_restart_waits_for_the_new_incarnation(single, names):
-    tree = single(backoff=Backoff(initial=0.3))
+    tree = single(backoff=Backoff(initial=1.0))  # a window a loaded CI machine cannot miss
     old = call(names("w"), "ping")
     seq = tree.log.last_seq
     with pytest.raises(ActorCrashed):
