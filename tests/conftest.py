@@ -46,7 +46,7 @@ def ensure_postgres() -> None:
         return
     pytest.exit(
         f"PostgreSQL is not reachable on {devdb.PG_HOST}:{devdb.PG_PORT} as {devdb.PG_USER}, "
-        f"even after trying to start it:\n{report}\nSee DEVELOPERS.md on starting the server.",
+        f"even after trying to start it:\n{report}\nSee README.md, 'Two commands'.",
         returncode=3,
     )
 
