@@ -77,7 +77,6 @@ def test_admin_page_draws_the_tree(chromium, http_base, client, services, tmp_pa
     assert shot.exists(), done.stderr.decode(errors="replace")
     width, height = png_size(shot)
     assert (width, height) == (1280, 900)
-    shutil.copyfile(shot, Path("/tmp/bitnexus-admin-page.png"))  # for a person to look at
 
     dom = run_chromium(chromium, tmp_path / "profile-2", "--dump-dom", url).stdout.decode()
     for path in ("root", "root/services", "root/services/accounts", "root/services/ledger"):
