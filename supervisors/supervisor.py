@@ -127,9 +127,7 @@ class Supervisor(Worker):
         self.log.append(self.path, "shutdown", None, self._exit_reason)
         for child in reversed(self.children):
             self._stop_child(child)
-            if child.status != "stuck":  # also one that had crashed or awaited a restart
-                child.status = "stopped"
-            self._undeclare(child)
+            self._mark_stopped(child)
 
     def handle(self, message: object) -> object:
         match message:
@@ -239,8 +237,7 @@ class Supervisor(Worker):
         elif restart == "temporary":
             self._remove(child)
         else:
-            child.status = "stopped"
-            self._undeclare(child)
+            self._park(child)
 
     def _restart(self, child: Child) -> None:
         if not self._count_restart(child):
@@ -319,9 +316,7 @@ class Supervisor(Worker):
     def _terminate_child(self, child: Child) -> None:
         self._stop_child(child)
         if child in self.children:
-            if child.status == "restarting":
-                child.status = "stopped"
-            self._undeclare(child)
+            self._park(child)
 
     def _restart_child(self, child: Child) -> ActorRef[Any] | None:
         if child.status in ("running", "restarting"):
@@ -358,6 +353,15 @@ class Supervisor(Worker):
         if child is None:
             raise ChildError("not_found", child_id)
         return child
+
+    def _park(self, child: Child) -> None:
+        """A child that will not come back by itself keeps its spec, for restart_child."""
+        self._mark_stopped(child)
+
+    def _mark_stopped(self, child: Child) -> None:
+        if child.status != "stuck":  # also one that had crashed or awaited a restart
+            child.status = "stopped"
+        self._undeclare(child)
 
     def _remove(self, child: Child) -> None:
         self._undeclare(child)
@@ -440,17 +444,10 @@ class DynamicSupervisor(Supervisor):
             raise ChildError("max_children", spec.id)
         return super()._start_child(spec)
 
-    def _terminate_child(self, child: Child) -> None:
-        self._stop_child(child)  # a dynamic child leaves no spec behind
-        if child in self.children:
-            self._remove(child)
-
-    def _child_exited(self, message: ChildExited) -> None:
-        child = next((c for c in self.children if c.link is message.link), None)
-        super()._child_exited(message)
-        # Nor does one that is not restarted (a transient's normal exit): its slot is free.
-        if child is not None and child.status == "stopped" and child in self.children:
-            self._remove(child)
+    def _park(self, child: Child) -> None:
+        # A dynamic child that is terminated or not restarted leaves no spec behind: its
+        # max_children slot is free again.
+        self._remove(child)
 
 
 def _own_name(spec: ChildSpec) -> str | None:
