@@ -57,19 +57,27 @@ def search_text(name: str, description: str | None) -> str:
 
 def product_reply(row: RowMapping, currencies: Mapping[str, int]) -> dict[str, Any]:
     """A product as plain data with Phoenix field names; decimals as strings."""
+    return product_fields(row, currencies, format_minor) | {
+        "inserted_at": iso(row["inserted_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
+
+
+def product_fields(
+    row: RowMapping, currencies: Mapping[str, int], money: Callable[[int, int], Any]
+) -> dict[str, Any]:
+    """A stored row's fields, its minor-unit amounts rendered by ``money(units, places)``."""
     places = currencies.get(row["currency"], 2)
     return {
         "id": row["id"],
         "name": row["name"],
         "description": row["description"],
         "category": row["category"],
-        "price": format_minor(row["price_minor"], places),
+        "price": money(row["price_minor"], places),
         "currency": row["currency"],
-        "commission_rate": format_minor(row["commission_bp"], COMMISSION_PLACES),
+        "commission_rate": money(row["commission_bp"], COMMISSION_PLACES),
         "status": row["status"],
         "created_by": row["created_by"],
-        "inserted_at": iso(row["inserted_at"]),
-        "updated_at": iso(row["updated_at"]),
     }
 
 
@@ -215,18 +223,7 @@ class Products:
 
     def _data(self, row: RowMapping) -> dict[str, object]:
         """A stored row as changeset data (decimals, not minor units)."""
-        places = self._currencies.get(row["currency"], 2)
-        return {
-            "id": row["id"],
-            "name": row["name"],
-            "description": row["description"],
-            "category": row["category"],
-            "price": from_minor(row["price_minor"], places),
-            "currency": row["currency"],
-            "commission_rate": from_minor(row["commission_bp"], COMMISSION_PLACES),
-            "status": row["status"],
-            "created_by": row["created_by"],
-        }
+        return product_fields(row, self._currencies, from_minor)
 
     def _reply(self, row: RowMapping) -> dict[str, Any]:
         return product_reply(row, self._currencies)
