@@ -23,7 +23,7 @@ from supervisors.operations import (
 from supervisors.registry import whereis
 from supervisors.spec import Backoff, ChildSpec, DynamicSupervisorSpec, Pool, SupervisorSpec
 from supervisors.supervisor import DynamicSupervisor, Supervisor
-from supervisors.tree import Tree, start_tree
+from supervisors.tree import Tree, start_tree, walk
 from supervisors.worker import Crash, Pending, Worker
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "start_child",
     "start_tree",
     "terminate_child",
+    "walk",
     "whereis",
     "which_children",
 ]

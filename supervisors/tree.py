@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from supervisors.errors import ChildError, StartFailed
@@ -73,6 +74,13 @@ class Tree:
         if self.ref.is_alive():
             self.ref.stop(block=False)
         return self.wait()
+
+
+def walk(node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """Every node of a ``Tree.tree()`` view, parents first."""
+    yield node
+    for child in node.get("children", ()):
+        yield from walk(child)
 
 
 def start_tree(

@@ -23,7 +23,7 @@ from actors.errors import NotFound, Unauthorized, Unavailable, ValidationFailed
 from actors.products import CreateProduct
 from bitnexus.pagination import encode_cursor
 from bitnexus.schema import users
-from supervisors import ActorCrashed, Crash, call
+from supervisors import ActorCrashed, Crash, call, walk
 
 PASSWORD = "correct horse battery"
 
@@ -372,13 +372,7 @@ def test_get_user_products_when_products_crashes_is_unavailable(services, engine
 
 
 def _find(node, child_id):
-    if node["id"] == child_id:
-        return node
-    for child in node.get("children", ()):
-        found = _find(child, child_id)
-        if found is not None:
-            return found
-    return None
+    return next((n for n in walk(node) if n["id"] == child_id), None)
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
-from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -26,7 +24,7 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from supervisors import Tree
+from supervisors import Tree, walk
 
 REQUESTS = Counter(
     "bitnexus_http_requests_total",
@@ -90,13 +88,6 @@ class TreeSampler:
                 EVENTS.labels(event["kind"]).inc()
                 if event["kind"] == "child_restarted":
                     RESTARTS.labels(f"{event['supervisor']}/{event['child']}").inc()
-
-
-def walk(node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    """Every node of a live tree, parents first."""
-    yield node
-    for child in node.get("children", ()):
-        yield from walk(child)
 
 
 def exposition(metrics_dir: str | None) -> bytes:

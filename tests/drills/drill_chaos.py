@@ -5,17 +5,12 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 from drill_http import send
 from drill_server import OPERATOR
 
-
-def walk(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield node
-    for child in node.get("children", ()):
-        yield from walk(child)
+from supervisors import walk
 
 
 def crashable(tree: dict[str, Any]) -> list[str]:

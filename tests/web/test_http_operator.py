@@ -7,15 +7,11 @@ import os
 from prometheus_client.parser import text_string_to_metric_families
 from web_support import OPERATOR
 
+from supervisors import walk
+
 
 def find(node, path):
-    if node["path"] == path:
-        return node
-    for child in node.get("children", ()):
-        found = find(child, path)
-        if found is not None:
-            return found
-    return None
+    return next((n for n in walk(node) if n["path"] == path), None)
 
 
 def test_supervision_shows_the_live_tree_and_pid(client):

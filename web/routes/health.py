@@ -8,6 +8,7 @@ from importlib import metadata
 
 from flask import Blueprint, Response, current_app
 
+from supervisors import walk
 from web import metrics
 from web.responses import json_response, produces
 from web.runtime import runtime
@@ -34,7 +35,7 @@ def ready() -> Response:
         return json_response({"status": "starting", "not_running": ["root"]}, 503)
     not_running = [
         {"path": node["path"], "status": node["status"]}
-        for node in metrics.walk(tree.tree())
+        for node in walk(tree.tree())
         if node["status"] != "running"
     ]
     status = 200 if tree.running and not not_running else 503
