@@ -11,10 +11,10 @@ from sqlalchemy.engine import Connection, Engine
 from actors import products
 from actors.errors import Unavailable
 from actors.service import database_outage_as_unavailable, require_id
+from bitnexus.accounts.passwords import Passwords
+from bitnexus.accounts.users import Users
 from bitnexus.config import Config
-from bitnexus.ledger_queries import refuse_nonzero_balances
-from bitnexus.passwords import Passwords
-from bitnexus.users import Users
+from bitnexus.ledger.queries import refuse_nonzero_balances
 from supervisors import ActorCrashed, CallTimeout, NoProcess, Worker, call
 
 NAME = "accounts"

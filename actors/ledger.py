@@ -18,11 +18,11 @@ from sqlalchemy.engine import Engine
 
 from actors.errors import NotFound, Unavailable
 from actors.service import database_outage_as_unavailable, require_id
-from bitnexus import ledger_metrics
-from bitnexus import ledger_queries as queries
 from bitnexus.config import Config
-from bitnexus.ledger_store import Entry, ensure_genesis, record
-from bitnexus.ledger_verify import verify_chain, verify_tail, verify_transaction
+from bitnexus.ledger import metrics as ledger_metrics
+from bitnexus.ledger import queries
+from bitnexus.ledger.store import Entry, ensure_genesis, record
+from bitnexus.ledger.verify import verify_chain, verify_tail, verify_transaction
 from supervisors import Rejected, Worker, cast
 
 NAME = "ledger"

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from actors.service import database_outage_as_unavailable, require_id
-from bitnexus.catalog import Products as Catalog
+from bitnexus.catalog.products import Products as Catalog
 from bitnexus.config import Config
 from supervisors import Worker
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from actors.errors import NotFound, Unavailable
-from bitnexus.schema import MAX_ID
+from bitnexus.database.schema import MAX_ID
 
 
 def require_id(value: object, what: str) -> int:

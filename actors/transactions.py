@@ -17,15 +17,14 @@ from sqlalchemy.engine import Engine
 from actors import accounts, ledger, products
 from actors.errors import NotFound, Unavailable, ValidationFailed
 from actors.service import database_outage_as_unavailable, require_id
-from bitnexus import ledger_queries as queries
-from bitnexus import postings
-from bitnexus.catalog import COMMISSION_PLACES
-from bitnexus.changeset import DOES_NOT_EXIST
+from bitnexus.catalog.products import COMMISSION_PLACES
+from bitnexus.common.changeset import DOES_NOT_EXIST
+from bitnexus.common.money import to_minor
 from bitnexus.config import Config
-from bitnexus.db import reading
-from bitnexus.ledger_store import KEY_REUSED, Entry
-from bitnexus.money import to_minor
-from bitnexus.transaction_requests import Request, cast_request
+from bitnexus.database.engine import reading
+from bitnexus.ledger import postings, queries
+from bitnexus.ledger.requests import Request, cast_request
+from bitnexus.ledger.store import KEY_REUSED, Entry
 from supervisors import ActorCrashed, CallTimeout, NoProcess, Worker, call
 
 NAME = "transactions"

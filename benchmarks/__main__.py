@@ -24,7 +24,7 @@ import psycopg
 import sqlalchemy as sa
 
 from benchmarks import calls, database, http, ledger, memory, plots, report, scaling
-from bitnexus import devdb
+from tests import devdb
 
 T = TypeVar("T")
 ATTEMPTS = 3

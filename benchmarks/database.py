@@ -11,12 +11,13 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from bitnexus import devdb, migrate
 from bitnexus.config import Config
-from bitnexus.db import make_engine
-from bitnexus.ledger_store import Entry, ensure_genesis, record
-from bitnexus.postings import deposit
-from bitnexus.schema import users, utcnow
+from bitnexus.database import migrate
+from bitnexus.database.engine import make_engine
+from bitnexus.database.schema import users, utcnow
+from bitnexus.ledger.postings import deposit
+from bitnexus.ledger.store import Entry, ensure_genesis, record
+from tests import devdb
 
 PREFIX = "bitnexus_bench_"
 FUNDS = 10**12  # minor units per wallet: no transfer in a run can exhaust it

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import psycopg
 import sqlalchemy as sa
 
-from bitnexus.hashing import block_hash, transaction_hash
-from bitnexus.merkle import merkle_root
-from bitnexus.schema import utcnow
-from bitnexus.users import iso
+from bitnexus.accounts.users import iso
+from bitnexus.database.schema import utcnow
+from bitnexus.ledger.hashing import block_hash, transaction_hash
+from bitnexus.ledger.merkle import merkle_root
 
 BLOCK_SIZE = 100  # transactions per generated block: the size of a busy ledger's blocks
 CURRENCY = "EUR"

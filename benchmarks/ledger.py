@@ -26,9 +26,9 @@ from actors.ledger import Record
 from benchmarks import database
 from benchmarks.load import Result, drive, pair
 from bitnexus.config import Config
-from bitnexus.ledger_schema import ledger_blocks, ledger_head, ledger_transactions
-from bitnexus.ledger_store import Entry
-from bitnexus.postings import transfer
+from bitnexus.ledger.postings import transfer
+from bitnexus.ledger.schema import ledger_blocks, ledger_head, ledger_transactions
+from bitnexus.ledger.store import Entry
 from bitnexus.tree import application_spec
 from supervisors import call, cast, start_tree
 

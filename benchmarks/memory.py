@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from actors.ledger import Record
 from benchmarks import database
 from benchmarks.ledger import _transfer_entry, _tree
-from bitnexus.ledger_schema import ledger_head
+from bitnexus.ledger.schema import ledger_head
 from supervisors import cast, whereis
 
 QUEUED = 20_000

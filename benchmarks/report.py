@@ -212,7 +212,7 @@ NOTES = """## Notes: what was optimised, what stands in the way, defaults
 **Optimisations** (each its own commit, its effect measured old against new, interleaved):
 
 1. *One pipelined round trip for the head lock and the batch's reads, one for the block's
-   writes* (`bitnexus/ledger_pg.py`). The portable SQLAlchemy path sent every statement
+   writes* (`bitnexus/ledger/postgres.py`). The portable SQLAlchemy path sent every statement
    separately and every row of an executemany as its own statement: a block of 64
    transfers was ~330 statements. Now the head lock, the last id, the previous hash, the
    idempotency keys, the user and account locks go out in one psycopg pipeline, and the

@@ -21,10 +21,10 @@ import sqlalchemy as sa
 from actors.ledger import Balances, History, Record, Verify, VerifyChain
 from benchmarks import database, generate, server
 from benchmarks.ledger import _transfer_entry, _tree
+from bitnexus.common.pagination import encode_cursor
 from bitnexus.config import Config
-from bitnexus.ledger_queries import HISTORY_CURSOR
-from bitnexus.ledger_schema import ledger_transactions
-from bitnexus.pagination import encode_cursor
+from bitnexus.ledger.queries import HISTORY_CURSOR
+from bitnexus.ledger.schema import ledger_transactions
 from supervisors import call
 from web.tokens import issue
 

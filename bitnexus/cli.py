@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bitnexus import migrate
 from bitnexus.config import Config, ConfigError
-from bitnexus.db import make_engine
+from bitnexus.database import migrate
+from bitnexus.database.engine import make_engine
 
 if TYPE_CHECKING:  # bitnexus.server is imported late, after the metrics directory is set
     from bitnexus.server import ServeOptions
@@ -96,7 +96,7 @@ def _print_banner(options: ServeOptions, token: str, generated: bool) -> None:
 def run_admin_create(config: Config, email: str, name: str, password_stdin: bool) -> int:
     """Create an admin (password from stdin or a prompt), or promote an existing user."""
     from actors.errors import ValidationFailed
-    from bitnexus.admins import create_or_promote
+    from bitnexus.accounts.admins import create_or_promote
 
     def password() -> str:
         if password_stdin:

@@ -30,7 +30,7 @@ from gunicorn.workers.gthread import ThreadWorker
 from prometheus_client import multiprocess
 
 from bitnexus.config import Config
-from bitnexus.db import make_engine
+from bitnexus.database.engine import make_engine
 from bitnexus.tree import application_spec, render
 from supervisors import start_tree
 from web import Runtime, access_log, create_app, shedding

@@ -1,1 +1,1 @@
-"""Alembic migrations; applied by `bitnexus migrate` (see bitnexus/migrate.py)."""
+"""Alembic migrations; applied by `bitnexus migrate` (see bitnexus/database/migrate.py)."""

@@ -3,8 +3,8 @@
 from alembic import context
 
 from bitnexus.config import Config
-from bitnexus.db import make_engine
-from bitnexus.schema import load_all_schemas
+from bitnexus.database.engine import make_engine
+from bitnexus.database.schema import load_all_schemas
 
 target_metadata = load_all_schemas()
 

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from bank_support import chaos, chaos_spec, transfers
 
 from bitnexus.config import Config
-from bitnexus.db import make_engine
+from bitnexus.database.engine import make_engine
 from supervisors import start_tree
 
 

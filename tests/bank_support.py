@@ -12,10 +12,10 @@ import sqlalchemy as sa
 
 from actors.errors import Unavailable, ValidationFailed
 from actors.transactions import CreateTransaction
+from bitnexus.common.money import format_minor
 from bitnexus.config import Config
-from bitnexus.ledger_queries import snapshot
-from bitnexus.ledger_schema import ledger_accounts, ledger_transactions
-from bitnexus.money import format_minor
+from bitnexus.ledger.queries import snapshot
+from bitnexus.ledger.schema import ledger_accounts, ledger_transactions
 from bitnexus.tree import service_children
 from supervisors import ActorCrashed, CallTimeout, NoProcess, SupervisorSpec, call, crash
 

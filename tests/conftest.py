@@ -20,13 +20,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import devdb
 import psycopg
 import pytest
 import sqlalchemy as sa
 
-from bitnexus import devdb, migrate
 from bitnexus.config import Config
-from bitnexus.db import make_engine
+from bitnexus.database import migrate
+from bitnexus.database.engine import make_engine
 
 TEST_DB_PREFIX = "bitnexus_test_"
 BACKENDS = ("sqlite", "postgresql")

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 from actors.accounts import CreateUser
 from actors.transactions import CreateTransaction
-from bitnexus.ledger_schema import ledger_accounts, ledger_head
-from bitnexus.ledger_store import Entry
-from bitnexus.postings import deposit, transfer
+from bitnexus.ledger.postings import deposit, transfer
+from bitnexus.ledger.schema import ledger_accounts, ledger_head
+from bitnexus.ledger.store import Entry
 from supervisors import call
 
 TIMEOUT = 10.0

@@ -21,8 +21,8 @@ from actors.accounts import (
 )
 from actors.errors import NotFound, Unauthorized, Unavailable, ValidationFailed
 from actors.products import CreateProduct
-from bitnexus.pagination import encode_cursor
-from bitnexus.schema import users
+from bitnexus.common.pagination import encode_cursor
+from bitnexus.database.schema import users
 from supervisors import ActorCrashed, Crash, call, walk
 
 PASSWORD = "correct horse battery"

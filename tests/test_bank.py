@@ -24,9 +24,9 @@ from bank_support import (
 from ledger_support import TIMEOUT, fund, make_user
 
 from actors.ledger import VerifyChain
-from bitnexus.ledger_queries import snapshot
-from bitnexus.ledger_schema import ledger_blocks
-from bitnexus.ledger_verify import verify_chain
+from bitnexus.ledger.queries import snapshot
+from bitnexus.ledger.schema import ledger_blocks
+from bitnexus.ledger.verify import verify_chain
 from supervisors import call, start_tree
 
 USERS = 6

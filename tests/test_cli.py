@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bitnexus import migrate
-from bitnexus.db import make_engine
+from bitnexus.database import migrate
+from bitnexus.database.engine import make_engine
 
 BITNEXUS = [sys.executable, "-m", "bitnexus.cli"]
 

@@ -70,7 +70,7 @@ def test_invalid_values_name_the_variable(name, value):
 
 
 def test_sqlite_directory_is_created_on_first_use(tmp_path):
-    from bitnexus.db import make_engine
+    from bitnexus.database.engine import make_engine
 
     path = tmp_path / "nested" / "var" / "app.db"
     engine = make_engine(Config.from_env({"BITNEXUS_DATABASE_URL": f"sqlite:///{path}"}))

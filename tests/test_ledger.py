@@ -27,14 +27,14 @@ from actors.ledger import (
     Verify,
     VerifyChain,
 )
-from bitnexus.ledger_schema import (
+from bitnexus.ledger.postings import Posting
+from bitnexus.ledger.schema import (
     ledger_blocks,
     ledger_head,
     ledger_postings,
     ledger_transactions,
 )
-from bitnexus.ledger_store import Entry
-from bitnexus.postings import Posting
+from bitnexus.ledger.store import Entry
 from bitnexus.tree import application_spec
 from supervisors import call, start_tree, whereis
 

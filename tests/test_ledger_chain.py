@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bitnexus.hashing import block_hash, canonical, transaction_hash
-from bitnexus.merkle import EMPTY_ROOT, merkle_proof, merkle_root, root_from_proof
+from bitnexus.ledger.hashing import block_hash, canonical, transaction_hash
+from bitnexus.ledger.merkle import EMPTY_ROOT, merkle_proof, merkle_root, root_from_proof
 
 digests = st.binary(min_size=32, max_size=32).map(bytes.hex)
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bitnexus.postings import (
+from bitnexus.ledger.postings import (
     Posting,
     basis_points_of,
     deposit,

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from bitnexus import migrate
 from bitnexus.config import Config
-from bitnexus.db import make_engine
-from bitnexus.schema import load_all_schemas
+from bitnexus.database import migrate
+from bitnexus.database.engine import make_engine
+from bitnexus.database.schema import load_all_schemas
 
 
 def _tables(engine: sa.Engine) -> set[str]:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bitnexus.changeset import CastError, cast_decimal, cast_integer, decimal_places
-from bitnexus.money import format_minor, from_minor, to_minor
+from bitnexus.common.changeset import CastError, cast_decimal, cast_integer, decimal_places
+from bitnexus.common.money import format_minor, from_minor, to_minor
 
 
 @given(units=st.integers(min_value=-(10**18), max_value=10**18), places=st.integers(0, 8))

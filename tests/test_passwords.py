@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from actors.errors import Unauthorized
-from bitnexus.passwords import Passwords
-from bitnexus.schema import users
-from bitnexus.users import Users
+from bitnexus.accounts.passwords import Passwords
+from bitnexus.accounts.users import Users
+from bitnexus.database.schema import users
 
 
 def test_hash_is_argon2id_and_verifies(config):

@@ -18,7 +18,7 @@ from actors.products import (
     ListProductsByUser,
     UpdateProduct,
 )
-from bitnexus.schema import products as products_table
+from bitnexus.database.schema import products as products_table
 from supervisors import ActorCrashed, Crash, call
 
 

@@ -15,8 +15,8 @@ from actors.errors import NotFound, ValidationFailed
 from actors.ledger import Balances, VerifyChain
 from actors.products import CreateProduct
 from actors.transactions import CreateTransaction, GetTransaction, ListTransactions
-from bitnexus.ledger_schema import ledger_transactions
-from bitnexus.pagination import encode_cursor
+from bitnexus.common.pagination import encode_cursor
+from bitnexus.ledger.schema import ledger_transactions
 from supervisors import call
 
 FIELDS = {

@@ -1,6 +1,6 @@
 """Prometheus metrics: HTTP traffic, and the live tree sampled into gauges and counters.
 
-The ledger records its own (bitnexus.ledger_metrics: transactions, block sizes, commit
+The ledger records its own (bitnexus.ledger.metrics: transactions, block sizes, commit
 time) in the same registry or multiprocess directory; `/metrics` exposes them with ours.
 
 Metrics are module-level (one registry per process). Under gunicorn every worker writes

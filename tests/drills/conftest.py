@@ -20,8 +20,8 @@ from drill_bank import Bank
 from drill_mode import is_long
 from drill_server import DrillServer
 
-from bitnexus import migrate
-from bitnexus.db import make_engine
+from bitnexus.database import migrate
+from bitnexus.database.engine import make_engine
 
 
 @pytest.fixture

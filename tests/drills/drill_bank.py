@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from bank_support import START_MINOR, snapshot_problem
 from drill_http import Answer, bearer, send
 
-from bitnexus.money import format_minor
+from bitnexus.common.money import format_minor
 
 PASSWORD = "correct horse battery staple"
 INSUFFICIENT = {"errors": {"amount": ["insufficient funds"]}}

@@ -16,9 +16,9 @@ from drill_bank import Bank
 from drill_http import send
 from drill_server import OPERATOR
 
-from bitnexus.ledger_queries import snapshot
-from bitnexus.ledger_schema import ledger_transactions
-from bitnexus.ledger_verify import verify_chain
+from bitnexus.ledger.queries import snapshot
+from bitnexus.ledger.schema import ledger_transactions
+from bitnexus.ledger.verify import verify_chain
 
 
 @dataclass

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from bitnexus import devdb
+import devdb
 
 LOCK_PATH = devdb.OUTAGE_LOCK
 LOCK_WAIT = 600.0

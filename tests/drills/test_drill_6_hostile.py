@@ -12,8 +12,8 @@ from drill_http import Answer, bearer, send
 from drill_report import record
 from drill_server import OPERATOR
 
-from bitnexus.ledger_queries import snapshot
-from bitnexus.ledger_schema import ledger_accounts, ledger_transactions
+from bitnexus.ledger.queries import snapshot
+from bitnexus.ledger.schema import ledger_accounts, ledger_transactions
 
 BAD_REQUEST = {"errors": {"detail": "Bad Request"}}
 LEAKS = ("Traceback", "psycopg", "sqlalchemy", "SELECT ", "$argon2", 'File "')

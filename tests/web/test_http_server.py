@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from live_server import BITNEXUS, start
 from prometheus_client.parser import text_string_to_metric_families
 
-from bitnexus.ledger_schema import ledger_transactions
+from bitnexus.ledger.schema import ledger_transactions
 
 OPERATOR = {"authorization": "Bearer live-operator-token"}
 PASSWORD = "correct horse battery staple"

@@ -12,17 +12,17 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from actors.errors import NotFound, Unauthorized, ValidationFailed
-from bitnexus.changeset import (
+from bitnexus.accounts.passwords import Passwords
+from bitnexus.common.changeset import (
     TAKEN,
     Changeset,
     cast_string,
     cast_trimmed_string,
     enum_caster,
 )
-from bitnexus.db import reading
-from bitnexus.pagination import page, page_request
-from bitnexus.passwords import Passwords
-from bitnexus.schema import USER_ROLES, users, utcnow
+from bitnexus.common.pagination import page, page_request
+from bitnexus.database.engine import reading
+from bitnexus.database.schema import USER_ROLES, users, utcnow
 
 EMAIL_FORMAT = re.compile(r"^[^\s]+@[^\s]+$")
 EMAIL_MAX = 160

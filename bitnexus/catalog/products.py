@@ -12,7 +12,8 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from actors.errors import Forbidden, NotFound, ValidationFailed
-from bitnexus.changeset import (
+from bitnexus.accounts.users import iso
+from bitnexus.common.changeset import (
     DOES_NOT_EXIST,
     Changeset,
     cast_decimal,
@@ -20,11 +21,10 @@ from bitnexus.changeset import (
     cast_string,
     enum_caster,
 )
-from bitnexus.db import reading
-from bitnexus.money import format_minor, from_minor, to_minor
-from bitnexus.pagination import page, page_request
-from bitnexus.schema import MAX_ID, PRODUCT_STATUSES, products, users, utcnow
-from bitnexus.users import iso
+from bitnexus.common.money import format_minor, from_minor, to_minor
+from bitnexus.common.pagination import page, page_request
+from bitnexus.database.engine import reading
+from bitnexus.database.schema import MAX_ID, PRODUCT_STATUSES, products, users, utcnow
 
 NAME_MAX = 200
 DESCRIPTION_MAX = 5000

@@ -13,8 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from actors.errors import ValidationFailed
-from bitnexus.catalog import PRICE_LIMIT
-from bitnexus.changeset import (
+from bitnexus.catalog.products import PRICE_LIMIT
+from bitnexus.common.changeset import (
     INVALID,
     Changeset,
     cast_decimal,
@@ -23,9 +23,9 @@ from bitnexus.changeset import (
     decimal_places,
     enum_caster,
 )
-from bitnexus.hashing import canonical, sha256_hex
-from bitnexus.ledger_schema import TRANSACTION_KINDS
-from bitnexus.money import to_minor
+from bitnexus.common.money import to_minor
+from bitnexus.ledger.hashing import canonical, sha256_hex
+from bitnexus.ledger.schema import TRANSACTION_KINDS
 
 DESCRIPTION_MAX = 500
 KEY_MAX = 255

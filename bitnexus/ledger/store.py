@@ -20,11 +20,15 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from actors.errors import ValidationFailed
-from bitnexus import ledger_pg
-from bitnexus.changeset import DOES_NOT_EXIST
-from bitnexus.hashing import TRANSACTION_FIELDS, block_hash, transaction_hash
-from bitnexus.ledger_queries import Places, get_transaction, transaction_reply
-from bitnexus.ledger_schema import (
+from bitnexus.accounts.users import iso
+from bitnexus.common.changeset import DOES_NOT_EXIST
+from bitnexus.database.schema import users, utcnow
+from bitnexus.ledger import postgres as ledger_pg
+from bitnexus.ledger.hashing import TRANSACTION_FIELDS, block_hash, transaction_hash
+from bitnexus.ledger.merkle import EMPTY_ROOT, merkle_root
+from bitnexus.ledger.postings import Posting
+from bitnexus.ledger.queries import Places, get_transaction, transaction_reply
+from bitnexus.ledger.schema import (
     TRANSACTION_KINDS,
     ledger_accounts,
     ledger_blocks,
@@ -32,10 +36,6 @@ from bitnexus.ledger_schema import (
     ledger_postings,
     ledger_transactions,
 )
-from bitnexus.merkle import EMPTY_ROOT, merkle_root
-from bitnexus.postings import Posting
-from bitnexus.schema import users, utcnow
-from bitnexus.users import iso
 
 BIGINT_MAX = 2**63 - 1
 GENESIS = {

@@ -14,17 +14,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from bitnexus.hashing import TRANSACTION_FIELDS, block_hash, transaction_hash
-from bitnexus.ledger_queries import block_header, postings_of
-from bitnexus.ledger_schema import (
+from bitnexus.accounts.users import iso
+from bitnexus.ledger.hashing import TRANSACTION_FIELDS, block_hash, transaction_hash
+from bitnexus.ledger.merkle import merkle_proof, merkle_root, root_from_proof
+from bitnexus.ledger.queries import block_header, postings_of
+from bitnexus.ledger.schema import (
     ledger_accounts,
     ledger_blocks,
     ledger_head,
     ledger_postings,
     ledger_transactions,
 )
-from bitnexus.merkle import merkle_proof, merkle_root, root_from_proof
-from bitnexus.users import iso
 
 CHUNK_BLOCKS = 100  # blocks loaded per round trip while walking the chain
 

@@ -1,7 +1,7 @@
 """SQLAlchemy Core tables: one `metadata` for the whole application.
 
 Money is stored as integers in the currency's minor units; timestamps are UTC.
-Other schema modules (e.g. `bitnexus/ledger_schema.py`) define their tables on this same
+Other schema modules (e.g. `bitnexus/ledger/schema.py`) define their tables on this same
 `metadata` and must be listed in `SCHEMA_MODULES` so migrations and the drift test see them.
 """
 
@@ -26,7 +26,7 @@ NAMING_CONVENTION = {
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 # Register every module that adds tables to `metadata` here (import path as a string).
-SCHEMA_MODULES = ("bitnexus.schema", "bitnexus.ledger_schema")
+SCHEMA_MODULES = ("bitnexus.database.schema", "bitnexus.ledger.schema")
 
 
 def load_all_schemas() -> sa.MetaData:

@@ -7,11 +7,11 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bitnexus.accounts.passwords import Passwords
+from bitnexus.accounts.users import Users, email_key
 from bitnexus.config import Config
-from bitnexus.db import reading
-from bitnexus.passwords import Passwords
-from bitnexus.schema import users
-from bitnexus.users import Users, email_key
+from bitnexus.database.engine import reading
+from bitnexus.database.schema import users
 
 
 def create_or_promote(

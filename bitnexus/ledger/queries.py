@@ -17,19 +17,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from actors.errors import ValidationFailed
-from bitnexus.changeset import Changeset, cast_string, enum_caster
-from bitnexus.hashing import BLOCK_FIELDS
-from bitnexus.ledger_schema import (
+from bitnexus.accounts.users import iso
+from bitnexus.common.changeset import Changeset, cast_string, enum_caster
+from bitnexus.common.money import format_minor
+from bitnexus.common.pagination import encode_cursor, page_request
+from bitnexus.database.schema import MAX_ID, users
+from bitnexus.ledger.hashing import BLOCK_FIELDS
+from bitnexus.ledger.schema import (
     TRANSACTION_KINDS,
     ledger_accounts,
     ledger_blocks,
     ledger_postings,
     ledger_transactions,
 )
-from bitnexus.money import format_minor
-from bitnexus.pagination import encode_cursor, page_request
-from bitnexus.schema import MAX_ID, users
-from bitnexus.users import iso
 
 Places = Mapping[str, int]
 HISTORY_CURSOR = "history"

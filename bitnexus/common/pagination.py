@@ -7,8 +7,8 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
-from bitnexus.changeset import Changeset, cast_integer, cast_string
-from bitnexus.schema import MAX_ID
+from bitnexus.common.changeset import Changeset, cast_integer, cast_string
+from bitnexus.database.schema import MAX_ID
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100

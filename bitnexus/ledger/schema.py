@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from bitnexus.schema import UTCDateTime, metadata
+from bitnexus.database.schema import UTCDateTime, metadata
 
 TRANSACTION_KINDS = ("deposit", "withdrawal", "transfer", "purchase")
 

@@ -1,0 +1,1 @@
+"""Catalog: products and the rules for who sees and sells them."""

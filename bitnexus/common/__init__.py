@@ -1,0 +1,1 @@
+"""What the contexts share: changesets, money and pagination."""
