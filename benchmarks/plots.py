@@ -49,18 +49,23 @@ def ledger_throughput(rows: list[ledger.Row]) -> str:
 
 
 def http_rates(rows: list[http.Row]) -> str:
-    fig, ax = plt.subplots(figsize=(7, 4))
-    routes = list(dict.fromkeys(r.route for r in rows))
-    workers = sorted({r.workers for r in rows})
-    width = 0.8 / len(routes)
-    for i, route in enumerate(routes):
-        rates = [next(r.rate for r in rows if r.route == route and r.workers == w) for w in workers]
-        ax.bar(
-            [w + (i - (len(routes) - 1) / 2) * width for w in workers], rates, width, label=route
-        )
-    ax.set_xticks(workers, [f"{w} worker(s)" for w in workers])
-    ax.set_ylabel("requests/s")
-    ax.set_title("bitnexus serve on PostgreSQL: transfers against /health")
+    """Each route's share of the bare app's requests/s, per worker count, with its target."""
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    ours = [r for r in rows if r.contender == http.OURS]
+    workers = sorted({r.workers for r in ours})
+    width = 0.8 / len(workers)
+    for i, n in enumerate(workers):
+        shares = [next(r.share for r in ours if r.route == route and r.workers == n)
+                  for route in http.ROUTES]  # fmt: skip
+        xs = [x + (i - (len(workers) - 1) / 2) * width for x in range(len(http.ROUTES))]
+        ax.bar(xs, shares, width, label=f"{n} worker(s)")
+    for x, route in enumerate(http.ROUTES):
+        target = http.TARGETS[route]
+        ax.hlines(target, x - 0.45, x + 0.45, colors="black", linestyles="--", linewidth=1)
+    labels = [route.replace("/api/v1", "").replace(" ", "\n", 1) for route in http.ROUTES]
+    ax.set_xticks(range(len(http.ROUTES)), labels, fontsize=8)
+    ax.set_ylabel("share of the bare Flask app's requests/s")
+    ax.set_title("bitnexus serve against a bare Flask app (dashed: target)")
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, "http.png")
