@@ -23,7 +23,6 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from gunicorn.app.base import BaseApplication
 from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
@@ -31,6 +30,7 @@ from prometheus_client import multiprocess
 
 from bitnexus.config import Config
 from bitnexus.database.engine import make_engine
+from bitnexus.database.probe import DatabaseProbe
 from bitnexus.tree import application_spec, render
 from supervisors import start_tree
 from web import Runtime, access_log, create_app, shedding
@@ -95,7 +95,8 @@ class TreeWorker(ThreadWorker):
         access_log.configure()
         engine = make_engine(server.config)
         tree = start_tree(application_spec(server.config, engine))
-        server.runtime = Runtime(tree, _pinger(engine), server.options.metrics_dir)
+        probe = DatabaseProbe(engine, server.config.call_timeout)
+        server.runtime = Runtime(tree, probe, server.options.metrics_dir)
         print(render(tree.tree()), flush=True)
         self._tree, self._gave_up, self._stopping = tree, False, False
         self._stopped = threading.Event()
@@ -107,6 +108,7 @@ class TreeWorker(ThreadWorker):
             self._stopping = True
             self._stopped.set()
             tree.stop()  # after the last in-flight request: reverse start order
+            probe.close()
             engine.dispose()
         if self._gave_up:
             logger.error("root supervisor gave up; worker exits for a fresh one")
@@ -181,14 +183,6 @@ def _refused_status(exc: BaseException) -> int | None:
     if isinstance(exc, _MALFORMED):
         return 400
     return None
-
-
-def _pinger(engine: sa.Engine) -> Any:
-    def ping() -> None:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-
-    return ping
 
 
 def _child_exit(_arbiter: Any, worker: Any) -> None:

@@ -9,6 +9,7 @@ from flask import current_app
 
 from supervisors import Tree
 from web.metrics import TreeSampler
+from web.probe import SharedProbe
 
 
 def _no_database_check() -> None:
@@ -27,8 +28,10 @@ class Runtime:
     database_ping: Callable[[], None] = _no_database_check
     metrics_dir: str | None = None
     sampler: TreeSampler | None = field(init=False, default=None)
+    database_probe: SharedProbe = field(init=False)
 
     def __post_init__(self) -> None:
+        self.database_probe = SharedProbe(self.database_ping)
         # One sampler per tree: it counts each supervisor event exactly once.
         self.sampler = TreeSampler(self.tree) if self.tree is not None else None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import functools
 import time
 from importlib import metadata
 
@@ -18,7 +18,8 @@ blueprint = Blueprint("health", __name__)
 
 @blueprint.get("/health")
 def health() -> Response:
-    connected = _database_answers(current_app.config["BITNEXUS_CALL_TIMEOUT"])
+    # Within a deadline, so a hung connect can't hang /health (web/probe.py).
+    connected = runtime().database_probe.answers(current_app.config["BITNEXUS_CALL_TIMEOUT"])
     body = {
         "status": "healthy" if connected else "unhealthy",
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -53,24 +54,7 @@ def prometheus() -> Response:
     return Response(body, content_type=metrics.CONTENT_TYPE)
 
 
-def _database_answers(timeout: float) -> bool:
-    """Run the injected probe with a deadline: a hung connect must not hang /health."""
-    ping = runtime().database_ping
-    outcome: list[bool] = []
-
-    def probe() -> None:
-        try:
-            ping()
-            outcome.append(True)
-        except Exception:
-            outcome.append(False)
-
-    thread = threading.Thread(target=probe, name="health-ping", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return outcome == [True]
-
-
+@functools.cache
 def _version() -> str:
     try:
         return metadata.version("bitnexus")
