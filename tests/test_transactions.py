@@ -13,7 +13,7 @@ from ledger_support import TIMEOUT, fund, make_user, transact
 from actors.accounts import DeleteUser, GetUser
 from actors.errors import NotFound, ValidationFailed
 from actors.ledger import Balances, VerifyChain
-from actors.products import CreateProduct
+from actors.products import CreateProduct, UpdateProduct
 from actors.transactions import CreateTransaction, GetTransaction, ListTransactions
 from bitnexus.common.pagination import encode_cursor
 from bitnexus.ledger.schema import ledger_transactions
@@ -255,6 +255,26 @@ def test_a_replay_returns_the_original_and_posts_nothing(services, engine):
     assert create(bob, **attrs | {"recipient_id": alice})["replay"] is False  # keys are per user
     assert count_transactions(engine) == 4
     assert balance(alice) == "1.00"
+
+
+def test_a_replay_answers_after_its_parties_changed(services, engine):
+    buyer, vendor, friend = make_user(), make_user(), make_user()
+    fund(buyer, "10")
+    fund(friend, "1")
+    lamp = product(vendor, price="2.00")
+    bought = create(buyer, kind="purchase", product_id=lamp["id"], idempotency_key="p1")
+    sent = create(friend, **TRANSFER | {"recipient_id": buyer, "idempotency_key": "t1"})
+    call("products", UpdateProduct(lamp["id"], {"status": "archived"}), TIMEOUT)
+    transact(buyer, kind="withdrawal", amount="9", currency="EUR")
+    call("accounts", DeleteUser(buyer), TIMEOUT)  # the transfer's recipient is gone
+    again = create(buyer, kind="purchase", product_id=lamp["id"], idempotency_key="p1")
+    assert again == {"transaction": bought["transaction"], "replay": True}
+    again = create(friend, **TRANSFER | {"recipient_id": buyer, "idempotency_key": "t1"})
+    assert again == {"transaction": sent["transaction"], "replay": True}
+    assert errors_of(friend, **TRANSFER | {"recipient_id": buyer}) == {
+        "recipient_id": ["does not exist"]
+    }
+    assert count_transactions(engine) == 5
 
 
 # ---------------------------------------------------------------- accounts
