@@ -42,8 +42,16 @@ def make_engine(config: Config) -> Engine:
 
 @contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
-    """A read-only transaction; on SQLite it does not take the write lock."""
+    """A connection for reads of one statement each (or of rows that never change).
+
+    On PostgreSQL in autocommit: a statement is one round trip, with no BEGIN and no
+    COMMIT around it. On SQLite a deferred read transaction, which does not take the
+    write lock. Reads that need one snapshot across statements use a transaction.
+    """
     with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+            return
         conn = conn.execution_options(sqlite_begin="DEFERRED")
         with conn.begin():
             yield conn
