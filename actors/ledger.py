@@ -3,26 +3,26 @@
 Record requests are group-committed: the ledger takes the requests queued behind the one
 it is handling (up to `ledger_batch_max` in all) and appends them as one block in one
 database transaction, answering each caller only after that commit. Reads and
-verification run in a snapshot.
+verification are the readers' (`actors/ledger_readers.py`), so they never queue behind a
+block.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from actors.errors import NotFound, Unavailable
-from actors.service import database_outage_as_unavailable, require_id
+from actors.errors import Unavailable
+from actors.service import database_outage_as_unavailable
 from bitnexus.config import Config
 from bitnexus.ledger import metrics as ledger_metrics
 from bitnexus.ledger import queries
 from bitnexus.ledger.store import Entry, ensure_genesis, record
-from bitnexus.ledger.verify import verify_chain, verify_tail, verify_transaction
+from bitnexus.ledger.verify import verify_tail
 from supervisors import Rejected, Worker, cast
 
 NAME = "ledger"
@@ -41,40 +41,10 @@ class Record:
 
 
 @dataclass(frozen=True)
-class GetTransaction:
-    id: int
+class Degrade:
+    """Refuse to append from now on: a reader found the chain damaged (``reason``)."""
 
-
-@dataclass(frozen=True)
-class History:
-    """The user's postings, newest first; ``limit`` (<= 100) and ``cursor`` as in pages."""
-
-    user_id: int
-    currency: str | None = None
-    limit: object = None
-    cursor: object = None
-
-
-@dataclass(frozen=True)
-class Balances:
-    user_id: int
-
-
-@dataclass(frozen=True)
-class GetBlock:
-    index: int
-
-
-@dataclass(frozen=True)
-class Verify:
-    """The proof of one transaction, from its content up to the head, and a verdict."""
-
-    transaction_id: int
-
-
-@dataclass(frozen=True)
-class VerifyChain:
-    """Every block from genesis, and every balance against its postings."""
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -134,36 +104,9 @@ class Ledger(Worker):
         match message:
             case Record(entry=entry):
                 return self._record(entry)
-            case GetTransaction(id=transaction_id):
-                return _found(
-                    self._read(
-                        queries.get_transaction,
-                        require_id(transaction_id, "transaction"),
-                        self._places,
-                    )
-                )
-            case History(user_id=user_id, currency=currency, limit=limit, cursor=cursor):
-                return self._read(
-                    queries.history,
-                    require_id(user_id, "user"),
-                    self._places,
-                    currency=currency,
-                    limit=limit,
-                    cursor=cursor,
-                )
-            case Balances(user_id=user_id):
-                return self._read(queries.balances, require_id(user_id, "user"), self._places)
-            case GetBlock(index=index):
-                return _found(self._read(queries.get_block, _block_index(index), self._places))
-            case Verify(transaction_id=transaction_id):
-                return _found(
-                    self._read(verify_transaction, require_id(transaction_id, "transaction"))
-                )
-            case VerifyChain():
-                report = self._read(verify_chain)
-                if not report["valid"]:
-                    self.degraded = f"chain does not verify: {_summary(report)}"
-                return report
+            case Degrade(reason=reason):
+                self.degraded = reason
+                return None
         return super().handle(message)
 
     def _record(self, entry: Entry) -> dict[str, Any]:
@@ -190,28 +133,6 @@ class Ledger(Worker):
             raise outcomes[0]
         return outcomes[0]
 
-    def _read(self, query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        with database_outage_as_unavailable(), queries.snapshot(self._engine) as conn:
-            return query(conn, *args, **kwargs)
-
 
 def _is_record(message: object) -> bool:
     return isinstance(message, Record)
-
-
-def _block_index(value: object) -> int:
-    if type(value) is not int or value < 0:
-        raise NotFound(f"block {value!r}")
-    return value
-
-
-def _found(value: Any) -> Any:
-    if value is None:
-        raise NotFound("ledger record")
-    return value
-
-
-def _summary(report: dict[str, Any]) -> str:
-    if report["reason"] is not None:
-        return report["reason"]
-    return f"{len(report['balance_mismatches'])} balance(s) differ from their postings"

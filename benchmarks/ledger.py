@@ -13,6 +13,7 @@ import random
 import re
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +24,9 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from actors.ledger import Record
-from benchmarks import database
+from actors.ledger_readers import NAME as READERS
+from actors.ledger_readers import VerifyChain
+from benchmarks import database, generate
 from benchmarks.load import Result, drive, pair
 from bitnexus.config import Config
 from bitnexus.ledger.postings import transfer
@@ -66,14 +69,19 @@ def _journal_size(engine: sa.Engine) -> tuple[int, int]:
     return blocks, txs
 
 
-def run_actor(engine: sa.Engine, ids: list[int], clients: int) -> tuple[Result, float]:
-    """Transfers through ``call("ledger", Record(...))``; the result and mean block size."""
+def run_actor_only(ids: list[int], clients: int) -> Result:
+    """Transfers through ``call("ledger", Record(...))`` from ``clients`` threads."""
 
     def op(rng: random.Random) -> object:
         return call("ledger", Record(_transfer_entry(*pair(rng, ids))), CALL_TIMEOUT)
 
+    return drive(clients, SECONDS, op)
+
+
+def run_actor(engine: sa.Engine, ids: list[int], clients: int) -> tuple[Result, float]:
+    """``run_actor_only``, and the mean block size meanwhile."""
     blocks, txs = _journal_size(engine)
-    result = drive(clients, SECONDS, op)
+    result = run_actor_only(ids, clients)
     blocks2, txs2 = _journal_size(engine)
     return result, (txs2 - txs) / max(1, blocks2 - blocks)
 
@@ -238,6 +246,74 @@ def markdown_batch_max(drains: list[Drain]) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------- writes during verify_chain
+
+VERIFY_LEDGER = 100_000  # transactions: a full walk outlasts a measuring window
+VERIFY_ROUNDS = 2
+VERIFY_CLIENTS = 32
+
+
+@dataclass(frozen=True)
+class DuringVerify:
+    alone: list[Result]
+    during: list[Result]
+    walks: list[float]  # seconds each overlapping verify_chain took
+
+    @property
+    def share(self) -> float:
+        return sum(r.operations for r in self.during) / sum(r.operations for r in self.alone)
+
+
+def _during_walk(ids: list[int]) -> tuple[Result, float]:
+    """Transfers from VERIFY_CLIENTS threads while a full verify_chain runs in a reader."""
+    walked: list[float] = []
+
+    def walk() -> None:
+        started = time.perf_counter()
+        report = call(READERS, VerifyChain(), 600.0)
+        assert report["valid"], report
+        walked.append(time.perf_counter() - started)
+
+    walker = threading.Thread(target=walk)
+    walker.start()
+    result = run_actor_only(ids, VERIFY_CLIENTS)
+    still_walking = walker.is_alive()  # the window must lie inside the walk
+    walker.join()
+    if not still_walking:
+        raise RuntimeError(f"verify_chain ({walked[0]:.1f} s) ended before the window did")
+    return result, walked[0]
+
+
+def run_verify_during_writes() -> DuringVerify:
+    """Transfers/s at 32 threads alone and while a full verify_chain runs, interleaved."""
+    with database.fresh() as (cfg, engine):
+        ids = database.wallets(cfg, engine, WALLETS)
+        generate.grow(engine, VERIFY_LEDGER)
+        alone, during, walks = [], [], []
+        with _tree(cfg, engine):
+            for _ in range(VERIFY_ROUNDS):
+                print("  ledger during verify_chain …", flush=True)
+                alone.append(run_actor_only(ids, VERIFY_CLIENTS))
+                result, seconds = _during_walk(ids)
+                during.append(result)
+                walks.append(seconds)
+        return DuringVerify(alone, during, walks)
+
+
+def markdown_during_verify(d: DuringVerify) -> str:
+    lines = [
+        "| round | transfers/s alone | p99 ms | transfers/s during verify_chain | p99 ms "
+        "| verify_chain s |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for n, (a, b, w) in enumerate(zip(d.alone, d.during, d.walks, strict=True), 1):
+        lines.append(
+            f"| {n} | {a.rate:,.0f} | {a.percentile(99):.1f} | {b.rate:,.0f} | "
+            f"{b.percentile(99):.1f} | {w:.1f} |"
+        )
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -289,5 +365,6 @@ def markdown(rows: list[Row]) -> str:
 
 if __name__ == "__main__":
     database.start()
+    print(markdown_during_verify(run_verify_during_writes()))
     print(markdown_batch_max(run_batch_max()))
     print(markdown(run()))

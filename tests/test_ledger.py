@@ -16,14 +16,14 @@ from ledger_support import (
     writes_held,
 )
 
+from actors import ledger_readers
 from actors.errors import NotFound, Unavailable, ValidationFailed
-from actors.ledger import (
+from actors.ledger import LedgerDegraded, Record
+from actors.ledger_readers import (
     Balances,
     GetBlock,
     GetTransaction,
     History,
-    LedgerDegraded,
-    Record,
     Verify,
     VerifyChain,
 )
@@ -40,11 +40,12 @@ from supervisors import call, start_tree, whereis
 
 
 def ledger(message):
-    return call("ledger", message, TIMEOUT)
+    """A read, from the ledger's readers."""
+    return call("ledger_readers", message, TIMEOUT)
 
 
 def record(entry):
-    return ledger(Record(entry))
+    return call("ledger", Record(entry), TIMEOUT)
 
 
 def test_genesis_block_starts_the_chain(services):
@@ -125,6 +126,19 @@ def test_unknown_records_are_not_found(services):
     ):
         with pytest.raises(NotFound):
             ledger(message)
+
+
+def test_reads_never_wait_for_the_block_being_written(services, engine):
+    alice, bob = make_user(), make_user()
+    posted = record(deposit_entry(alice, 1000))["transaction"]
+    with writes_held(engine):  # the writer is stuck in its next block until this ends
+        pending = whereis("ledger").ask(Record(transfer_entry(alice, bob, 1)), block=False)
+        assert ledger(Balances(alice))["EUR"] == "10.00"
+        assert ledger(History(alice))["items"][0]["transaction"]["id"] == posted["id"]
+        assert ledger(GetBlock(posted["block_index"]))["transaction_count"] == 1
+        assert ledger(Verify(posted["id"]))["verdict"] == "valid"
+        assert ledger(VerifyChain())["valid"]
+    assert pending.get(timeout=TIMEOUT)["transaction"]["amount"] == "0.01"
 
 
 def test_verify_returns_a_merkle_proof_up_to_the_head(services, engine):
@@ -299,3 +313,15 @@ def _waiting_writer(holder) -> int:
         time.sleep(0.01)  # polling the server: there is no notification to wait on
     assert len(pids) == 1
     return pids[0]
+
+
+def test_a_long_chain_is_walked_in_a_process_of_its_own(services, engine, monkeypatch):
+    alice = make_user()
+    record(deposit_entry(alice, 100))
+    monkeypatch.setattr(ledger_readers, "WALK_ELSEWHERE_BLOCKS", 0)  # every chain is long
+    monkeypatch.setattr(ledger_readers, "verify_chain", None)  # not in this process
+    assert ledger(VerifyChain())["valid"]
+    tamper(engine, "UPDATE ledger_accounts SET balance = balance + 1")
+    assert ledger(VerifyChain())["balance_mismatches"]
+    with pytest.raises(LedgerDegraded):
+        record(deposit_entry(alice, 1))

@@ -12,7 +12,7 @@ from ledger_support import TIMEOUT, fund, make_user, transact
 
 from actors.accounts import DeleteUser, GetUser
 from actors.errors import NotFound, ValidationFailed
-from actors.ledger import Balances, VerifyChain
+from actors.ledger_readers import Balances, VerifyChain
 from actors.products import CreateProduct, UpdateProduct
 from actors.transactions import CreateTransaction, GetTransaction, ListTransactions
 from bitnexus.common.pagination import encode_cursor
@@ -37,7 +37,7 @@ def errors_of(user_id, **attrs):
 
 
 def balance(user_id, currency="EUR"):
-    return call("ledger", Balances(user_id), TIMEOUT)[currency]
+    return call("ledger_readers", Balances(user_id), TIMEOUT)[currency]
 
 
 def product(vendor, status="active", **attrs):
@@ -79,7 +79,7 @@ def test_amounts_are_read_exactly_in_each_currency(services):
     assert fund(alice, 3, "USD")["amount"] == "3.00"
     assert fund(alice, 0.1, "EUR")["amount"] == "0.10"
     assert fund(alice, "1e2", "EUR")["amount"] == "100.00"
-    assert call("ledger", Balances(alice), TIMEOUT) == {
+    assert call("ledger_readers", Balances(alice), TIMEOUT) == {
         "EUR": "100.10",
         "USD": "3.00",
         "NXC": "0.00000001",
@@ -332,7 +332,7 @@ def test_the_chain_verifies_after_every_kind(services):
     transact(buyer, kind="purchase", product_id=product(vendor, price="1")["id"])
     transact(buyer, kind="transfer", amount="1", currency="EUR", recipient_id=vendor)
     transact(vendor, kind="withdrawal", amount="2", currency="EUR")
-    assert call("ledger", VerifyChain(), TIMEOUT)["valid"]
+    assert call("ledger_readers", VerifyChain(), TIMEOUT)["valid"]
 
 
 # ---------------------------------------------------------------- listing

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from actors import accounts, ledger
+from actors import accounts, ledger_readers
 from web import policy
 from web.auth import caller, require_admin, require_self_or_admin
 from web.calls import ask
@@ -65,5 +65,5 @@ def balances(user_id: int) -> Response:
     # Found by drill 7: a deleted user's token still read zero balances here. Like any
     # /users/:id route, a user that is gone is 404.
     ask(accounts.NAME, accounts.GetUser(user_id))
-    reply = ask(ledger.NAME, ledger.Balances(user_id))
+    reply = ask(ledger_readers.NAME, ledger_readers.Balances(user_id))
     return data([{"currency": code, "balance": amount} for code, amount in reply.items()])
