@@ -2,30 +2,37 @@
 
 Record requests are group-committed: the ledger takes the requests queued behind the one
 it is handling (up to `ledger_batch_max` in all) and appends them as one block in one
-database transaction, answering each caller only after that commit. Reads and
+database transaction, answering each caller only after that commit. Blocks are
+pipelined: while block N's writes and commit are in flight (in the committer thread), the
+actor takes the next batch and sends block N + 1's head lock and reads, which the
+database grants the moment N commits or fails, so N + 1 is checked against the chain as
+it really is; a failed commit fails exactly its own block's callers. Reads and
 verification are the readers' (`actors/ledger_readers.py`), so they never queue behind a
 block.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from actors.errors import Unavailable
 from actors.service import database_outage_as_unavailable
 from bitnexus.config import Config
 from bitnexus.ledger import metrics as ledger_metrics
 from bitnexus.ledger import queries
-from bitnexus.ledger.store import Entry, ensure_genesis, record
+from bitnexus.ledger.store import Entry, Prepared, ensure_genesis, is_retryable, prepare, record
 from bitnexus.ledger.verify import verify_tail
-from supervisors import Rejected, Worker, cast
+from supervisors import ActorCrashed, Pending, Rejected, Worker, cast, crash
 
 NAME = "ledger"
+logger = logging.getLogger("bitnexus.ledger")
 PREPARE_RETRY_SECONDS = 1.0  # while the database is away at start, how often to try again
 
 
@@ -70,11 +77,16 @@ class Ledger(Worker):
         # check the chain once the database answers: on the next message or retry tick.
         self._prepared = False
         self._retry: threading.Timer | None = None
+        # Block N commits in this thread while the actor prepares block N + 1.
+        self._committer = ThreadPoolExecutor(1, thread_name_prefix="ledger-commit")
+        self._in_flight: Future[None] | None = None
+        self._pipelined = self._engine.dialect.name == "postgresql"
         self._prepare_or_retry()
 
     def terminate(self) -> None:
         if self._retry is not None:
             self._retry.cancel()
+        self._committer.shutdown(wait=True)  # the block in flight answers its callers
 
     def _prepare(self) -> None:
         """Genesis and the tail check, once; Unavailable while the database is away."""
@@ -109,29 +121,57 @@ class Ledger(Worker):
                 return None
         return super().handle(message)
 
-    def _record(self, entry: Entry) -> dict[str, Any]:
+    def _record(self, entry: Entry) -> None:
+        """Prepare the next block (it waits in the database for the head lock, so for the
+        block in flight to commit or fail) and hand it to the committer; then the next.
+        Each caller is answered by the committer once its own block's outcome is known."""
         if self.degraded is not None:
             raise LedgerDegraded(self.degraded)
-        pending = self.drain(self._batch_max - 1, _is_record)
+        if not self._pipelined and self._in_flight is not None:
+            self._in_flight.result()  # SQLite: its write lock is not worth queueing for
+        batch = [self.defer(), *self.drain(self._batch_max - 1, _is_record, defer=True)]
         started = time.perf_counter()
         try:
             with database_outage_as_unavailable():
-                outcomes = record(
-                    self._engine, [entry, *(p.message.entry for p in pending)], self._places
-                )
+                prepared = prepare(self._engine, [p.message.entry for p in batch], self._places)
         except Unavailable as exc:
-            for p in pending:  # not posted as far as anyone knows: a retry is safe
-                p.fail(Unavailable(str(exc)))
+            _fail(batch, exc)  # not posted as far as anyone knows: a retry is safe
+            return
+        except BaseException as exc:
+            _fail(batch, ActorCrashed(self.label, exc))
             raise
+        self._in_flight = self._committer.submit(self._commit, prepared, batch, started)
+
+    def _commit(self, prepared: Prepared, batch: list[Pending], started: float) -> None:
+        """In the committer thread: write and commit one block, then answer its callers."""
+        try:
+            with database_outage_as_unavailable():
+                try:
+                    outcomes = prepared.commit()
+                except DBAPIError as exc:
+                    if not is_retryable(exc):
+                        raise
+                    entries = [p.message.entry for p in batch]
+                    outcomes = record(self._engine, entries, self._places)  # afresh
+        except Unavailable as exc:
+            _fail(batch, exc)
+            return
+        except BaseException as exc:  # a bug: its callers are told, the ledger restarts
+            logger.error("ledger block failed", exc_info=exc)
+            _fail(batch, ActorCrashed(self.label, exc))
+            crash(self.actor_ref, f"ledger block failed: {exc!r}")
+            return
         ledger_metrics.observe_commit(outcomes, time.perf_counter() - started)
-        for p, outcome in zip(pending, outcomes[1:], strict=True):
+        for p, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, Rejected):
                 p.fail(outcome)
             else:
                 p.reply(outcome)
-        if isinstance(outcomes[0], Rejected):
-            raise outcomes[0]
-        return outcomes[0]
+
+
+def _fail(batch: list[Pending], exc: BaseException) -> None:
+    for p in batch:
+        p.fail(exc)
 
 
 def _is_record(message: object) -> bool:

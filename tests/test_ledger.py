@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -325,3 +326,36 @@ def test_a_long_chain_is_walked_in_a_process_of_its_own(services, engine, monkey
     assert ledger(VerifyChain())["balance_mismatches"]
     with pytest.raises(LedgerDegraded):
         record(deposit_entry(alice, 1))
+
+
+FAIL_WRITE = """
+CREATE OR REPLACE FUNCTION bench_fail_write() RETURNS trigger AS $$
+BEGIN RAISE EXCEPTION 'write refused' USING ERRCODE = '08006'; END $$ LANGUAGE plpgsql;
+CREATE TRIGGER fail_write BEFORE INSERT ON ledger_transactions FOR EACH ROW
+WHEN (NEW.description = 'fail-me') EXECUTE FUNCTION bench_fail_write();
+"""
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_failed_block_fails_its_callers_and_the_next_sees_the_chain_without_it(config, engine):
+    tree = start_tree(application_spec(dataclasses.replace(config, ledger_batch_max=1), engine))
+    try:
+        carol, dave = make_user(), make_user()
+        with engine.begin() as conn:
+            conn.exec_driver_sql(FAIL_WRITE)
+        ref = whereis("ledger")
+        with writes_held(engine):  # both queue: one block each, the second behind the first
+            failing = ref.ask(Record(deposit_entry(carol, 10, description="fail-me")), block=False)
+            spending = ref.ask(Record(transfer_entry(carol, dave, 5)), block=False)
+        with pytest.raises(Unavailable):
+            failing.get(timeout=TIMEOUT)
+        with pytest.raises(ValidationFailed) as refused:  # the deposit never happened
+            spending.get(timeout=TIMEOUT)
+        assert refused.value.errors == {"amount": ["insufficient funds"]}
+        assert record(deposit_entry(carol, 10))["transaction"]["amount"] == "0.10"
+        assert ledger(Balances(carol))["EUR"] == "0.10"
+        assert ledger(VerifyChain())["valid"]
+    finally:
+        tree.stop()
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS fail_write ON ledger_transactions")

@@ -95,12 +95,39 @@ def record(engine: Engine, entries: Sequence[Entry], places: Places) -> list[Out
     """
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            with engine.begin() as conn:
-                return _append(conn, entries, places)
+            return prepare(engine, entries, places).commit()
         except DBAPIError as exc:
-            if attempt == MAX_ATTEMPTS or _sqlstate(exc) not in RETRY_SQLSTATES:
+            if attempt == MAX_ATTEMPTS or not is_retryable(exc):
                 raise
     raise AssertionError("unreachable")
+
+
+def prepare(engine: Engine, entries: Sequence[Entry], places: Places) -> Prepared:
+    """Lock the head, check ``entries`` against the chain as it is, and build the block
+    (rows, hashes, replies): everything but its writes, which ``commit`` sends.
+
+    The head stays locked until the commit, so a block prepared meanwhile on another
+    connection waits for this one's outcome and then sees the chain as it really is.
+    Retried on a serialization failure or deadlock (nothing is written yet).
+    """
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        conn = engine.connect()
+        try:
+            conn.begin()
+            return _prepare(conn, entries, places)
+        except DBAPIError as exc:
+            conn.close()  # rolls back: nothing of the batch was recorded
+            if attempt == MAX_ATTEMPTS or not is_retryable(exc):
+                raise
+        except BaseException:
+            conn.close()
+            raise
+    raise AssertionError("unreachable")
+
+
+def is_retryable(exc: DBAPIError) -> bool:
+    """A serialization failure or deadlock: the whole batch may be tried again."""
+    return _sqlstate(exc) in RETRY_SQLSTATES
 
 
 def ensure_genesis(engine: Engine) -> None:
@@ -128,7 +155,33 @@ class _Batch:
     accepted: list[tuple[Entry, list[int]]] = field(default_factory=list)  # balances after
 
 
-def _append(conn: Connection, entries: Sequence[Entry], places: Places) -> list[Outcome]:
+@dataclass
+class Prepared:
+    """A block checked and built under the head lock; ``commit`` writes it."""
+
+    conn: Connection
+    decided: list[Outcome | _Accepted]
+    block: _Block | None  # None when every entry was refused or replayed
+
+    def commit(self) -> list[Outcome]:
+        """Write the block and commit; the outcomes in order. On an error nothing is known
+        to be recorded (the transaction is rolled back) and the connection is closed."""
+        try:
+            posted = self.block.write(self.conn) if self.block is not None else []
+            self.conn.commit()
+        finally:
+            self.conn.close()
+        return [
+            {"transaction": posted[d.n], "replay": d.replay} if isinstance(d, _Accepted) else d
+            for d in self.decided
+        ]
+
+    def abandon(self) -> None:
+        """Roll back without writing (the callers are told nothing was posted)."""
+        self.conn.close()
+
+
+def _prepare(conn: Connection, entries: Sequence[Entry], places: Places) -> Prepared:
     locked = _read_locked_pg(conn, entries) if _is_pg(conn) else _read_locked(conn, entries)
     batch = _Batch(locked.accounts)
     seen: dict[tuple[int, str], tuple[int, str | None]] = {}  # key -> (n, request digest)
@@ -138,11 +191,8 @@ def _append(conn: Connection, entries: Sequence[Entry], places: Places) -> list[
         if isinstance(outcome, _Accepted) and entry.idempotency_key is not None:
             seen.setdefault((entry.user_id, entry.idempotency_key), (outcome.n, entry.request_hash))
         decided.append(outcome)
-    posted = _write_block(conn, locked, batch, places) if batch.accepted else []
-    return [
-        {"transaction": posted[d.n], "replay": d.replay} if isinstance(d, _Accepted) else d
-        for d in decided
-    ]
+    block = _build_block(conn, locked, batch, places) if batch.accepted else None
+    return Prepared(conn, decided, block)
 
 
 @dataclass
@@ -310,8 +360,42 @@ def _lock_accounts(
     return locked
 
 
-def _write_block(conn: Connection, locked: _Locked, batch: _Batch, places: Places) -> list[dict]:
-    """Insert the accepted entries as block ``head + 1``; their replies, in order."""
+@dataclass
+class _Block:
+    """A block's rows, hashed, and the replies its callers get once it is committed."""
+
+    block: dict[str, Any]
+    transactions: list[dict[str, Any]]
+    postings: list[dict[str, Any]]
+    balances: list[tuple[int, int]]  # (account id, balance), id order
+    replies: list[dict[str, Any]]
+
+    def write(self, conn: Connection) -> list[dict[str, Any]]:
+        """Insert the block, its transactions and postings, set balances, move the head;
+        on PostgreSQL the COMMIT goes out with them. The replies, in order."""
+        if _is_pg(conn):
+            ledger_pg.write_block(conn, self.block, self.transactions, self.postings, self.balances)
+            return self.replies
+        conn.execute(sa.insert(ledger_blocks), self.block)
+        conn.execute(sa.insert(ledger_transactions), self.transactions)
+        conn.execute(sa.insert(ledger_postings), self.postings)
+        a = ledger_accounts
+        conn.execute(
+            sa.update(a)
+            .where(a.c.id == sa.bindparam("account"))
+            .values(balance=sa.bindparam("to")),
+            [{"account": account, "to": balance} for account, balance in self.balances],
+        )
+        conn.execute(
+            sa.update(ledger_head)
+            .where(ledger_head.c.id == 1)
+            .values(block_index=self.block["index"])
+        )
+        return self.replies
+
+
+def _build_block(conn: Connection, locked: _Locked, batch: _Batch, places: Places) -> _Block:
+    """The accepted entries as block ``head + 1``: rows, hashes and replies."""
     now = utcnow()
     index = locked.head + 1
     last_id = locked.last_id
@@ -347,19 +431,7 @@ def _write_block(conn: Connection, locked: _Locked, batch: _Batch, places: Place
     block = header | {"timestamp": now, "hash": block_hash(header)}
     touched = {(p.user_id, p.currency) for entry, _ in batch.accepted for p in entry.postings}
     balances = sorted(tuple(batch.accounts[k]) for k in touched)  # (id, balance), id order
-    if _is_pg(conn):  # commits: the replies go out only after this returns
-        ledger_pg.write_block(conn, block, transactions, postings, balances)
-        return replies
-    conn.execute(sa.insert(ledger_blocks), block)
-    conn.execute(sa.insert(ledger_transactions), transactions)
-    conn.execute(sa.insert(ledger_postings), postings)
-    a = ledger_accounts
-    conn.execute(
-        sa.update(a).where(a.c.id == sa.bindparam("account")).values(balance=sa.bindparam("to")),
-        [{"account": account, "to": balance} for account, balance in balances],
-    )
-    conn.execute(sa.update(ledger_head).where(ledger_head.c.id == 1).values(block_index=index))
-    return replies
+    return _Block(block, transactions, postings, balances, replies)  # type: ignore[arg-type]
 
 
 def _transaction_row(
