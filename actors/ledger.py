@@ -130,10 +130,18 @@ class Ledger(Worker):
         if not self._pipelined and self._in_flight is not None:
             self._in_flight.result()  # SQLite: its write lock is not worth queueing for
         batch = [self.defer(), *self.drain(self._batch_max - 1, _is_record, defer=True)]
+
+        def more() -> list[Entry]:
+            """Requests queued while the head lock was on its way (another writer's block)."""
+            joined = self.drain(self._batch_max - len(batch), _is_record, defer=True)
+            batch.extend(joined)
+            return [p.message.entry for p in joined]
+
         started = time.perf_counter()
         try:
             with database_outage_as_unavailable():
-                prepared = prepare(self._engine, [p.message.entry for p in batch], self._places)
+                entries = [p.message.entry for p in batch]
+                prepared = prepare(self._engine, entries, self._places, more)
         except Unavailable as exc:
             _fail(batch, exc)  # not posted as far as anyone knows: a retry is safe
             return

@@ -9,6 +9,7 @@ fresh database, interleaved per client count.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import random
 import re
 import subprocess
@@ -16,6 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ from actors.ledger_readers import VerifyChain
 from benchmarks import database, generate
 from benchmarks.load import Result, drive, pair
 from bitnexus.config import Config
+from bitnexus.database.engine import make_engine
 from bitnexus.ledger.postings import transfer
 from bitnexus.ledger.schema import ledger_blocks, ledger_head, ledger_transactions
 from bitnexus.ledger.store import Entry
@@ -314,6 +317,80 @@ def markdown_during_verify(d: DuringVerify) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------- several writer processes
+
+WRITER_PROCESSES = (1, 2, 4)
+WRITERS_CLIENTS = 32  # in all, split evenly over the processes
+WRITERS_ROUNDS = 2
+
+
+@dataclass(frozen=True)
+class Writers:
+    processes: int
+    results: list[Result]  # one per process and round
+
+    @property
+    def rate(self) -> float:
+        rounds = len(self.results) // self.processes
+        return sum(r.operations for r in self.results) / (SECONDS * rounds)
+
+    def percentile(self, p: float) -> float:
+        merged = Result(0, 0, SECONDS, sorted(x for r in self.results for x in r.latencies))
+        return merged.percentile(p)
+
+    @property
+    def errors(self) -> int:
+        return sum(r.errors for r in self.results)
+
+
+def _writer_process(url: str, ids: list[int], clients: int, start_at: float) -> Result:
+    """One process with its own tree (so its own ledger writer) driving ``clients``."""
+    cfg = database.config(url)
+    engine = make_engine(cfg)
+    try:
+        with _tree(cfg, engine):
+            time.sleep(max(0.0, start_at - time.time()))  # all processes start together
+            return run_actor_only(ids, clients)
+    finally:
+        engine.dispose()
+
+
+def run_writers() -> list[Writers]:
+    """Total transfers/s with 1, 2 and 4 writer processes on one database, interleaved."""
+    context = multiprocessing.get_context("spawn")
+    with database.fresh() as (cfg, engine):
+        url = engine.url.render_as_string(hide_password=False)
+        ids = database.wallets(cfg, engine, WALLETS)
+        found: dict[int, list[Result]] = {n: [] for n in WRITER_PROCESSES}
+        for _ in range(WRITERS_ROUNDS):
+            for n in WRITER_PROCESSES:
+                print(f"  ledger writers={n} …", flush=True)
+                with ProcessPoolExecutor(n, mp_context=context) as pool:
+                    start_at = time.time() + 3.0 + n  # the trees start meanwhile
+                    futures = [
+                        pool.submit(_writer_process, url, ids, WRITERS_CLIENTS // n, start_at)
+                        for _ in range(n)
+                    ]
+                    found[n] += [f.result() for f in futures]
+        return [Writers(n, results) for n, results in found.items()]
+
+
+def markdown_writers(rows: list[Writers]) -> str:
+    lines = [
+        "| writer processes | client threads each | transfers/s in all | vs 1 process "
+        "| p50 ms | p99 ms | errors |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    one = rows[0].rate
+    for w in rows:
+        lines.append(
+            f"| {w.processes} | {WRITERS_CLIENTS // w.processes} | {w.rate:,.0f} | "
+            f"{w.rate / one:.2f} | {w.percentile(50):.1f} | {w.percentile(99):.1f} | "
+            f"{w.errors} |"
+        )
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -365,6 +442,7 @@ def markdown(rows: list[Row]) -> str:
 
 if __name__ == "__main__":
     database.start()
+    print(markdown_writers(run_writers()))
     print(markdown_during_verify(run_verify_during_writes()))
     print(markdown_batch_max(run_batch_max()))
     print(markdown(run()))

@@ -359,3 +359,19 @@ def test_a_failed_block_fails_its_callers_and_the_next_sees_the_chain_without_it
         tree.stop()
         with engine.begin() as conn:
             conn.exec_driver_sql("DROP TRIGGER IF EXISTS fail_write ON ledger_transactions")
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_requests_queued_while_the_head_is_awaited_join_the_block(services, engine):
+    alice, bob = make_user(), make_user()
+    record(deposit_entry(alice, 1000))
+    ref = whereis("ledger")
+    with engine.connect() as holder, holder.begin():  # another writer's block, say
+        holder.execute(sa.select(ledger_head.c.block_index).with_for_update()).all()
+        first = ref.ask(Record(transfer_entry(alice, bob, 1)), block=False)
+        _waiting_writer(holder)  # the ledger waits for the head with a batch of one
+        rest = [ref.ask(Record(transfer_entry(alice, bob, n)), block=False) for n in range(2, 6)]
+    posted = [f.get(timeout=TIMEOUT)["transaction"] for f in [first, *rest]]
+    assert len({tx["block_index"] for tx in posted}) == 1
+    assert [tx["amount"] for tx in posted] == ["0.01", "0.02", "0.03", "0.04", "0.05"]
+    assert ledger(VerifyChain())["valid"]

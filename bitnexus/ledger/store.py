@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,19 +102,30 @@ def record(engine: Engine, entries: Sequence[Entry], places: Places) -> list[Out
     raise AssertionError("unreachable")
 
 
-def prepare(engine: Engine, entries: Sequence[Entry], places: Places) -> Prepared:
+def prepare(
+    engine: Engine,
+    entries: Sequence[Entry],
+    places: Places,
+    more: Callable[[], Sequence[Entry]] | None = None,
+) -> Prepared:
     """Lock the head, check ``entries`` against the chain as it is, and build the block
     (rows, hashes, replies): everything but its writes, which ``commit`` sends.
 
     The head stays locked until the commit, so a block prepared meanwhile on another
     connection waits for this one's outcome and then sees the chain as it really is.
     Retried on a serialization failure or deadlock (nothing is written yet).
+
+    On PostgreSQL, ``more()`` is asked once the head lock is granted: the entries it
+    returns join the block (after ``entries``, in order). Requests that queued while
+    this writer waited for another process's block then share one block instead of
+    each paying for a lock hand-off of its own.
     """
+    batch = list(entries)  # grows by what ``more()`` hands over, kept across retries
     for attempt in range(1, MAX_ATTEMPTS + 1):
         conn = engine.connect()
         try:
             conn.begin()
-            return _prepare(conn, entries, places)
+            return _prepare(conn, batch, places, more)
         except DBAPIError as exc:
             conn.close()  # rolls back: nothing of the batch was recorded
             if attempt == MAX_ATTEMPTS or not is_retryable(exc):
@@ -181,8 +192,20 @@ class Prepared:
         self.conn.close()
 
 
-def _prepare(conn: Connection, entries: Sequence[Entry], places: Places) -> Prepared:
-    locked = _read_locked_pg(conn, entries) if _is_pg(conn) else _read_locked(conn, entries)
+def _prepare(
+    conn: Connection,
+    entries: list[Entry],
+    places: Places,
+    more: Callable[[], Sequence[Entry]] | None,
+) -> Prepared:
+    if _is_pg(conn):
+        locked = _read_locked_pg(conn, entries)
+        extra = more() if more is not None else ()
+        if extra:
+            entries.extend(extra)
+            _lock_more_pg(conn, extra, locked)
+    else:
+        locked = _read_locked(conn, entries)
     batch = _Batch(locked.accounts)
     seen: dict[tuple[int, str], tuple[int, str | None]] = {}  # key -> (n, request digest)
     decided: list[Outcome | _Accepted] = []
@@ -225,25 +248,48 @@ def _read_locked(conn: Connection, entries: Sequence[Entry]) -> _Locked:
 
 def _read_locked_pg(conn: Connection, entries: Sequence[Entry]) -> _Locked:
     """The same locks and reads in one round trip (`ledger_pg`), plus the chain's tail."""
+    head, last_id, previous, *rows = ledger_pg.read_locked(conn, *_lookups(entries))
+    locked = _Locked(head, {}, set(), {}, last_id, previous)
+    _merge_locked(conn, entries, locked, *rows)
+    return locked
+
+
+def _lock_more_pg(conn: Connection, entries: Sequence[Entry], locked: _Locked) -> None:
+    """Entries joining a batch under the head lock: their keys, users and accounts."""
+    _merge_locked(conn, entries, locked, *ledger_pg.read_more(conn, *_lookups(entries)))
+
+
+def _lookups(entries: Sequence[Entry]) -> tuple[list[int], list[str], list[int], list[str]]:
+    """(key users, keys, users posted to, currencies) for `ledger_pg`'s reads."""
     keys = {(e.user_id, e.idempotency_key) for e in entries if e.idempotency_key is not None}
     posted = sorted({p.user_id for e in entries for p in e.postings if p.user_id is not None})
     currencies = sorted({p.currency for e in entries for p in e.postings})
-    key_users = [u for u, _ in keys]
-    key_names = [k for _, k in keys]
-    head, last_id, previous, known, live_rows, account_rows = ledger_pg.read_locked(
-        conn, key_users, key_names, posted, currencies
-    )
-    live = {row[0] for row in live_rows}
-    locked = {(u, c): [i, b] for i, u, c, b in account_rows}
-    wanted = _wanted_accounts(entries, live)
-    missing = sorted(wanted - locked.keys(), key=lambda k: (k[0] or 0, k[1]))
+    return [u for u, _ in keys], [k for _, k in keys], posted, currencies
+
+
+def _merge_locked(
+    conn: Connection,
+    entries: Sequence[Entry],
+    locked: _Locked,
+    known: Sequence[Any],
+    live_rows: Sequence[Any],
+    account_rows: Sequence[Any],
+) -> None:
+    locked.live |= {row[0] for row in live_rows}
+    for i, u, c, b in account_rows:  # an account locked already keeps its running balance
+        locked.accounts.setdefault((u, c), [i, b])
+    wanted = _wanted_accounts(entries, locked.live)
+    missing = sorted(wanted - locked.accounts.keys(), key=lambda k: (k[0] or 0, k[1]))
     if missing:  # the head lock is held: no other writer can be creating them
-        locked |= {(u, c): [i, b] for i, u, c, b in ledger_pg.create_accounts(conn, missing)}
-    stored = {
-        (user, key): {"id": id_, "user_id": user, "idempotency_key": key, "request_hash": digest}
-        for id_, user, key, digest in known
-    }
-    return _Locked(head, stored, live, locked, last_id, previous)
+        rows = ledger_pg.create_accounts(conn, missing)
+        locked.accounts |= {(u, c): [i, b] for i, u, c, b in rows}
+    for id_, user, key, digest in known:
+        locked.known[(user, key)] = {
+            "id": id_,
+            "user_id": user,
+            "idempotency_key": key,
+            "request_hash": digest,
+        }
 
 
 def _wanted_accounts(entries: Sequence[Entry], live: set[int]) -> set[AccountKey]:
