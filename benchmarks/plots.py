@@ -71,6 +71,33 @@ def http_rates(rows: list[http.Row]) -> str:
     return _save(fig, "http.png")
 
 
+def writers(rows: list[ledger.Writers]) -> str:
+    """Total transfers/s against writer processes on one database."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.bar([str(w.processes) for w in rows], [w.rate for w in rows], color="tab:blue")
+    ax.axhline(rows[0].rate, color="grey", linestyle="--", linewidth=1, label="one process")
+    ax.set_xlabel("writer processes (32 client threads in all)")
+    ax.set_ylabel("transfers/s in all")
+    ax.set_title("Ledger writers on one database")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, "ledger_writers.png")
+
+
+def during_verify(d: ledger.DuringVerify) -> str:
+    """Transfers/s per round alone and while a full verify_chain runs."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    rounds = range(1, len(d.alone) + 1)
+    ax.bar([r - 0.2 for r in rounds], [x.rate for x in d.alone], 0.4, label="alone")
+    ax.bar([r + 0.2 for r in rounds], [x.rate for x in d.during], 0.4, label="during verify_chain")
+    ax.set_xticks(list(rounds), [f"round {r}" for r in rounds])
+    ax.set_ylabel("transfers/s (32 threads)")
+    ax.set_title("Ledger writes while the whole chain is verified")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, "ledger_during_verify.png")
+
+
 def scaling_times(points: list[scaling.Point]) -> str:
     fig, ax = plt.subplots(figsize=(8, 4.5))
     sizes = [p.transactions for p in points]
