@@ -10,12 +10,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from actors import products
 from actors.errors import Unavailable
-from actors.service import database_outage_as_unavailable, require_id
+from actors.service import Service, database_outage_as_unavailable, require_id
 from bitnexus.accounts.passwords import Passwords
 from bitnexus.accounts.users import Users
 from bitnexus.config import Config
 from bitnexus.ledger.queries import refuse_nonzero_balances
-from supervisors import ActorCrashed, CallTimeout, NoProcess, Worker, call
+from supervisors import ActorCrashed, CallTimeout, NoProcess, call
 
 NAME = "accounts"
 
@@ -72,7 +72,7 @@ class Authenticate:
     password: object = field(repr=False)
 
 
-class Accounts(Worker):
+class Accounts(Service):
     """Users over the database. Caches nothing, so a restarted incarnation is never stale."""
 
     def __init__(self, config: Config, engine: Engine) -> None:

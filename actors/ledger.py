@@ -16,14 +16,14 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from actors.errors import NotFound, Unavailable
-from actors.service import database_outage_as_unavailable, require_id
+from actors.errors import NotFound, Unavailable, ValidationFailed
+from actors.service import Service, database_outage_as_unavailable, require_id
 from bitnexus.config import Config
 from bitnexus.ledger import metrics as ledger_metrics
 from bitnexus.ledger import queries
 from bitnexus.ledger.store import Entry, ensure_genesis, record
 from bitnexus.ledger.verify import verify_chain, verify_tail, verify_transaction
-from supervisors import Rejected, Worker, cast
+from supervisors import cast
 
 NAME = "ledger"
 PREPARE_RETRY_SECONDS = 1.0  # while the database is away at start, how often to try again
@@ -82,7 +82,7 @@ class _Prepare:
     """The ledger's own retry of its start-up checks after a database outage."""
 
 
-class Ledger(Worker):
+class Ledger(Service):
     """Appends blocks; refuses to (``degraded``) when the recent chain does not verify."""
 
     def __init__(self, config: Config, engine: Engine) -> None:
@@ -182,11 +182,11 @@ class Ledger(Worker):
             raise
         ledger_metrics.observe_commit(outcomes, time.perf_counter() - started)
         for p, outcome in zip(pending, outcomes[1:], strict=True):
-            if isinstance(outcome, Rejected):
+            if isinstance(outcome, ValidationFailed):
                 p.fail(outcome)
             else:
                 p.reply(outcome)
-        if isinstance(outcomes[0], Rejected):
+        if isinstance(outcomes[0], ValidationFailed):
             raise outcomes[0]
         return outcomes[0]
 

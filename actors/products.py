@@ -8,10 +8,9 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from actors.service import database_outage_as_unavailable, require_id
+from actors.service import Service, database_outage_as_unavailable, require_id
 from bitnexus.catalog.products import Products as Catalog
 from bitnexus.config import Config
-from supervisors import Worker
 
 NAME = "products"
 
@@ -65,7 +64,7 @@ class ListProductsByUser:
     params: Mapping[str, object] = field(default_factory=dict)
 
 
-class Products(Worker):
+class Products(Service):
     """Products over the database. Caches nothing, so a restart is never stale."""
 
     def __init__(self, config: Config, engine: Engine) -> None:

@@ -1,4 +1,4 @@
-"""What the database-backed service actors share: id checks and outage handling."""
+"""What the service actors share: their base class, id checks and outage handling."""
 
 from __future__ import annotations
 
@@ -7,8 +7,15 @@ from contextlib import contextmanager
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from actors.errors import NotFound, Unavailable
+from actors.errors import DomainError, NotFound, Unavailable
 from bitnexus.database.schema import MAX_ID
+from supervisors import Rejected, Worker
+
+
+class Service(Worker):
+    """A service actor: the domain's outcomes are replies, like the runtime's `Rejected`."""
+
+    replies = (Rejected, DomainError)
 
 
 def require_id(value: object, what: str) -> int:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from actors import accounts, ledger, products
 from actors.errors import NotFound, Unavailable, ValidationFailed
-from actors.service import database_outage_as_unavailable, require_id
+from actors.service import Service, database_outage_as_unavailable, require_id
 from bitnexus.catalog.products import COMMISSION_PLACES
 from bitnexus.common.changeset import DOES_NOT_EXIST
 from bitnexus.common.money import to_minor
@@ -25,7 +25,7 @@ from bitnexus.database.engine import reading
 from bitnexus.ledger import postings, queries
 from bitnexus.ledger.requests import Request, cast_request
 from bitnexus.ledger.store import KEY_REUSED, Entry
-from supervisors import ActorCrashed, CallTimeout, NoProcess, Worker, call
+from supervisors import ActorCrashed, CallTimeout, NoProcess, call
 
 NAME = "transactions"
 
@@ -57,7 +57,7 @@ class ListTransactions:
     party_id: int | None = None
 
 
-class Transactions(Worker):
+class Transactions(Service):
     """Stateless between messages: any member of the pool can take any request."""
 
     def __init__(self, config: Config, engine: Engine) -> None:

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from actors.errors import NotFound, Unauthorized, ValidationFailed
 from bitnexus.accounts.passwords import Passwords
 from bitnexus.common.changeset import (
     TAKEN,
@@ -20,6 +19,7 @@ from bitnexus.common.changeset import (
     cast_trimmed_string,
     enum_caster,
 )
+from bitnexus.common.errors import NotFound, Unauthorized, ValidationFailed
 from bitnexus.common.pagination import page, page_request
 from bitnexus.database.engine import reading
 from bitnexus.database.schema import USER_ROLES, users, utcnow

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from actors.errors import Forbidden, NotFound, ValidationFailed
 from bitnexus.accounts.users import iso
 from bitnexus.common.changeset import (
     DOES_NOT_EXIST,
@@ -21,6 +20,7 @@ from bitnexus.common.changeset import (
     cast_string,
     enum_caster,
 )
+from bitnexus.common.errors import Forbidden, NotFound, ValidationFailed
 from bitnexus.common.money import format_minor, from_minor, to_minor
 from bitnexus.common.pagination import page, page_request
 from bitnexus.database.engine import reading

@@ -16,9 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
-from actors.errors import ValidationFailed
 from bitnexus.accounts.users import iso
 from bitnexus.common.changeset import Changeset, cast_string, enum_caster
+from bitnexus.common.errors import ValidationFailed
 from bitnexus.common.money import format_minor
 from bitnexus.common.pagination import encode_cursor, page_request
 from bitnexus.database.schema import MAX_ID, users

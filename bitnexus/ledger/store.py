@@ -19,9 +19,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from actors.errors import ValidationFailed
 from bitnexus.accounts.users import iso
 from bitnexus.common.changeset import DOES_NOT_EXIST
+from bitnexus.common.errors import ValidationFailed
 from bitnexus.database.schema import users, utcnow
 from bitnexus.ledger import postgres as ledger_pg
 from bitnexus.ledger.hashing import TRANSACTION_FIELDS, block_hash, transaction_hash
