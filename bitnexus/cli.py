@@ -95,8 +95,8 @@ def _print_banner(options: ServeOptions, token: str, generated: bool) -> None:
 
 def run_admin_create(config: Config, email: str, name: str, password_stdin: bool) -> int:
     """Create an admin (password from stdin or a prompt), or promote an existing user."""
-    from actors.errors import ValidationFailed
-    from bitnexus.accounts.admins import create_or_promote
+    from bitnexus.accounts import create_or_promote
+    from bitnexus.common.errors import ValidationFailed
 
     def password() -> str:
         if password_stdin:
@@ -116,7 +116,7 @@ def run_admin_create(config: Config, email: str, name: str, password_stdin: bool
     finally:
         engine.dispose()
     verb = "created" if created else "promoted"
-    print(f"bitnexus: {verb} admin {user['email']} (id {user['id']})")
+    print(f"bitnexus: {verb} admin {user.email} (id {user.id})")
     return 0
 
 

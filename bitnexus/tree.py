@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from actors import client
 from actors.accounts import Accounts
 from actors.ledger import Ledger
 from actors.products import Products
@@ -28,10 +29,9 @@ RESTARTS_PER_MEMBER = 3  # in the pool's 5 s window: OTP's default intensity, pe
 
 
 def _pool(worker: type, size: int, args: tuple[object, ...]) -> Pool:
-    # Found by drill 1: a pool's supervisor allowed 3 restarts in 5 s for all its members
-    # together, so a few independent member crashes a second made it give up, and
-    # `services` restarted every member: requests in members that never crashed failed.
-    # Members fail independently (one_for_one), so the pool tolerates what each would.
+    # Members fail independently (one_for_one), so the pool tolerates what each would:
+    # with OTP's 3 restarts in 5 s for all members together, a few independent crashes a
+    # second would make it give up and restart members that never crashed.
     return Pool(worker, size=size, args=args, max_restarts=RESTARTS_PER_MEMBER * size)
 
 
@@ -59,7 +59,11 @@ def service_children(config: Config, engine: Engine) -> list[ChildSpec]:
 
 
 def application_spec(config: Config, engine: Engine) -> SupervisorSpec:
-    """Root supervisor with the `services` supervisor under it."""
+    """Root supervisor with the `services` supervisor under it.
+
+    Also makes `config.call_timeout` this process's default for the client functions.
+    """
+    client.configure(config.call_timeout)
     services = SupervisorSpec(children=service_children(config, engine), strategy="one_for_one")
     return SupervisorSpec(
         children=[ChildSpec(id="services", start=services)],

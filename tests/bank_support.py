@@ -57,7 +57,7 @@ def transfers(users: Sequence[int], count: int, seed: int, prefix: str) -> dict[
 def _until_answered(message: CreateTransaction) -> int | None:
     while True:
         try:
-            return call("transactions", message, 10.0)["transaction"]["id"]
+            return call("transactions", message, 10.0).id
         except ValidationFailed as refused:
             assert refused.errors == {"amount": ["insufficient funds"]}, refused.errors
             return None

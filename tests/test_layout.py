@@ -11,19 +11,36 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN = ("accounts", "catalog", "ledger", "database", "common")
+CONTEXTS = ("accounts", "catalog", "ledger")
+DOMAIN = (*CONTEXTS, "database", "common")
 OURS = ("bitnexus", "actors", "web", "supervisors", "migrations")
+
+
+def modules_imported(path: Path) -> set[str]:
+    """Every module named by an absolute import in ``path``."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
 
 
 def imported(path: Path) -> set[str]:
     """The top-level package of every absolute import in ``path``."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            names |= {alias.name.partition(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.partition(".")[0])
-    return names
+    return {name.partition(".")[0] for name in modules_imported(path)}
+
+
+def reached_into(path: Path, root: Path = ROOT) -> set[str]:
+    """Modules inside a context other than the one ``path`` (under ``root``) belongs to."""
+    own = path.relative_to(root).parts[:2]
+    inside = set()
+    for name in modules_imported(path):
+        parts = tuple(name.split("."))
+        if len(parts) > 2 and parts[0] == "bitnexus" and parts[1] in CONTEXTS:
+            inside |= {name} if parts[:2] != own else set()
+    return inside
 
 
 def modules(*parts: str) -> list[Path]:
@@ -50,7 +67,25 @@ def test_actors_never_import_web():
     assert offenders(modules("actors"), {"web"}) == {}
 
 
+def test_contexts_and_services_use_other_contexts_through_their_packages():
+    paths = [*modules("actors"), *modules("web")]
+    paths += [p for context in CONTEXTS for p in modules("bitnexus", context)]
+    found = {str(p.relative_to(ROOT)): reached_into(p) for p in paths}
+    assert {path: names for path, names in found.items() if names} == {}
+
+
 def test_the_check_sees_an_import_inside_a_function(tmp_path):
     source = tmp_path / "m.py"
     source.write_text("def f():\n    from actors.errors import NotFound\n    import web.app\n")
     assert imported(source) == {"actors", "web"}
+
+
+def test_reaching_into_another_context_is_seen_and_the_own_context_is_not(tmp_path):
+    source = tmp_path / "bitnexus" / "ledger" / "m.py"
+    source.parent.mkdir(parents=True)
+    source.write_text(
+        "from bitnexus.catalog import PRICE_LIMIT\n"
+        "from bitnexus.ledger.schema import TRANSACTION_KINDS\n"
+        "import bitnexus.catalog.products\n"
+    )
+    assert reached_into(source, tmp_path) == {"bitnexus.catalog.products"}

@@ -14,11 +14,9 @@ from werkzeug.exceptions import HTTPException
 
 from actors import errors as service
 from supervisors import ActorCrashed, CallTimeout, ChildError, NoProcess, Rejected
-from web.responses import error, json_response, validation_errors
+from web.responses import RETRY_AFTER_SECONDS, error, json_response, validation_errors
 
 logger = logging.getLogger("bitnexus.web")
-
-RETRY_AFTER_SECONDS = "1"
 
 
 def register_error_handlers(app: Flask) -> None:

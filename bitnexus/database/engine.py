@@ -32,7 +32,7 @@ def make_engine(config: Config) -> Engine:
             max_overflow=config.db_max_overflow,
             pool_timeout=config.db_pool_timeout,
             pool_pre_ping=True,  # a terminated backend is replaced on the next checkout
-            hide_parameters=True,  # drill 6: crash logs printed users' password hashes
+            hide_parameters=True,  # crash logs must not print users' password hashes
         )
     raise ValueError(f"unsupported database URL scheme: {url.drivername}")
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from bitnexus.catalog.products import PRICE_LIMIT
+from bitnexus.catalog import PRICE_LIMIT
 from bitnexus.common.changeset import (
     INVALID,
     Changeset,

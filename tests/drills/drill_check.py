@@ -97,6 +97,6 @@ def _chain_verifies(engine: sa.Engine, base: str) -> list[str]:
         problems.append(f"/admin/ledger/verify: {answer.status} {answer.body}")
     with snapshot(engine) as conn:
         report = verify_chain(conn)
-    if not report["valid"]:
+    if not report.valid:
         problems.append(f"verify_chain: {report}")
     return problems
