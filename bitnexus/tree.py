@@ -7,12 +7,16 @@
         ├── ledger         the one Ledger writer of this process, registered name "ledger"
         └── transactions   pool of Transactions workers, registered name "transactions"
 
-Pool sizes come from the configuration.
+Pool sizes come from the configuration. `start` runs the tree in this process, for a
+script, a REPL (`bitnexus console`) or a test (`bitnexus.testing`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -23,7 +27,9 @@ from actors.ledger import Ledger
 from actors.products import Products
 from actors.transactions import Transactions
 from bitnexus.config import Config
-from supervisors import ChildSpec, Pool, SupervisorSpec
+from bitnexus.database import migrate as migrations
+from bitnexus.database.engine import make_engine
+from supervisors import ChildSpec, Pool, SupervisorSpec, Tree, start_tree
 
 RESTARTS_PER_MEMBER = 3  # in the pool's 5 s window: OTP's default intensity, per member
 
@@ -69,6 +75,45 @@ def application_spec(config: Config, engine: Engine) -> SupervisorSpec:
         children=[ChildSpec(id="services", start=services)],
         strategy="one_for_one",
     )
+
+
+@dataclass(frozen=True)
+class App:
+    """The application running in this process: its live tree, configuration and engine."""
+
+    tree: Tree
+    config: Config
+    engine: Engine
+
+
+@contextmanager
+def running(config: Config, engine: Engine) -> Iterator[App]:
+    """The tree started on ``engine``; stopped in reverse start order on exit."""
+    tree = start_tree(application_spec(config, engine))
+    try:
+        yield App(tree, config, engine)
+    finally:
+        tree.stop()
+
+
+@contextmanager
+def start(
+    database_url: str | None = None, *, migrate: bool = False, **settings: Any
+) -> Iterator[App]:
+    """The tree on ``database_url`` (default: the configured one), migrated first when
+    asked; ``settings`` override `Config` fields (``call_timeout=2``, ...)."""
+    config = Config.from_env()
+    if database_url is not None:
+        settings["database_url"] = database_url
+    config = dataclasses.replace(config, **settings)
+    engine = make_engine(config)
+    try:
+        if migrate:
+            migrations.upgrade(engine)
+        with running(config, engine) as app:
+            yield app
+    finally:
+        engine.dispose()
 
 
 def render(node: Mapping[str, Any]) -> str:

@@ -37,8 +37,8 @@ from bitnexus.ledger.schema import (
     ledger_transactions,
 )
 from bitnexus.ledger.store import Entry
-from bitnexus.tree import application_spec
-from supervisors import call, start_tree, whereis
+from bitnexus.tree import running
+from supervisors import call, whereis
 
 
 def ledger(message):
@@ -190,14 +190,11 @@ def test_ledger_rows_can_be_neither_updated_nor_deleted(services, engine, table)
 
 
 def test_tampering_is_found_and_a_restarted_ledger_refuses_writes(config, engine):
-    tree = start_tree(application_spec(config, engine))
-    try:
+    with running(config, engine):
         alice, bob = make_user(), make_user()
         record(deposit_entry(alice, 1000))
         target = record(transfer_entry(alice, bob, 100))
         record(transfer_entry(alice, bob, 100))
-    finally:
-        tree.stop()
     p = ledger_postings
     tamper(
         engine,
@@ -208,9 +205,8 @@ def test_tampering_is_found_and_a_restarted_ledger_refuses_writes(config, engine
             .compile(engine, compile_kwargs={"literal_binds": True})
         ),
     )
-    tree = start_tree(application_spec(config, engine))
-    try:
-        node = next(c for c in _nodes(tree.tree()) if c["id"] == "ledger")
+    with running(config, engine) as app:
+        node = next(c for c in _nodes(app.tree.tree()) if c["id"] == "ledger")
         assert node["status"] == "degraded"
         assert f"block {target.block_index}" in node["degraded_reason"]
         with pytest.raises(LedgerDegraded, match=f"block {target.block_index}"):
@@ -221,8 +217,6 @@ def test_tampering_is_found_and_a_restarted_ledger_refuses_writes(config, engine
         report = ledger(VerifyChain())
         assert not report.valid and report.first_bad_block == target.block_index
         assert report.balance_mismatches  # bob's balance is no longer the sum of postings
-    finally:
-        tree.stop()
 
 
 def test_a_damaged_older_block_is_reported_by_verify_chain(services, engine):
