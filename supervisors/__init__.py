@@ -6,10 +6,12 @@ from supervisors.errors import (
     ActorCrashed,
     CallTimeout,
     ChildError,
+    InvalidSpec,
     NoProcess,
     Rejected,
     Shutdown,
     StartFailed,
+    SupervisorError,
 )
 from supervisors.events import Event, EventLog
 from supervisors.operations import (
@@ -37,6 +39,7 @@ __all__ = [
     "DynamicSupervisorSpec",
     "Event",
     "EventLog",
+    "InvalidSpec",
     "NoProcess",
     "Pending",
     "Pool",
@@ -44,6 +47,7 @@ __all__ = [
     "Shutdown",
     "StartFailed",
     "Supervisor",
+    "SupervisorError",
     "SupervisorSpec",
     "Tree",
     "VirtualClock",
