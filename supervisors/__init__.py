@@ -23,10 +23,11 @@ from supervisors.operations import (
     which_children,
 )
 from supervisors.registry import whereis
+from supervisors.signals import demonitor, exit, link, monitor, unlink
 from supervisors.spec import Backoff, ChildSpec, DynamicSupervisorSpec, Pool, SupervisorSpec
 from supervisors.supervisor import DynamicSupervisor, Supervisor
 from supervisors.tree import Tree, start_tree, walk
-from supervisors.worker import Crash, Pending, Worker
+from supervisors.worker import Crash, Down, Exit, MonitorRef, Pending, Worker
 
 __all__ = [
     "ActorCrashed",
@@ -35,11 +36,14 @@ __all__ = [
     "ChildError",
     "ChildSpec",
     "Crash",
+    "Down",
     "DynamicSupervisor",
     "DynamicSupervisorSpec",
     "Event",
     "EventLog",
+    "Exit",
     "InvalidSpec",
+    "MonitorRef",
     "NoProcess",
     "Pending",
     "Pool",
@@ -57,10 +61,15 @@ __all__ = [
     "count_children",
     "crash",
     "delete_child",
+    "demonitor",
+    "exit",
+    "link",
+    "monitor",
     "restart_child",
     "start_child",
     "start_tree",
     "terminate_child",
+    "unlink",
     "walk",
     "whereis",
     "which_children",

@@ -50,10 +50,11 @@ class CrashRequested(Exception):
 class MonitorRef:
     """What ``monitor`` returns; the ``Down`` message carries it back."""
 
-    __slots__ = ("target",)
+    __slots__ = ("actor", "target")
 
-    def __init__(self, target: ActorRef[Any] | str) -> None:
-        self.target = target
+    def __init__(self, target: ActorRef[Any] | str, actor: Worker | None) -> None:
+        self.target = target  # as given: a name or a ref
+        self.actor = actor  # the incarnation watched; None if there was none
 
     def __repr__(self) -> str:
         return f"MonitorRef({self.target})"
