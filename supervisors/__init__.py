@@ -24,8 +24,16 @@ from supervisors.operations import (
 )
 from supervisors.registry import whereis
 from supervisors.signals import demonitor, exit, link, monitor, unlink
-from supervisors.spec import Backoff, ChildSpec, DynamicSupervisorSpec, Pool, SupervisorSpec
-from supervisors.supervisor import DynamicSupervisor, Supervisor
+from supervisors.spec import (
+    Backoff,
+    ChildSpec,
+    DynamicSupervisorSpec,
+    Pool,
+    SupervisorSpec,
+    TaskSupervisorSpec,
+)
+from supervisors.supervisor import DynamicSupervisor, Supervisor, TaskSupervisor
+from supervisors.task import Task
 from supervisors.tree import Tree, start_tree, walk
 from supervisors.worker import Crash, Down, Exit, MonitorRef, Pending, Worker
 
@@ -53,6 +61,9 @@ __all__ = [
     "Supervisor",
     "SupervisorError",
     "SupervisorSpec",
+    "Task",
+    "TaskSupervisor",
+    "TaskSupervisorSpec",
     "Tree",
     "VirtualClock",
     "Worker",

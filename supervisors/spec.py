@@ -84,6 +84,18 @@ class DynamicSupervisorSpec:
 
 
 @dataclass(frozen=True)
+class TaskSupervisorSpec(DynamicSupervisorSpec):
+    """Elixir's Task.Supervisor: a DynamicSupervisor of temporary tasks (``task.py``), each
+    stopped within ``shutdown`` (as ``ChildSpec.shutdown``)."""
+
+    shutdown: Shutdown = 5.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_shutdown(self.shutdown)
+
+
+@dataclass(frozen=True)
 class Pool:
     """``size`` identical workers behind one registered name, routed by least load."""
 
@@ -133,13 +145,7 @@ class ChildSpec:
         _check_start_arguments(self.args, self.kwargs)
         restarts = ("permanent", "transient", "temporary")
         _check("restart", self.restart, self.restart in restarts, " | ".join(restarts))
-        shutdown = self.shutdown
-        _check(
-            "shutdown",
-            shutdown,
-            shutdown in (None, "brutal_kill", "infinity") or _is_seconds(shutdown),
-            "'brutal_kill', 'infinity' or seconds >= 0",
-        )
+        _check_shutdown(self.shutdown)
         _check(
             "name", self.name, self.name is None or _is_name(self.name), "None or a non-empty str"
         )
@@ -180,6 +186,15 @@ def _check_flags(spec: SupervisorSpec | DynamicSupervisorSpec | Pool) -> None:
         spec.backoff,
         spec.backoff is None or isinstance(spec.backoff, Backoff),
         "a Backoff",
+    )
+
+
+def _check_shutdown(shutdown: object) -> None:
+    _check(
+        "shutdown",
+        shutdown,
+        shutdown in (None, "brutal_kill", "infinity") or _is_seconds(shutdown),
+        "'brutal_kill', 'infinity' or seconds >= 0",
     )
 
 

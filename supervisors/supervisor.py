@@ -11,7 +11,7 @@ import contextlib
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pykka import ActorDeadError, ActorRef
@@ -19,7 +19,13 @@ from pykka import ActorDeadError, ActorRef
 from supervisors import registry
 from supervisors.errors import ChildError, Killed, Shutdown, StartFailed, is_normal
 from supervisors.events import EventLog
-from supervisors.spec import ChildSpec, DynamicSupervisorSpec, Pool, SupervisorSpec
+from supervisors.spec import (
+    ChildSpec,
+    DynamicSupervisorSpec,
+    Pool,
+    SupervisorSpec,
+    TaskSupervisorSpec,
+)
 from supervisors.worker import ChildExited, Link, Worker, spawn
 
 START_TIMEOUT = 10.0  # for a worker's init; a supervisor's start waits for its whole subtree
@@ -193,10 +199,8 @@ class Supervisor(Worker):
                 clock=self.spec.clock,
             )
             return Supervisor(pool, path, self.log, member_name=spec.name)
-        if isinstance(start, DynamicSupervisorSpec):
-            return DynamicSupervisor(start, path, self.log)
-        if isinstance(start, SupervisorSpec):
-            return Supervisor(start, path, self.log)
+        if isinstance(start, SupervisorSpec | DynamicSupervisorSpec):
+            return supervisor_for(start)(start, path, self.log)
         return start(*spec.args, **spec.kwargs)
 
     def _stop_child(self, child: Child) -> None:
@@ -514,6 +518,27 @@ class DynamicSupervisor(Supervisor):
         self._remove(child)
 
 
+class TaskSupervisor(DynamicSupervisor):
+    """Elixir's Task.Supervisor (the client side is ``task.py``): temporary children, each
+    stopped within the spec's ``shutdown``. A task's start and normal end are routine, not
+    decisions: only its failures reach the event log, so tasks do not drown it."""
+
+    spec: TaskSupervisorSpec
+
+    def _start_child(self, spec: ChildSpec) -> ActorRef[Any] | None:
+        return super()._start_child(replace(spec, shutdown=self.spec.shutdown))
+
+    def _note(self, kind: str, child_id: str | None, reason: object) -> None:
+        if child_id is None or kind not in ("child_started", "child_terminated"):
+            super()._note(kind, child_id, reason)
+
+
+def supervisor_for(spec: SupervisorSpec | DynamicSupervisorSpec) -> type[Supervisor]:
+    if isinstance(spec, TaskSupervisorSpec):
+        return TaskSupervisor
+    return DynamicSupervisor if isinstance(spec, DynamicSupervisorSpec) else Supervisor
+
+
 def _own_name(spec: ChildSpec) -> str | None:
     # A pool's members join the pool's name; the pool supervisor itself does not.
     return None if spec.kind == "pool" else spec.name
@@ -523,10 +548,8 @@ def _class_name(spec: ChildSpec) -> str:
     start = spec.start
     if isinstance(start, Pool):
         return f"Pool[{start.worker.__name__}]"
-    if isinstance(start, DynamicSupervisorSpec):
-        return "DynamicSupervisor"
-    if isinstance(start, SupervisorSpec):
-        return "Supervisor"
+    if isinstance(start, SupervisorSpec | DynamicSupervisorSpec):
+        return supervisor_for(start).__name__
     return start.__name__
 
 
