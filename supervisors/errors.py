@@ -46,7 +46,8 @@ class StartFailed(SupervisorError):
 
 class ChildError(SupervisorError):
     """A supervisor operation refused: ``not_found``, ``running``, ``restarting``,
-    ``already_present``, ``already_started`` or ``max_children``."""
+    ``already_present``, ``already_started``, ``max_children`` or ``ambiguous`` (an id
+    shared by dynamic children: address one by its ref)."""
 
     def __init__(self, reason: str, child_id: str | None = None) -> None:
         super().__init__(reason if child_id is None else f"{reason}: {child_id}")

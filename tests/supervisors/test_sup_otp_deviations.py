@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from supervision_kit import Probe, kinds, wait_event
+from supervision_kit import WAIT, Block, Probe, in_thread, kinds, outcome, wait_event
 
 from supervisors import (
     ActorCrashed,
@@ -145,6 +145,11 @@ def test_a_dynamic_supervisor_starts_any_number_of_children_from_one_spec(start,
     terminate_child(tree, first)  # the handle start_child returned
     assert not first.is_alive() and second.is_alive()
     assert [c[1] for c in which_children(tree)] == [second]
+    third = start_child(tree, spec)
+    with pytest.raises(ChildError) as info:  # the id no longer names one child
+        terminate_child(tree, "w")
+    assert info.value.reason == "ambiguous"
+    assert [c[1] for c in which_children(tree)] == [third, second]  # newest first
 
 
 # 6 ------------------------------------------------------------------------------------
@@ -218,6 +223,27 @@ def test_every_child_spec_field_is_validated_naming_the_field(start, field, fiel
 @pytest.mark.parametrize("shutdown", ["brutal_kill", "infinity", 0, 2.5, None])
 def test_the_valid_shutdown_values(shutdown):
     assert ChildSpec("w", Probe, shutdown=shutdown).shutdown == shutdown
+
+
+def test_brutal_kill_abandons_a_busy_child_at_once_without_terminate(start, lab, names):
+    tree = start(
+        SupervisorSpec(
+            [ChildSpec("w", Probe, kwargs={"lab": lab}, name=names("w"), shutdown="brutal_kill")]
+        )
+    )
+    block = Block(threading.Event())
+    busy = in_thread(lambda: call(names("w"), block, timeout=20))
+    assert block.entered.wait(WAIT)
+    seq, mark = tree.log.last_seq, lab.mark()
+
+    terminate_child(tree, "w")
+
+    assert kinds(tree.log, seq) == [("child_terminated", "w")]
+    assert tree.log.since(seq)[0].reason == "killed"
+    assert refs(tree)["w"] is None
+    block.release.set()
+    assert outcome(busy) == ("released", "w")  # its handler ran on; nothing was cleaned up
+    assert lab.since(mark) == []
 
 
 # Errors -------------------------------------------------------------------------------
