@@ -5,8 +5,8 @@ A task runs one function in its own supervised actor and ends with it. ``async_`
 abnormally, so does the other (a caller that is not an actor cannot be linked).
 ``async_nolink`` and ``async_stream_nolink`` do not link. Either way the caller gets the
 outcome through the ``Task``: ``await_`` returns the value or raises what the function
-raised (a ``Rejected`` as is, anything else as ``ActorCrashed`` with the exception as its
-cause).
+raised (one of ``Worker.replies``, e.g. a ``Rejected``, as is; anything else as
+``ActorCrashed`` with the exception as its cause).
 
 A Python thread cannot be stopped from outside. A task given up on (``await_`` timed out,
 ``shutdown``, a stream closed early or timed out) is killed as ``exit(task, "kill")``
@@ -30,7 +30,7 @@ from pykka._envelope import Envelope
 
 from supervisors import signals
 from supervisors.call import DEFAULT_TIMEOUT, call
-from supervisors.errors import ActorCrashed, CallTimeout, NoProcess, Rejected
+from supervisors.errors import ActorCrashed, CallTimeout, NoProcess
 from supervisors.reply import Reply
 from supervisors.spec import ChildSpec
 from supervisors.supervisor import StartChild
@@ -61,7 +61,7 @@ class TaskWorker(Worker):
         # the outcome sees the supervisor without it. A crash exits through the Worker.
         try:
             value = self.fun(*self.args, **self.kwargs)
-        except Rejected:
+        except self.replies:
             self._exit("normal")
             raise
         self._exit("normal")
@@ -147,7 +147,7 @@ class Task:
             return ("ok", self.await_(0))
         except ActorCrashed as exc:
             return ("exit", exc.__cause__ if exc.__cause__ is not None else exc.reason)
-        except Rejected as exc:
+        except TaskWorker.replies as exc:
             return ("exit", exc)
 
 
