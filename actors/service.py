@@ -18,6 +18,8 @@ from supervisors import ActorCrashed, CallTimeout, NoProcess, Worker
 # Unavailable (503), not a timeout of its own.
 DEPENDENCY_TIMEOUT_SHARE = 0.8
 
+TASKS = "tasks"  # the application's Task.Supervisor, for lookups that fan out
+
 
 class Service(Worker):
     """A service actor: the domain's outcomes are replies, like the runtime's `Rejected`."""
