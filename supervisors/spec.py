@@ -153,14 +153,6 @@ class ChildSpec:
             object.__setattr__(self, "shutdown", None)
 
     @property
-    def shutdown_seconds(self) -> float | None:
-        """How long a stop may take before the child is abandoned; None: no limit."""
-        shutdown = self.shutdown
-        if shutdown == "brutal_kill":
-            return 0.0
-        return None if shutdown in (None, "infinity") else float(shutdown)
-
-    @property
     def is_supervisor(self) -> bool:
         return not isinstance(self.start, type)
 

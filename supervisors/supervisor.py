@@ -236,12 +236,14 @@ class Supervisor(Worker):
         return actor, link
 
     def _await_stop(self, child: Child, actor: Worker, link: Link, began: float) -> None:
-        limit = child.spec.shutdown_seconds
-        if child.spec.shutdown == "brutal_kill":
+        shutdown = child.spec.shutdown
+        if shutdown == "brutal_kill":
             actor.kill("killed")
             child.status = "stopped"
             self._note("child_terminated", child.spec.id, "killed")
-        elif link.exited.wait(None if limit is None else began + limit - time.monotonic()):
+        elif link.exited.wait(
+            None if shutdown in (None, "infinity") else began + shutdown - time.monotonic()
+        ):
             child.status = "stopped"
             self._note("child_terminated", child.spec.id, link.reason)
         else:
