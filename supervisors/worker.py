@@ -335,10 +335,10 @@ def spawn(actor: Worker, link: Link, timeout: float | None) -> None:
         )
 
 
-def post(actor: Worker, message: object) -> None:
-    """Put ``message`` in ``actor``'s inbox without waiting; a closed inbox drops it. The
+def post(target: Worker | ActorRef[Any], message: object) -> None:
+    """Put ``message`` in ``target``'s inbox without waiting; a closed inbox drops it. The
     reply slot nobody reads keeps a ``Rejected`` from handling it from being a crash."""
-    actor.actor_inbox.put(Envelope(message, Reply()))
+    target.actor_inbox.put(Envelope(message, Reply()))
 
 
 def current() -> Worker | None:
