@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from actors.errors import DomainError, NotFound, Unavailable
 from bitnexus.database import MAX_ID
-from bitnexus.ledger import snapshot
+from bitnexus.database.engine import snapshot
 from supervisors import ActorCrashed, CallTimeout, NoProcess, Worker
 
 # A service calling another waits less than its own caller does, so that caller hears

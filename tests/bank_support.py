@@ -14,7 +14,7 @@ from actors.errors import Unavailable, ValidationFailed
 from actors.transactions import CreateTransaction
 from bitnexus.common.money import format_minor
 from bitnexus.config import Config
-from bitnexus.ledger.queries import snapshot
+from bitnexus.database.engine import snapshot
 from bitnexus.ledger.schema import ledger_accounts, ledger_transactions
 from bitnexus.tree import service_children
 from supervisors import ActorCrashed, CallTimeout, NoProcess, SupervisorSpec, call, crash

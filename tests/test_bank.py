@@ -24,7 +24,7 @@ from bank_support import (
 from ledger_support import TIMEOUT, fund, make_user
 
 from actors.ledger import VerifyChain
-from bitnexus.ledger.queries import snapshot
+from bitnexus.database.engine import snapshot
 from bitnexus.ledger.schema import ledger_blocks
 from bitnexus.ledger.verify import verify_chain
 from supervisors import call, start_tree

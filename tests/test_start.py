@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import bitnexus
-from actors import accounts
+from actors import accounts, client
 from supervisors import NoProcess, whereis
 
 CHEAP = {"argon2_time_cost": 1, "argon2_memory_cost": 64, "argon2_parallelism": 1}
@@ -19,6 +19,7 @@ def test_start_migrates_runs_the_services_and_stops_them_in_reverse_order(fresh_
     with bitnexus.start(fresh_database_url, migrate=True, call_timeout=3.0, **CHEAP) as app:
         assert app.config.database_url == fresh_database_url
         assert app.config.call_timeout == 3.0 and app.tree.running
+        assert client.default_timeout() == 3.0  # what the client functions wait by default
         user = accounts.create_user({"email": "a@b.co", "name": "A", "password": "p" * 12})
         assert accounts.get_user(user.id) == user
         stopping = app.tree.log.last_seq

@@ -46,6 +46,18 @@ def reading(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction that sees one consistent state of every table."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        else:  # SQLite in WAL mode: a deferred read transaction is a snapshot
+            conn = conn.execution_options(sqlite_begin="DEFERRED")
+        with conn.begin():
+            yield conn
+
+
 def _sqlite_engine(url: URL, config: Config) -> Engine:
     database = url.database or ""
     pool_args: dict[str, Any] = {}

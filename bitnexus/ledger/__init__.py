@@ -9,7 +9,6 @@ from bitnexus.ledger.queries import (
     history,
     list_transactions,
     refuse_nonzero_balances,
-    snapshot,
 )
 from bitnexus.ledger.requests import Request, cast_request
 from bitnexus.ledger.schema import TRANSACTION_KINDS
@@ -46,7 +45,6 @@ __all__ = [
     "postings",
     "record",
     "refuse_nonzero_balances",
-    "snapshot",
     "verify_chain",
     "verify_tail",
     "verify_transaction",

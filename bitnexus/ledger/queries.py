@@ -10,13 +10,12 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.engine import Connection, RowMapping
 
 from bitnexus.common.changeset import Changeset, cast_string, enum_caster
 from bitnexus.common.errors import ValidationFailed
@@ -45,18 +44,6 @@ _POSTING_COLUMNS = (
     ledger_postings.c.amount,
     ledger_postings.c.balance_after,
 )
-
-
-@contextmanager
-def snapshot(engine: Engine) -> Iterator[Connection]:
-    """A read-only transaction that sees one consistent state of every table."""
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        else:  # SQLite in WAL mode: a deferred read transaction is a snapshot
-            conn = conn.execution_options(sqlite_begin="DEFERRED")
-        with conn.begin():
-            yield conn
 
 
 def to_transaction(

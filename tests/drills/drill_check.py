@@ -16,7 +16,7 @@ from drill_bank import Bank
 from drill_http import send
 from drill_server import OPERATOR
 
-from bitnexus.ledger.queries import snapshot
+from bitnexus.database.engine import snapshot
 from bitnexus.ledger.schema import ledger_transactions
 from bitnexus.ledger.verify import verify_chain
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 from werkzeug.exceptions import NotFound, ServiceUnavailable
 
 from actors import ledger
 from supervisors import Tree, crash, restart_child, terminate_child, which_children
 from web import render
 from web.auth import authenticate_operator
+from web.calls import timeout
 from web.responses import data, json_response, produces
 from web.runtime import runtime
 
@@ -90,8 +91,7 @@ def _tree() -> Tree:
 
 
 def _child_ref(supervisor: object, child_id: str) -> object | None:
-    timeout = current_app.config["BITNEXUS_CALL_TIMEOUT"]
-    for cid, ref, _kind, _modules in which_children(supervisor, timeout):
+    for cid, ref, _kind, _modules in which_children(supervisor, timeout()):
         if cid == child_id:
             return ref if ref not in (None, "restarting") else None
     raise NotFound()
