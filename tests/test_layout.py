@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CONTEXTS = ("accounts", "catalog", "ledger")
 DOMAIN = (*CONTEXTS, "database", "common")
+ASSEMBLY = ("tree", "server", "cli")  # put the application together, above actors and web
 OURS = ("bitnexus", "actors", "web", "supervisors", "migrations")
 
 
@@ -57,6 +58,11 @@ def test_domain_contexts_never_import_actors_or_web(context):
     paths = modules("bitnexus", context)
     assert paths, f"bitnexus/{context} has no modules"
     assert offenders(paths, {"actors", "web"}) == {}
+
+
+def test_only_the_assembly_modules_of_bitnexus_import_actors_or_web():
+    top = [p for p in (ROOT / "bitnexus").glob("*.py") if p.stem not in ASSEMBLY]
+    assert offenders(top, {"actors", "web"}) == {}
 
 
 def test_supervisors_imports_nothing_of_ours():
