@@ -9,6 +9,8 @@ database grants the moment N commits or fails, so N + 1 is checked against the c
 it really is; a failed commit fails exactly its own block's callers. Reads and
 verification are the readers' (`actors/ledger_readers.py`), so they never queue behind a
 block.
+
+The client functions at the end are its API, as an OTP module exports one.
 """
 
 from __future__ import annotations
@@ -18,22 +20,24 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from actors.errors import Unavailable
-from actors.service import database_outage_as_unavailable
+from actors import ledger_readers as readers
+from actors.client import ask
+from actors.errors import Unavailable, ValidationFailed
+from actors.service import Service, database_outage_as_unavailable, read
+from bitnexus import ledger as journal
+from bitnexus.common.pagination import DEFAULT_LIMIT, Page
 from bitnexus.config import Config
-from bitnexus.ledger import metrics as ledger_metrics
-from bitnexus.ledger import queries
-from bitnexus.ledger.store import Entry, Prepared, ensure_genesis, is_retryable, prepare, record
-from bitnexus.ledger.verify import verify_tail
-from supervisors import ActorCrashed, Pending, Rejected, Worker, cast, crash
+from bitnexus.ledger import Block, ChainReport, Entry, Posting, Proof, Transaction, metrics
+from supervisors import ActorCrashed, Pending, cast, crash
 
 NAME = "ledger"
-logger = logging.getLogger("bitnexus.ledger")
 PREPARE_RETRY_SECONDS = 1.0  # while the database is away at start, how often to try again
+logger = logging.getLogger("bitnexus.ledger")
 
 
 class LedgerDegraded(Unavailable):
@@ -42,16 +46,9 @@ class LedgerDegraded(Unavailable):
 
 @dataclass(frozen=True)
 class Record:
-    """Append ``entry``: replies {"transaction": {...}, "replay": bool}."""
+    """Append ``entry``: replies the recorded `Transaction` (`replayed` for a retry)."""
 
     entry: Entry
-
-
-@dataclass(frozen=True)
-class Degrade:
-    """Refuse to append from now on: a reader found the chain damaged (``reason``)."""
-
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -59,7 +56,7 @@ class _Prepare:
     """The ledger's own retry of its start-up checks after a database outage."""
 
 
-class Ledger(Worker):
+class Ledger(Service):
     """Appends blocks; refuses to (``degraded``) when the recent chain does not verify."""
 
     def __init__(self, config: Config, engine: Engine) -> None:
@@ -70,11 +67,11 @@ class Ledger(Worker):
         self._verify_tail = config.ledger_verify_tail
 
     def init(self) -> None:
-        # Found by drill 4 (database outage): an init that fails while the database is
-        # away turns every restart into a failed start, which exhausts the supervisors'
-        # intensity and takes the tree, then the gunicorn master, down. As OTP advises for
-        # a server with an external dependency, start anyway (degraded, answering 503) and
-        # check the chain once the database answers: on the next message or retry tick.
+        # An init that fails while the database is away would turn every restart into a
+        # failed start, exhaust the supervisors' intensity and take the tree, then the
+        # gunicorn master, down. As OTP advises for a server with an external dependency,
+        # start anyway (degraded, answering 503) and check the chain once the database
+        # answers: on the next message or retry tick.
         self._prepared = False
         self._retry: threading.Timer | None = None
         # Block N commits in this thread while the actor prepares block N + 1.
@@ -93,9 +90,8 @@ class Ledger(Worker):
         if self._prepared:
             return
         with database_outage_as_unavailable():
-            ensure_genesis(self._engine)
-            with queries.snapshot(self._engine) as conn:
-                reason = verify_tail(conn, self._verify_tail)
+            journal.ensure_genesis(self._engine)
+        reason = read(self._engine, journal.verify_tail, self._verify_tail)
         self._prepared = True
         self.degraded = None if reason is None else f"chain does not verify: {reason}"
 
@@ -115,8 +111,9 @@ class Ledger(Worker):
         self._prepare()
         match message:
             case Record(entry=entry):
-                return self._record(entry)
-            case Degrade(reason=reason):
+                self._record(entry)
+                return None
+            case readers.Degrade(reason=reason):
                 self.degraded = reason
                 return None
         return super().handle(message)
@@ -141,7 +138,7 @@ class Ledger(Worker):
         try:
             with database_outage_as_unavailable():
                 entries = [p.message.entry for p in batch]
-                prepared = prepare(self._engine, entries, self._places, more)
+                prepared = journal.prepare(self._engine, entries, self._places, more)
         except Unavailable as exc:
             _fail(batch, exc)  # not posted as far as anyone knows: a retry is safe
             return
@@ -150,17 +147,17 @@ class Ledger(Worker):
             raise
         self._in_flight = self._committer.submit(self._commit, prepared, batch, started)
 
-    def _commit(self, prepared: Prepared, batch: list[Pending], started: float) -> None:
+    def _commit(self, prepared: journal.Prepared, batch: list[Pending], started: float) -> None:
         """In the committer thread: write and commit one block, then answer its callers."""
         try:
             with database_outage_as_unavailable():
                 try:
                     outcomes = prepared.commit()
                 except DBAPIError as exc:
-                    if not is_retryable(exc):
+                    if not journal.is_retryable(exc):
                         raise
                     entries = [p.message.entry for p in batch]
-                    outcomes = record(self._engine, entries, self._places)  # afresh
+                    outcomes = journal.record(self._engine, entries, self._places)  # afresh
         except Unavailable as exc:
             _fail(batch, exc)
             return
@@ -169,9 +166,9 @@ class Ledger(Worker):
             _fail(batch, ActorCrashed(self.label, exc))
             crash(self.actor_ref, f"ledger block failed: {exc!r}")
             return
-        ledger_metrics.observe_commit(outcomes, time.perf_counter() - started)
+        metrics.observe_commit(outcomes, time.perf_counter() - started)
         for p, outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, Rejected):
+            if isinstance(outcome, ValidationFailed):
                 p.fail(outcome)
             else:
                 p.reply(outcome)
@@ -184,3 +181,47 @@ def _fail(batch: list[Pending], exc: BaseException) -> None:
 
 def _is_record(message: object) -> bool:
     return isinstance(message, Record)
+
+
+# ---------------------------------------------------------------- client functions
+# Each waits `timeout` seconds (default: the configured call timeout) and raises the
+# domain's error (ValidationFailed, NotFound), Unavailable (also while the ledger is
+# degraded) or the runtime's. Reads go to the ledger's readers, writes to the writer.
+
+
+def record_transaction(entry: Entry, *, timeout: float | None = None) -> Transaction:
+    """Append ``entry`` (its postings sum to zero); answered after the block commits."""
+    return ask(NAME, Record(entry), timeout)
+
+
+def get_history(
+    user_id: int,
+    *,
+    currency: str | None = None,
+    limit: int | str | None = DEFAULT_LIMIT,
+    cursor: str | None = None,
+    timeout: float | None = None,
+) -> Page[Posting]:
+    """The user's postings, newest first, each with its transaction; ``limit`` (<= 100)
+    and ``cursor`` as in every listing (text from a query string is cast)."""
+    return ask(readers.NAME, readers.History(user_id, currency, limit, cursor), timeout)
+
+
+def balances(user_id: int, *, timeout: float | None = None) -> dict[str, Decimal]:
+    """The user's balance in every currency (zero for those never used)."""
+    return ask(readers.NAME, readers.Balances(user_id), timeout)
+
+
+def get_block(index: int, *, timeout: float | None = None) -> Block:
+    return ask(readers.NAME, readers.GetBlock(index), timeout)
+
+
+def verify(transaction_id: int, *, timeout: float | None = None) -> Proof:
+    """The transaction's inclusion proof up to the head; ``.valid`` is the verdict."""
+    return ask(readers.NAME, readers.Verify(transaction_id), timeout)
+
+
+def verify_chain(*, timeout: float | None = None) -> ChainReport:
+    """The whole chain from genesis and every balance; takes what the chain takes, in a
+    reader, while the writer goes on."""
+    return ask(readers.NAME, readers.VerifyChain(), timeout)

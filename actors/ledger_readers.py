@@ -6,30 +6,28 @@ SQLite's WAL): plain reads that take no lock, so they never wait for the block t
 writer (`actors/ledger.py`) is appending. A long `verify_chain` runs in a child process,
 so its hashing holds up neither the writer nor the other readers. A chain walk that
 finds damage tells the writer, which then refuses to append (degraded) until repaired.
+The ledger's client functions (`actors.ledger.get_history`, …) call here.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
-from actors import ledger
 from actors.errors import NotFound
-from actors.service import database_outage_as_unavailable, require_id
+from actors.service import Service, database_outage_as_unavailable, read, require_id
+from bitnexus import ledger as journal
 from bitnexus.config import Config
-from bitnexus.database.engine import make_engine
-from bitnexus.ledger import queries
-from bitnexus.ledger.schema import ledger_head
-from bitnexus.ledger.verify import verify_chain, verify_transaction
-from supervisors import Worker, cast
+from bitnexus.database.engine import make_engine, snapshot
+from bitnexus.ledger import ChainReport
+from supervisors import cast
 
 NAME = "ledger_readers"
+WRITER = "ledger"  # actors.ledger.NAME, told when a walk finds the chain damaged
 # From this many blocks on, verify_chain walks in a process of its own: starting one costs
 # about a second, a walk of 1,000 blocks of 100 transactions some seconds.
 WALK_ELSEWHERE_BLOCKS = 1_000
@@ -72,7 +70,14 @@ class VerifyChain:
     """Every block from genesis, and every balance against its postings."""
 
 
-class LedgerReader(Worker):
+@dataclass(frozen=True)
+class Degrade:
+    """To the writer: refuse to append from now on, the chain is damaged (``reason``)."""
+
+    reason: str
+
+
+class LedgerReader(Service):
     """Stateless between messages: any member of the pool can take any read."""
 
     def __init__(self, config: Config, engine: Engine) -> None:
@@ -81,50 +86,44 @@ class LedgerReader(Worker):
         self._places = config.currencies
 
     def handle(self, message: object) -> object:
+        engine, places = self._engine, self._places
         match message:
             case GetTransaction(id=transaction_id):
-                return _found(
-                    self._read(
-                        queries.get_transaction,
-                        require_id(transaction_id, "transaction"),
-                        self._places,
-                    )
-                )
+                tx_id = require_id(transaction_id, "transaction")
+                return _found(read(engine, journal.get_transaction, tx_id, places))
             case History(user_id=user_id, currency=currency, limit=limit, cursor=cursor):
-                return self._read(
-                    queries.history,
+                return read(
+                    engine,
+                    journal.history,
                     require_id(user_id, "user"),
-                    self._places,
+                    places,
                     currency=currency,
                     limit=limit,
                     cursor=cursor,
                 )
             case Balances(user_id=user_id):
-                return self._read(queries.balances, require_id(user_id, "user"), self._places)
+                return read(engine, journal.balances, require_id(user_id, "user"), places)
             case GetBlock(index=index):
-                return _found(self._read(queries.get_block, _block_index(index), self._places))
+                return _found(read(engine, journal.get_block, _block_index(index), places))
             case Verify(transaction_id=transaction_id):
-                return _found(
-                    self._read(verify_transaction, require_id(transaction_id, "transaction"))
-                )
+                tx_id = require_id(transaction_id, "transaction")
+                return _found(read(engine, journal.verify_transaction, tx_id))
             case VerifyChain():
                 report = self._verify_chain()
-                if not report["valid"]:
+                if not report.valid:
                     # Before the reply: a write that follows it finds the writer degraded.
-                    cast(ledger.NAME, ledger.Degrade(f"chain does not verify: {_summary(report)}"))
+                    cast(WRITER, Degrade(f"chain does not verify: {report.summary()}"))
                 return report
         return super().handle(message)
 
-    def _verify_chain(self) -> dict[str, Any]:
+    def _verify_chain(self) -> ChainReport:
         """The walk; a long one in a process of its own, where its hashing (pure Python,
         holding the GIL) does not slow this process's writer and request threads."""
         url = self._engine.url
         on_disk = url.database not in (None, "", ":memory:")  # a child can open it too
-        if (
-            not (on_disk or url.get_backend_name() == "postgresql")
-            or self._read(_head) < WALK_ELSEWHERE_BLOCKS
-        ):
-            return self._read(verify_chain)
+        shared = on_disk or url.get_backend_name() == "postgresql"
+        if not shared or read(self._engine, journal.head_index) < WALK_ELSEWHERE_BLOCKS:
+            return read(self._engine, journal.verify_chain)
         context = multiprocessing.get_context("spawn")  # never fork a threaded process
         with (
             database_outage_as_unavailable(),
@@ -132,23 +131,15 @@ class LedgerReader(Worker):
         ):
             return walker.submit(walk_chain, url.render_as_string(hide_password=False)).result()
 
-    def _read(self, query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        with database_outage_as_unavailable(), queries.snapshot(self._engine) as conn:
-            return query(conn, *args, **kwargs)
 
-
-def walk_chain(database_url: str) -> dict[str, Any]:
+def walk_chain(database_url: str) -> ChainReport:
     """verify_chain in one snapshot, from a process of its own (the walker's entry point)."""
     engine = make_engine(Config.from_env({"BITNEXUS_DATABASE_URL": database_url}))
     try:
-        with queries.snapshot(engine) as conn:
-            return verify_chain(conn)
+        with snapshot(engine) as conn:
+            return journal.verify_chain(conn)
     finally:
         engine.dispose()
-
-
-def _head(conn: Connection) -> int:
-    return conn.execute(sa.select(ledger_head.c.block_index)).scalar_one()
 
 
 def _block_index(value: object) -> int:
@@ -161,9 +152,3 @@ def _found(value: Any) -> Any:
     if value is None:
         raise NotFound("ledger record")
     return value
-
-
-def _summary(report: dict[str, Any]) -> str:
-    if report["reason"] is not None:
-        return report["reason"]
-    return f"{len(report['balance_mismatches'])} balance(s) differ from their postings"

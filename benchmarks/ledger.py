@@ -274,7 +274,7 @@ def _during_walk(ids: list[int]) -> tuple[Result, float]:
     def walk() -> None:
         started = time.perf_counter()
         report = call(READERS, VerifyChain(), 600.0)
-        assert report["valid"], report
+        assert report.valid, report
         walked.append(time.perf_counter() - started)
 
     walker = threading.Thread(target=walk)

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 import jwt
 
+from bitnexus.accounts import ROLES
+
 ALGORITHM = "HS256"
 LIFETIME_SECONDS = 24 * 60 * 60
-ROLES = ("user", "affiliate", "admin")
 VERIFIED_CACHE = 4096  # tokens whose signature was checked, most recently used
 
 

@@ -33,7 +33,7 @@ def make_engine(config: Config) -> Engine:
             pool_size=config.db_pool_size,
             max_overflow=config.db_max_overflow,
             pool_timeout=config.db_pool_timeout,
-            hide_parameters=True,  # drill 6: crash logs printed users' password hashes
+            hide_parameters=True,  # crash logs must not print users' password hashes
         )
         _ping_when_idle(engine)
         return engine
@@ -53,6 +53,18 @@ def reading(engine: Engine) -> Iterator[Connection]:
             yield conn.execution_options(isolation_level="AUTOCOMMIT")
             return
         conn = conn.execution_options(sqlite_begin="DEFERRED")
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction that sees one consistent state of every table."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        else:  # SQLite in WAL mode: a deferred read transaction is a snapshot
+            conn = conn.execution_options(sqlite_begin="DEFERRED")
         with conn.begin():
             yield conn
 
