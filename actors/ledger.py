@@ -126,6 +126,10 @@ class Ledger(Service):
             raise LedgerDegraded(self.degraded)
         if not self._pipelined and self._in_flight is not None:
             self._in_flight.result()  # SQLite: its write lock is not worth queueing for
+        # Behind our own block in flight the wait is the pipeline's, and joining late
+        # callers would only merge the two blocks; behind another writer's block, joining
+        # saves a lock hand-off per late caller.
+        own_block_ahead = self._in_flight is not None and not self._in_flight.done()
         batch = [self.defer(), *self.drain(self._batch_max - 1, _is_record, defer=True)]
 
         def more() -> list[Entry]:
@@ -138,7 +142,9 @@ class Ledger(Service):
         try:
             with database_outage_as_unavailable():
                 entries = [p.message.entry for p in batch]
-                prepared = journal.prepare(self._engine, entries, self._places, more)
+                prepared = journal.prepare(
+                    self._engine, entries, self._places, None if own_block_ahead else more
+                )
         except Unavailable as exc:
             _fail(batch, exc)  # not posted as far as anyone knows: a retry is safe
             return

@@ -12,6 +12,7 @@ The ledger's client functions (`actors.ledger.get_history`, …) call here.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ WRITER = "ledger"  # actors.ledger.NAME, told when a walk finds the chain damage
 # From this many blocks on, verify_chain walks in a process of its own: starting one costs
 # about a second, a walk of 1,000 blocks of 100 transactions some seconds.
 WALK_ELSEWHERE_BLOCKS = 1_000
+WALKER_NICENESS = 19  # the walk is an operator's check: it gets the CPU nobody else wants
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ class LedgerReader(Service):
 
 def walk_chain(database_url: str) -> ChainReport:
     """verify_chain in one snapshot, from a process of its own (the walker's entry point)."""
+    os.nice(WALKER_NICENESS)  # the writer and the database come first for the CPU
     engine = make_engine(Config.from_env({"BITNEXUS_DATABASE_URL": database_url}))
     try:
         with snapshot(engine) as conn:
