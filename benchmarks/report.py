@@ -257,7 +257,77 @@ cast to it; each carries its reply slot, entry and postings.
 
 NOTES = """## Notes: what was optimised, what stands in the way, defaults
 
-**Optimisations** (each its own commit, its effect measured old against new, interleaved):
+**Issue 12: the request path, the ledger's readers, pipelined blocks, several writers**
+(each its own commit, measured old against new interleaved in one run; the figures are in
+the commit messages; the machine's load was 6-13 throughout, so ratios move by ±20 %
+between runs):
+
+1. *`/health`*: the package version read once; the database probe no longer starts a
+   thread and checks a pool connection out with a pre-ping per request: one prober
+   thread per worker pings PostgreSQL on a connection of its own (connect, statement and
+   TCP timeouts), and concurrent checks share a ping that started after they asked
+   (`web/probe.py`, `bitnexus/database/probe.py`). 0.17 → 0.46 of the bare app.
+2. *Transfers*: no idempotency read and no recipient lookup before the ledger (it checks
+   both inside the block). 202 → 256 requests/s.
+3. *Request path*: a token's signature checked once per token (expiry on every use), no
+   Flask cookie session set up per request, the pool's pre-ping only for a connection
+   idle over a second. Product index 0.14 → 0.20, balances 0.14 → 0.18 of bare, shed
+   503s on reads 57 → 0.
+4. *Reads of one statement in autocommit* on PostgreSQL (no BEGIN/COMMIT round trips):
+   one transaction 0.15 → 0.18; other routes within noise.
+5. *Ledger readers* (`actors/ledger_readers.py`): every ledger read in a snapshot of its
+   own in a pool; a long walk in a niced child process. Writes during a full walk: none
+   → 0.35-0.80 of the rate without one, depending on the run (table above).
+6. *Pipelined blocks*: block N's writes and commit in a committer thread while the actor
+   prepares N + 1 (`Worker.defer`). 1.07× in 5 interleaved rounds: within noise.
+7. *Late callers join a block waiting behind another writer*: 4 writer processes
+   0.48 → 0.62-0.82 of one.
+8. *…but not behind the writer's own block in flight, and the walker niced* — after the
+   run above (it made blocks of 31.6 at 32 threads, p99 160 ms): 32 threads 1,481/s,
+   p99 49.4 ms, 0.50× pgbench; 128 threads 0.90× pgbench, p99 70 ms; writes during a
+   walk 0.54; 1 / 2 / 4 writers 1.00 / 0.98 / 0.62 (one run of those sections, load 6-8).
+
+**What stands between the HTTP routes and their targets.** Profile of the worker under
+wrk (`py-spy record --gil -p <worker pid>`, the product index after the changes): 29 % of
+the worker's GIL time in `Reply.set` — the actor handing its reply to the request thread
+(a lock release that wakes a thread on a box where every wake-up waits for a core),
+17 % building product replies (`iso()` timestamps 8 %, `format_minor` 3 %), ~15 %
+SQLAlchemy (compiling, result rows), ~12 % Flask, ~10 % gunicorn's parser; a wall-clock
+profile (without `--gil`) of `/auth/me` had the Accounts workers waiting on PostgreSQL
+for half of all samples. The bare app does no actor hop, no database round trip and
+renders a constant. More workers in the pools changed nothing (Accounts and Products
+4 → 16: /auth/me 465 → 479/s). Next steps, in order of expected gain: (1) let the client
+functions of the stateless read services (accounts, products, ledger readers) run the
+read in the caller's thread — two thread hand-offs less per request, the actors kept for
+writes and supervision (a change to the architecture's one-message-per-request rule,
+for the lead); (2) measure granian's WSGI mode against gunicorn's gthread worker in this
+harness (not done here for lack of time); (3) render replies straight from rows (one
+`isoformat` per timestamp, an orjson-style encoder).
+
+**What stands between the ledger and 1× pgbench.** Cost per transfer (`prepare()` and
+`commit()` timed with `time.thread_time()` on blocks of 256, median of 10): 53 µs of the
+writer's CPU to check, build and hash, 24 µs to encode and send the writes, and ~175 µs
+of waiting for PostgreSQL per transfer (the block's statements: one transaction row with
+three unique indexes, two postings with two indexes, two balance updates, five foreign
+key checks; an earlier `EXPLAIN ANALYZE` put the server's own share at ~55 µs, half of it
+foreign-key checks, the rest is scheduling on the loaded cores). The callers add their
+own (~25 µs per call). A block's head lock is released only when its COMMIT, WAL flush
+included, has returned, so block N + 1's reads wait for N's whole commit: the pipeline
+overlaps the reply work and a round trip, not the commits. pgbench runs its 32 commits in
+parallel and shares WAL flushes between them. Next step: let block N + 1 be written
+while N commits — the writer keeps the head in memory and takes the head row lock only
+to hand over between processes, so N + 1's inserts wait on N's rows (foreign keys)
+rather than on the head, and both commits can share a WAL flush; a failed N then fails
+N + 1's statements, which are re-prepared against the real chain (not its callers).
+
+**Several writer processes.** Writers serialise on the `ledger_head` row; each process's
+share of the callers makes its blocks smaller, so the same transfers need more blocks,
+each with a lock hand-off and a commit. Late callers joining a block behind another
+writer recover part of it; with 4 processes on 2 cores the processes' own CPU is the
+rest. Next step: the same as above (commits that overlap).
+
+**Earlier optimisations** (each its own commit, its effect measured old against new,
+interleaved):
 
 1. *One pipelined round trip for the head lock and the batch's reads, one for the block's
    writes* (`bitnexus/ledger/postgres.py`). The portable SQLAlchemy path sent every statement
@@ -293,28 +363,6 @@ Tried without a measurable gain: skipping the connection pool's pre-ping round t
 ledger's block (3 interleaved rounds at 32 threads: 1,636 / 2,096 / 2,146 with it, 1,899 /
 2,122 / 1,891 without) — not worth holding a connection in the actor for.
 
-**What stands in the way of 1× pgbench at 32 threads.** Profile:
-`py-spy record --gil -r 250 -o ledger.svg -- .venv/bin/python -m benchmarks.profile 32`
-(and without `--gil` for the waits). The ledger thread spends ~80 % of its samples in
-`psycopg Connection.wait`: the database executing the block. A transfer is much more
-database work than a pgbench transaction: one transaction row (three unique indexes),
-two postings (two indexes), two balance updates and five foreign-key checks, against
-pgbench's one update and one unindexed insert. `EXPLAIN ANALYZE` of one 256-transfer
-block: transactions 3.4 ms (FK to the block 1.2 ms), postings 7.9 ms (FK checks 3.0 +
-3.1 ms), balances ~2 ms — about 55 µs per transfer in the server, half of it FK checks.
-On top come ~40–60 µs of Python per transfer in the ledger thread (canonical JSON and
-SHA-256 hash ~13 µs, reply, Merkle root, the actor's drain and reply) and the callers'
-own Python (the call ~25 µs, the entry), all under one GIL, on the same two cores as
-PostgreSQL. The actor works one block at a time, so database and Python time add up
-rather than overlap, and in a closed loop half of the callers are always waiting for
-their reply rather than queued (block size C/2). pgbench, by contrast, runs 32 C
-backends in parallel whose commits share WAL flushes. When the queue is deep the ledger
-drains several thousand transfers/s (the block-size table above). Next steps, not done
-here: prepare block N+1 while block N commits (two stages; correctness across a failed
-commit needs care), make the posting FKs cheaper (e.g. drop the posting → transaction FK
-in favour of the append-only trigger's guarantees — a schema decision), or move hashing
-to the callers' threads.
-
 **`verify(transaction)` grows with the ledger** (scaling table): the proof checks every
 block header from the transaction's block up to the head (`ledger_verify._link_problem`),
 so an old transaction costs a walk over all blocks after it; a recent one stays flat.
@@ -325,7 +373,7 @@ the ledger's owner.
 **Defaults chosen.** `BITNEXUS_LEDGER_BATCH_MAX` = 256 (see the block-size table).
 `BITNEXUS_TRANSACTIONS_POOL` = 16 = `bitnexus serve --threads` (one per request thread).
 `BITNEXUS_ACCOUNTS_POOL` stays 4 (8 measured no better). The database pool stays 10 + 10
-overflow per process: under transfer load the concurrent users are the ledger's one
-connection, the Accounts workers' recipient lookups (4) and /health probes; the
-Transactions workers only read for idempotent replays.
+overflow per process: under transfer load the concurrent users are the ledger's two
+(the block being prepared and the one committing) and the readers'; `/health` has a
+connection of its own. `BITNEXUS_LEDGER_READERS` = 4: one long walk leaves three.
 """
