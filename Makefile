@@ -15,9 +15,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make run PORT=4001 HOST=0.0.0.0`; logs read as text here (BITNEXUS_LOG_FORMAT=json for JSON).
 run: $(STAMP)
 	$(BIN)/bitnexus migrate
-	$(BIN)/bitnexus serve
+	BITNEXUS_LOG_FORMAT=$${BITNEXUS_LOG_FORMAT:-console} \
+	  $(BIN)/bitnexus serve $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
