@@ -30,6 +30,7 @@ from gunicorn.workers.gthread import ThreadWorker
 from prometheus_client import multiprocess
 
 from bitnexus.config import Config
+from bitnexus.database import migrate
 from bitnexus.database.engine import make_engine
 from bitnexus.tree import application_spec, render
 from supervisors import start_tree
@@ -94,19 +95,25 @@ class TreeWorker(ThreadWorker):
         server: Server = self.app
         access_log.configure()
         engine = make_engine(server.config)
-        tree = start_tree(application_spec(server.config, engine))
-        server.runtime = Runtime(tree, _pinger(engine), server.options.metrics_dir)
-        print(render(tree.tree()), flush=True)
+        # On a database that lacks migrations the services cannot start: serve the probes
+        # (/ready says what is missing), and every API call answers 503.
+        tree = None if _unmigrated(engine) else start_tree(application_spec(server.config, engine))
+        server.runtime = Runtime(
+            tree, _pinger(engine), server.options.metrics_dir, lambda: migrate.pending(engine)
+        )
         self._tree, self._gave_up, self._stopping = tree, False, False
         self._stopped = threading.Event()
-        threading.Thread(target=self._watch, name="tree-watch", daemon=True).start()
-        threading.Thread(target=self._sample, name="tree-metrics", daemon=True).start()
+        if tree is not None:
+            print(render(tree.tree()), flush=True)
+            threading.Thread(target=self._watch, name="tree-watch", daemon=True).start()
+            threading.Thread(target=self._sample, name="tree-metrics", daemon=True).start()
         try:
             super().init_process()  # loads the app and serves until told to stop
         finally:
             self._stopping = True
             self._stopped.set()
-            tree.stop()  # after the last in-flight request: reverse start order
+            if tree is not None:
+                tree.stop()  # after the last in-flight request: reverse start order
             engine.dispose()
         if self._gave_up:
             logger.error("root supervisor gave up; worker exits for a fresh one")
@@ -181,6 +188,21 @@ def _refused_status(exc: BaseException) -> int | None:
     if isinstance(exc, _MALFORMED):
         return 400
     return None
+
+
+def _unmigrated(engine: sa.Engine) -> bool:
+    """Whether the database lacks migrations; logged with what to do about it."""
+    try:
+        pending = migrate.pending(engine)
+    except sa.exc.SQLAlchemyError:
+        return False  # the database is down: /health says so, and the ledger starts degraded
+    if pending:
+        logger.error(
+            "database lacks migrations %s: the services are not started and /ready answers "
+            "503; run `bitnexus migrate`, then restart the server",
+            ", ".join(pending),
+        )
+    return bool(pending)
 
 
 def _pinger(engine: sa.Engine) -> Any:

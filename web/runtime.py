@@ -15,17 +15,23 @@ def _no_database_check() -> None:
     """Default probe: nothing to check (a host that has a database injects its own)."""
 
 
+def _no_migrations_pending() -> list[str]:
+    return []
+
+
 @dataclass
 class Runtime:
     """Injected into `create_app`; web never builds a tree or opens a database itself.
 
     `database_ping` raises when the database cannot be reached. `metrics_dir` is
     prometheus_client's multiprocess directory when several workers share /metrics.
+    `migrations_pending` lists the migrations the database lacks (empty: up to date).
     """
 
     tree: Tree | None = None
     database_ping: Callable[[], None] = _no_database_check
     metrics_dir: str | None = None
+    migrations_pending: Callable[[], list[str]] = _no_migrations_pending
     sampler: TreeSampler | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 import migrations
@@ -53,12 +55,18 @@ def current(engine: Engine) -> str | None:
 
 def pending(engine: Engine) -> list[str]:
     """The revisions between the database's and head, oldest first (empty: up to date)."""
-    from alembic.script import ScriptDirectory
-
-    scripts = ScriptDirectory.from_config(alembic_config(engine))
+    scripts = _scripts()
     at = current(engine)
     steps = scripts.iterate_revisions("heads", at or "base")
     return [script.revision for script in reversed(list(steps)) if script.revision != at]
+
+
+@cache
+def _scripts() -> ScriptDirectory:
+    """The migration scripts, read once (`pending` runs on every readiness probe)."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(SCRIPT_LOCATION))
+    return ScriptDirectory.from_config(cfg)
 
 
 # Serializes concurrent `bitnexus migrate` runs against one PostgreSQL database.
