@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import errno
 import getpass
+import logging
 import os
 import shutil
 import socket
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import sqlalchemy as sa
 
-from bitnexus import __version__
+from bitnexus import __version__, logs
 from bitnexus.config import Config, ConfigError, load_dotenv, port_number
 from bitnexus.database import migrate, setup
 from bitnexus.database.engine import make_engine
@@ -28,6 +29,9 @@ from bitnexus.diagnosis import explain
 
 if TYPE_CHECKING:  # bitnexus.server is imported late, after the metrics directory is set
     from bitnexus.server import ServeOptions
+
+
+banner = logging.getLogger("bitnexus.banner")
 
 
 class Refused(Exception):
@@ -42,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"bitnexus: configuration error: {exc}", file=sys.stderr)
         return 2
+    logs.configure(config)
     try:
         return args.run(config, args)
     except Refused as exc:
@@ -181,7 +186,7 @@ def run_serve(config: Config, args: argparse.Namespace) -> int:
     try:
         config, generated = server.with_secrets(config, Path.cwd() / "var")
         options = server.ServeOptions(host, port, args.workers, args.threads, metrics_dir)
-        _print_banner(options, config.admin_token or "", generated)
+        _log_banner(options, config.admin_token or "", generated)
         return server.serve(config, options)
     finally:
         if os.getpid() == master:  # a worker's exit unwinds through here too
@@ -215,17 +220,18 @@ def _check_database(config: Config) -> None:
         engine.dispose()
 
 
-def _print_banner(options: ServeOptions, token: str, generated: bool) -> None:
+def _log_banner(options: ServeOptions, token: str, generated: bool) -> None:
     base = f"http://{options.host}:{options.port}"
     origin = "generated for this run" if generated else "from BITNEXUS_ADMIN_TOKEN"
-    lines = [
-        f"bitnexus: API       {base}/api/v1",
-        f"bitnexus: health    {base}/health  {base}/ready  {base}/metrics",
-        f"bitnexus: OpenAPI   {base}/api/openapi.json",
-        f"bitnexus: operator  {base}/admin?token={token}",
-        f"bitnexus: operator token ({origin}): {token}",
-    ]
-    print("\n".join(lines), file=sys.stderr, flush=True)
+    lines = {
+        "api": f"API       {base}/api/v1",
+        "health": f"health    {base}/health  {base}/ready  {base}/metrics",
+        "openapi": f"OpenAPI   {base}/api/openapi.json  docs {base}/api/docs",
+        "operator": f"operator  {base}/admin?token={token}",
+        "token": f"operator token ({origin}): {token}",
+    }
+    for key, line in lines.items():
+        banner.info(line, extra={"banner": key})
 
 
 def run_admin_create(config: Config, args: argparse.Namespace) -> int:

@@ -21,6 +21,8 @@ from sqlalchemy.exc import ArgumentError
 
 T = TypeVar("T")
 
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("json", "console")
 DEFAULT_CURRENCIES: Mapping[str, int] = MappingProxyType({"EUR": 2, "USD": 2, "NXC": 8})
 
 
@@ -67,6 +69,8 @@ class Config:
     argon2_parallelism: int = 4
     secret_key: str | None = field(default=None, repr=False)
     admin_token: str | None = field(default=None, repr=False)
+    log_level: str = "info"
+    log_format: str = "json"  # or "console": readable lines for a terminal (`make run`)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
@@ -94,6 +98,8 @@ class Config:
             argon2_parallelism=env.get("BITNEXUS_ARGON2_PARALLELISM", _positive_int, 4),
             secret_key=env.get(("BITNEXUS_SECRET_KEY", "SECRET_KEY_BASE"), str, None),
             admin_token=env.get("BITNEXUS_ADMIN_TOKEN", str, None),
+            log_level=env.get("BITNEXUS_LOG_LEVEL", _choice(LOG_LEVELS), "info"),
+            log_format=env.get("BITNEXUS_LOG_FORMAT", _choice(LOG_FORMATS), "json"),
         )
 
 
@@ -147,6 +153,15 @@ def _database_url(raw: str) -> str:
     if url.get_backend_name() == "postgresql" and not url.database:
         raise ValueError("names no database (postgresql://USER@HOST/DB)")
     return normalized
+
+
+def _choice(allowed: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw.lower() not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return raw.lower()
+
+    return parse
 
 
 def port_number(raw: str) -> int:

@@ -29,12 +29,13 @@ from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 from prometheus_client import multiprocess
 
+from bitnexus import logs
 from bitnexus.config import Config
 from bitnexus.database import migrate
 from bitnexus.database.engine import make_engine
 from bitnexus.tree import application_spec, render
 from supervisors import start_tree
-from web import Runtime, access_log, create_app, shedding
+from web import Runtime, create_app, shedding
 from web.shedding import ShedLateRequests
 
 logger = logging.getLogger("bitnexus.server")
@@ -72,6 +73,8 @@ class Server(BaseApplication):
             "control_socket_disable": True,  # one shared socket path would clash
             "child_exit": _child_exit,
             "proc_name": "bitnexus",
+            "logconfig_dict": logs.dict_config(self.config),
+            "loglevel": self.config.log_level,
         }
         for key, value in settings.items():
             self.cfg.set(key, value)
@@ -93,7 +96,6 @@ class TreeWorker(ThreadWorker):
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
             signal.signal(signum, self._stop_before_serving)
         server: Server = self.app
-        access_log.configure()
         engine = make_engine(server.config)
         # On a database that lacks migrations the services cannot start: serve the probes
         # (/ready says what is missing), and every API call answers 503.
@@ -160,9 +162,12 @@ class TreeWorker(ThreadWorker):
             self.handle_exit(None, None)
 
     def _sample(self) -> None:
-        sampler = self.app.runtime.sampler
+        sampler, logged = self.app.runtime.sampler, 0
         while not self._stopped.wait(METRICS_PERIOD):
             sampler.sample()
+            for event in self._tree.events(logged):  # supervisor decisions, in the log too
+                logged = event["seq"]
+                logs.log_event(event)
 
 
 _MALFORMED = (  # what gunicorn itself answers 400; the rest keeps gunicorn's own answer

@@ -39,6 +39,7 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
     register_error_handlers(app)
     app.before_request(_before)
     app.after_request(_after)
+    app.teardown_request(request_id.release)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(api.blueprint)
