@@ -25,7 +25,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# promtool (Debian's prometheus) and docker-compose check ops/ and compose.yaml; where
+# they cannot be installed, those two checks skip and say so.
 test: lint
+	command -v promtool >/dev/null && command -v docker-compose >/dev/null || \
+	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+	    prometheus docker-compose) >/dev/null 2>&1 || echo "promtool/docker-compose not installed"
 	$(BIN)/pytest
 
 # The drills' long forms (tests/drills, BITNEXUS_CHAOS=long): about 15 minutes; stops and

@@ -114,6 +114,7 @@ class Ledger(Worker):
             ensure_genesis(self._engine)
             with queries.snapshot(self._engine) as conn:
                 reason = verify_tail(conn, self._verify_tail)
+                ledger_metrics.observe_head(queries.head_index(conn))
         self._prepared = True
         self.degraded = None if reason is None else f"chain does not verify: {reason}"
 

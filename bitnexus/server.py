@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -32,7 +33,7 @@ from prometheus_client import multiprocess
 from bitnexus import logs
 from bitnexus.config import Config
 from bitnexus.database import migrate
-from bitnexus.database.engine import make_engine
+from bitnexus.database.engine import make_engine, pool_stats
 from bitnexus.tree import application_spec, render
 from supervisors import start_tree
 from web import Runtime, create_app, shedding
@@ -72,6 +73,7 @@ class Server(BaseApplication):
             "graceful_timeout": GRACEFUL_TIMEOUT,
             "control_socket_disable": True,  # one shared socket path would clash
             "child_exit": _child_exit,
+            "when_ready": _master_ready,
             "proc_name": "bitnexus",
             "logconfig_dict": logs.dict_config(self.config),
             "loglevel": self.config.log_level,
@@ -101,7 +103,11 @@ class TreeWorker(ThreadWorker):
         # (/ready says what is missing), and every API call answers 503.
         tree = None if _unmigrated(engine) else start_tree(application_spec(server.config, engine))
         server.runtime = Runtime(
-            tree, _pinger(engine), server.options.metrics_dir, lambda: migrate.pending(engine)
+            tree,
+            _pinger(engine),
+            server.options.metrics_dir,
+            migrations_pending=lambda: migrate.pending(engine),
+            pool_stats=lambda: pool_stats(engine),
         )
         self._tree, self._gave_up, self._stopping = tree, False, False
         self._stopped = threading.Event()
@@ -162,9 +168,9 @@ class TreeWorker(ThreadWorker):
             self.handle_exit(None, None)
 
     def _sample(self) -> None:
-        sampler, logged = self.app.runtime.sampler, 0
+        runtime, logged = self.app.runtime, 0
         while not self._stopped.wait(METRICS_PERIOD):
-            sampler.sample()
+            runtime.sample()
             for event in self._tree.events(logged):  # supervisor decisions, in the log too
                 logged = event["seq"]
                 logs.log_event(event)
@@ -216,6 +222,12 @@ def _pinger(engine: sa.Engine) -> Any:
             conn.execute(sa.text("SELECT 1"))
 
     return ping
+
+
+def _master_ready(arbiter: Any) -> None:
+    # The master only imported the metrics: its zero-valued live gauges are not a worker's.
+    if arbiter.app.options.metrics_dir:
+        multiprocess.mark_process_dead(os.getpid(), arbiter.app.options.metrics_dir)
 
 
 def _child_exit(_arbiter: Any, worker: Any) -> None:

@@ -1,6 +1,6 @@
 """OTP-style supervision for Pykka threading actors. Knows nothing of any application."""
 
-from supervisors.call import call, cast, crash
+from supervisors.call import call, cast, crash, observe_calls
 from supervisors.clock import VirtualClock
 from supervisors.errors import (
     ActorCrashed,
@@ -53,6 +53,7 @@ __all__ = [
     "count_children",
     "crash",
     "delete_child",
+    "observe_calls",
     "restart_child",
     "start_child",
     "start_tree",

@@ -10,6 +10,7 @@ from werkzeug.exceptions import NotAcceptable
 from bitnexus.config import Config
 from web import access_log, metrics, request_id, shape
 from web.errors import register_error_handlers
+from web.responses import negotiate
 from web.routes import admin, api, docs, health
 from web.runtime import Runtime
 
@@ -70,6 +71,5 @@ def _check_accept() -> None:
     if request.url_rule is None or "accept" not in request.headers:
         return
     view = current_app.view_functions.get(request.endpoint or "")
-    produces = getattr(view, "produces", "application/json")
-    if request.accept_mimetypes.best_match([produces]) is None:
+    if negotiate(getattr(view, "produces", ("application/json",))) is None:
         raise NotAcceptable()

@@ -27,6 +27,7 @@ from bitnexus.ledger.schema import (
     TRANSACTION_KINDS,
     ledger_accounts,
     ledger_blocks,
+    ledger_head,
     ledger_postings,
     ledger_transactions,
 )
@@ -54,6 +55,11 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
             conn = conn.execution_options(sqlite_begin="DEFERRED")
         with conn.begin():
             yield conn
+
+
+def head_index(conn: Connection) -> int | None:
+    """The index of the chain's last block (None before genesis)."""
+    return conn.execute(sa.select(ledger_head.c.block_index).where(ledger_head.c.id == 1)).scalar()
 
 
 def transaction_reply(

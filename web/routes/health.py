@@ -9,13 +9,15 @@ from importlib import metadata
 from typing import TypeVar
 
 from flask import Blueprint, Response, current_app
+from prometheus_client.openmetrics import exposition as openmetrics
 
 from supervisors import walk
 from web import metrics
-from web.responses import json_response, produces
+from web.responses import json_response, negotiate, produces
 from web.runtime import runtime
 
 T = TypeVar("T")
+OPENMETRICS = "application/openmetrics-text"
 
 blueprint = Blueprint("health", __name__)
 
@@ -64,11 +66,12 @@ def ready() -> Response:
 
 
 @blueprint.get("/metrics")
-@produces("text/plain")
+@produces("text/plain", OPENMETRICS)
 def prometheus() -> Response:
-    sampler = runtime().sampler
-    if sampler is not None:
-        sampler.sample()  # this worker's tree is fresh; the others' within their period
+    runtime().sample()  # this worker's gauges are fresh; the others' within their period
+    if negotiate(["text/plain", OPENMETRICS]) == OPENMETRICS:
+        body = openmetrics.generate_latest(metrics.registry(runtime().metrics_dir))
+        return Response(body, content_type=openmetrics.CONTENT_TYPE_LATEST)
     body = metrics.exposition(runtime().metrics_dir)
     return Response(body, content_type=metrics.CONTENT_TYPE)
 
