@@ -69,6 +69,7 @@ class Config:
     argon2_parallelism: int = 4
     secret_key: str | None = field(default=None, repr=False)
     admin_token: str | None = field(default=None, repr=False)
+    cors_origins: tuple[str, ...] = ()
     log_level: str = "info"
     log_format: str = "json"  # or "console": readable lines for a terminal (`make run`)
 
@@ -98,6 +99,7 @@ class Config:
             argon2_parallelism=env.get("BITNEXUS_ARGON2_PARALLELISM", _positive_int, 4),
             secret_key=env.get(("BITNEXUS_SECRET_KEY", "SECRET_KEY_BASE"), str, None),
             admin_token=env.get("BITNEXUS_ADMIN_TOKEN", str, None),
+            cors_origins=env.get("BITNEXUS_CORS_ORIGINS", _origins, ()),
             log_level=env.get("BITNEXUS_LOG_LEVEL", _choice(LOG_LEVELS), "info"),
             log_format=env.get("BITNEXUS_LOG_FORMAT", _choice(LOG_FORMATS), "json"),
         )
@@ -153,6 +155,15 @@ def _database_url(raw: str) -> str:
     if url.get_backend_name() == "postgresql" and not url.database:
         raise ValueError("names no database (postgresql://USER@HOST/DB)")
     return normalized
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    """`http://localhost:8000,https://app.example` (scheme://host[:port]) or `*`."""
+    origins = tuple(item.strip().rstrip("/") for item in raw.split(",") if item.strip())
+    for origin in origins:
+        if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+            raise ValueError(f"{origin!r} is not an origin like http://localhost:8000 or *")
+    return origins
 
 
 def _choice(allowed: tuple[str, ...]) -> Callable[[str], str]:

@@ -8,7 +8,7 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import NotAcceptable
 
 from bitnexus.config import Config
-from web import access_log, metrics, request_id, shape
+from web import access_log, cors, metrics, request_id, shape
 from web.errors import register_error_handlers
 from web.responses import negotiate
 from web.routes import admin, api, docs, health
@@ -30,6 +30,7 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
         SECRET_KEY=config.secret_key,
         BITNEXUS_ADMIN_TOKEN=config.admin_token,
         BITNEXUS_CALL_TIMEOUT=config.call_timeout,
+        BITNEXUS_CURRENCIES=config.currencies,
         MAX_CONTENT_LENGTH=shape.MAX_BODY_BYTES,
         PROVIDE_AUTOMATIC_OPTIONS=False,  # Phoenix answers OPTIONS like any unknown route
     )
@@ -45,6 +46,7 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(docs.blueprint)
+    cors.configure(app, config.cors_origins)
     return app
 
 
