@@ -151,7 +151,7 @@ class TreeWorker(ThreadWorker):
             return
         self.log.warning("Invalid request from ip=%s: %s", (addr or ("", -1))[0], exc)
         phrase = HTTPStatus(status).phrase
-        body = json.dumps({"errors": {"detail": phrase}}).encode()
+        body = json.dumps({"errors": {"detail": phrase}}).encode() + b"\n"
         head = (
             f"HTTP/1.1 {status} {phrase}\r\nConnection: close\r\n"
             f"Content-Type: application/json; charset=utf-8\r\n"

@@ -57,6 +57,7 @@ def json_response(
     payload: object, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
     body = json.dumps(payload, default=_default, ensure_ascii=False, separators=(",", ":"))
+    body += "\n"  # a JSON reply ends its last line, as curl and line-based tools expect
     return Response(body, status=status, headers=dict(headers or {}), content_type=JSON_TYPE)
 
 

@@ -24,7 +24,7 @@ from web import request_id
 
 EXEMPT_PREFIXES = ("/health", "/ready", "/metrics", "/admin")
 RETRY_AFTER_SECONDS = "1"
-_BODY = json.dumps({"errors": {"detail": "Service Unavailable"}}).encode()
+_BODY = json.dumps({"errors": {"detail": "Service Unavailable"}}).encode() + b"\n"
 _waits = threading.local()
 logger = logging.getLogger("bitnexus.shedding")
 SHED = Counter("bitnexus_http_shed_total", "Requests answered 503 at the door (load shedding)")

@@ -33,8 +33,9 @@ PRICE_LIMIT = 10_000_000_000  # exclusive; keeps minor units within 64 bits at 8
 COMMISSION_PLACES = 2
 CURSOR_KIND = "products"
 VENDOR_LOCKED_FIELDS = ("status", "created_by")  # only an admin changes these
+DEFAULT_CURRENCY = "EUR"
 _DEFAULTS: Mapping[str, object] = {
-    "currency": "EUR",
+    "currency": DEFAULT_CURRENCY,
     "commission_rate": Decimal(0),
     "status": "pending",
 }

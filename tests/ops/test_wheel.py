@@ -47,6 +47,10 @@ def test_migrate_then_serve_from_an_empty_folder(installed, tmp_path):
         with urllib.request.urlopen(f"{server.base}/admin?token=operator-token") as page:
             assert page.status == 200
             assert b"<html" in page.read().lower()
+        with urllib.request.urlopen(f"{server.base}/api/docs/swagger-ui-bundle.js") as ui:
+            assert ui.status == 200 and len(ui.read()) > 100_000  # Swagger UI, from a package
+        with urllib.request.urlopen(f"{server.base}/api/docs") as docs:
+            assert b"swagger-ui" in docs.read()
         user = {"email": "wheel@example.com", "name": "Wheel", "password": "wheel-password-1"}
         reply = server.request("POST", "/api/v1/auth/register", {"user": user})
         assert reply.status == 201, reply.body

@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from importlib import metadata
 from typing import TypeVar
 
 from flask import Blueprint, Response, current_app
 from prometheus_client.openmetrics import exposition as openmetrics
 
+from bitnexus import __version__
 from supervisors import walk
 from web import metrics
 from web.responses import json_response, negotiate, produces
@@ -36,7 +36,7 @@ def health() -> Response:
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "database": "connected" if connected else "disconnected",
         "migrations": "pending" if pending else "up_to_date",
-        "version": _version(),
+        "version": __version__,
     }
     return json_response(body, 200 if healthy else 503)
 
@@ -103,10 +103,3 @@ def _pending_migrations(timeout: float) -> list[str]:
     is /health's to report, and readiness stays with the tree)."""
     pending = _probe(runtime().migrations_pending, timeout)
     return [] if pending is _FAILED else list(pending)
-
-
-def _version() -> str:
-    try:
-        return metadata.version("bitnexus")
-    except metadata.PackageNotFoundError:
-        return "unknown"
