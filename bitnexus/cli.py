@@ -1,4 +1,4 @@
-"""The `bitnexus` console script: `migrate`, `db`, `serve` and `admin create`.
+"""The `bitnexus` console script: `migrate`, `db`, `serve`, `console` and `admin create`.
 
 A mistake at the command line is one line on stderr and a non-zero exit, never a
 traceback: bad arguments and settings exit 2, a database or file problem exits 1.
@@ -7,6 +7,7 @@ traceback: bad arguments and settings exit 2, a database or file problem exits 1
 from __future__ import annotations
 
 import argparse
+import code
 import errno
 import getpass
 import logging
@@ -15,7 +16,7 @@ import shutil
 import socket
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -96,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
         "--threads", type=_checked(_at_least_one), default=16, help="request threads per worker"
     )
     serve.set_defaults(run=run_serve)
+    commands.add_parser(
+        "console", help="a Python shell with the services running, like `iex -S mix`"
+    ).set_defaults(run=run_console)
     admin = commands.add_parser("admin", help="operator tasks")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
     create = admin_commands.add_parser("create", help="create an admin, or promote a user")
@@ -151,11 +155,58 @@ def run_db_setup(config: Config, args: argparse.Namespace) -> int:
     run_db_create(config)
     run_migrate(config)
     if args.seed:
-        from bitnexus import seed
-
-        for line in seed.demo(config):
+        for line in _seed_demo(config):
             print(f"bitnexus: seeded {line}")
     return 0
+
+
+DEMO_USERS = (
+    ("vendor", "Vera Vendor", "user"),
+    ("buyer", "Bo Buyer", "user"),
+    ("affiliate", "Ada Affiliate", "affiliate"),
+)
+DEMO_PRODUCTS = (
+    ("Elixir in Action", "30.00", "EUR"),
+    ("Designing for Scalability with Erlang/OTP", "45.50", "EUR"),
+)
+
+
+def _seed_demo(config: Config) -> Iterator[str]:
+    """Demo data, posted through the services like any request: a vendor with two active
+    products, a buyer, an affiliate; the buyer deposits, buys one product through the
+    affiliate (commission 10 %) and pays the vendor. Passwords are `<role>-password-1`."""
+    from actors import accounts, products, transactions
+    from bitnexus.tree import running
+
+    engine = make_engine(config)
+    try:
+        with running(config, engine):
+            ids = {}
+            for key, name, role in DEMO_USERS:
+                email, password = f"{key}@example.com", f"{key}-password-1"
+                attrs = {"email": email, "name": name, "password": password, "role": role}
+                ids[key] = accounts.create_user(attrs).id
+                yield f"user {email} (password {password}, id {ids[key]})"
+            catalog = []
+            for name, price, currency in DEMO_PRODUCTS:
+                attrs = {"name": name, "price": price, "currency": currency}
+                attrs |= {"commission_rate": "10", "status": "active"}
+                catalog.append(products.create_product(attrs, ids["vendor"]).id)
+                yield f"product {name!r} ({price} {currency}, id {catalog[-1]})"
+            for attrs in (
+                {"kind": "deposit", "amount": "100.00", "currency": "EUR"},
+                {"kind": "purchase", "product_id": catalog[0], "affiliate_id": ids["affiliate"]},
+                {
+                    "kind": "transfer",
+                    "amount": "5",
+                    "currency": "EUR",
+                    "recipient_id": ids["vendor"],
+                },
+            ):
+                posted = transactions.create_transaction(ids["buyer"], attrs)
+                yield f"transaction {posted.kind} {posted.amount} {posted.currency}"
+    finally:
+        engine.dispose()
 
 
 def run_db_reset(config: Config, args: argparse.Namespace) -> int:
@@ -234,10 +285,48 @@ def _log_banner(options: ServeOptions, token: str, generated: bool) -> None:
         banner.info(line, extra={"banner": key})
 
 
+CONSOLE_BANNER = """BitNexus console: the services run in this process ({database}).
+accounts, products, transactions and ledger are imported; `app.tree` is the live tree.
+  >>> user = accounts.create_user({{"email": "ada@example.com", "name": "Ada",
+  ...                               "password": "correct horse battery"}})
+"""
+
+
+def run_console(config: Config, _args: argparse.Namespace | None = None) -> int:
+    """A Python shell (IPython when installed) with the tree started on the database."""
+    from actors import accounts, ledger, products, transactions
+    from bitnexus.tree import running
+
+    engine = make_engine(config)
+    try:
+        with running(config, engine) as app:
+            namespace = {
+                "accounts": accounts,
+                "products": products,
+                "transactions": transactions,
+                "ledger": ledger,
+                "app": app,
+            }
+            _interact(namespace, CONSOLE_BANNER.format(database=engine.url.render_as_string()))
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _interact(namespace: dict[str, object], banner: str) -> None:
+    try:
+        import IPython
+    except ImportError:
+        code.interact(banner=banner, local=namespace, exitmsg="")
+    else:
+        print(banner)
+        IPython.start_ipython(argv=["--no-banner"], user_ns=namespace)
+
+
 def run_admin_create(config: Config, args: argparse.Namespace) -> int:
     """Create an admin (password from stdin or a prompt), or promote an existing user."""
-    from actors.errors import ValidationFailed
-    from bitnexus.accounts.admins import create_or_promote
+    from bitnexus.accounts import create_or_promote
+    from bitnexus.common.errors import ValidationFailed
 
     if not args.password_stdin and not sys.stdin.isatty():
         raise Refused("no terminal to ask for the password; pipe it in with --password-stdin")
@@ -260,7 +349,7 @@ def run_admin_create(config: Config, args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     verb = "created" if created else "promoted"
-    print(f"bitnexus: {verb} admin {user['email']} (id {user['id']})")
+    print(f"bitnexus: {verb} admin {user.email} (id {user.id})")
     return 0
 
 

@@ -13,16 +13,14 @@ from functools import cache
 from typing import Any
 
 from bitnexus import __version__
-from bitnexus.accounts import users
-from bitnexus.catalog import products
+from bitnexus.accounts import ROLES, users
+from bitnexus.catalog import PRODUCT_STATUSES, products
+from bitnexus.ledger import TRANSACTION_KINDS
+from web.shape import PATH_ID_MAX
 
 Schema = dict[str, Any]
 
-MAX_ID = 2**63 - 1
-ROLES = ["user", "affiliate", "admin"]
 SELF_ROLES = ["user", "affiliate"]  # registration cannot make an admin
-PRODUCT_STATUSES = ["pending", "active", "rejected", "archived"]
-KINDS = ["deposit", "withdrawal", "transfer", "purchase"]
 
 
 def ref(name: str) -> Schema:
@@ -40,7 +38,7 @@ def obj(properties: dict[str, Schema], required: list[str] | None = None) -> Sch
 
 
 STRING, INTEGER, DECIMAL = {"type": "string"}, {"type": "integer"}, {"type": "string"}
-ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+ID = {"type": "integer", "minimum": 1, "maximum": PATH_ID_MAX}
 TIMESTAMP = {"type": "string", "format": "date-time"}
 
 SCHEMAS: dict[str, Schema] = {
@@ -49,7 +47,7 @@ SCHEMAS: dict[str, Schema] = {
             "id": INTEGER,
             "email": STRING,
             "name": STRING,
-            "role": {"enum": ROLES},
+            "role": {"enum": list(ROLES)},
             "inserted_at": TIMESTAMP,
             "updated_at": TIMESTAMP,
         }
@@ -63,7 +61,7 @@ SCHEMAS: dict[str, Schema] = {
             "price": DECIMAL,
             "currency": STRING,
             "commission_rate": DECIMAL,
-            "status": {"enum": PRODUCT_STATUSES},
+            "status": {"enum": list(PRODUCT_STATUSES)},
             "created_by": nullable(INTEGER),
             "inserted_at": TIMESTAMP,
             "updated_at": TIMESTAMP,
@@ -81,7 +79,7 @@ SCHEMAS: dict[str, Schema] = {
     "Transaction": obj(
         {
             "id": INTEGER,
-            "kind": {"enum": KINDS},
+            "kind": {"enum": list(TRANSACTION_KINDS)},
             "status": STRING,
             "amount": DECIMAL,
             "currency": STRING,
@@ -231,17 +229,22 @@ def request_schemas(currencies: Mapping[str, int]) -> dict[str, Schema]:
             ["email", "name", "password"],
         ),
         "UserParams": obj(
-            {"email": EMAIL, "name": USER_NAME, "password": PASSWORD, "role": {"enum": ROLES}},
+            {
+                "email": EMAIL,
+                "name": USER_NAME,
+                "password": PASSWORD,
+                "role": {"enum": list(ROLES)},
+            },
             [],
         ),
         "NewProduct": {**obj(product_fields, ["name", "price"]), "allOf": price_rules},
         "ProductParams": {
-            **obj({**product_fields, "status": {"enum": PRODUCT_STATUSES}}, []),
+            **obj({**product_fields, "status": {"enum": list(PRODUCT_STATUSES)}}, []),
             "allOf": price_rules,
         },
         "TransactionParams": obj(
             {
-                "kind": {"enum": KINDS},
+                "kind": {"enum": list(TRANSACTION_KINDS)},
                 "amount": DECIMAL,
                 "currency": currency,
                 "recipient_id": ID,
@@ -355,7 +358,7 @@ def _paths() -> dict[str, Schema]:
     tx_id = path_id("transaction_id")
     product_filters = [
         query("created_by", ID),
-        query("status", {"enum": PRODUCT_STATUSES}),
+        query("status", {"enum": list(PRODUCT_STATUSES)}),
         query("category", STRING),
         query("q", STRING),
         *PAGING,
@@ -447,7 +450,11 @@ def _paths() -> dict[str, Schema]:
             "get": operation(
                 "The caller's transactions (as initiator or any party)",
                 _ok(200, page(tx), "A page"),
-                parameters=[query("kind", {"enum": KINDS}), query("currency", STRING), *PAGING],
+                parameters=[
+                    query("kind", {"enum": list(TRANSACTION_KINDS)}),
+                    query("currency", STRING),
+                    *PAGING,
+                ],
             ),
             "post": operation(
                 "Record a transaction; Idempotency-Key makes a retry safe",

@@ -21,9 +21,9 @@ from prometheus_client import Counter
 
 from bitnexus import logs
 from web import request_id
+from web.responses import RETRY_AFTER_SECONDS
 
 EXEMPT_PREFIXES = ("/health", "/ready", "/metrics", "/admin")
-RETRY_AFTER_SECONDS = "1"
 _BODY = json.dumps({"errors": {"detail": "Service Unavailable"}}).encode() + b"\n"
 _waits = threading.local()
 logger = logging.getLogger("bitnexus.shedding")
