@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.process_collector import ProcessCollector
@@ -71,10 +72,19 @@ def sample(pool_stats: PoolStats | None) -> None:
                 POOL[stat].set(value)
 
 
+_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}  # labels() once per series
+
+
 def _observe(name: str, kind: str, outcome: str, seconds: float) -> None:
-    MESSAGES.labels(name, kind).inc()
-    if kind == "call":
-        CALL_SECONDS.labels(name, outcome).observe(seconds)
+    key = (name, kind, outcome)
+    series = _children.get(key)
+    if series is None:
+        latency = CALL_SECONDS.labels(name, outcome) if kind == "call" else None
+        series = _children.setdefault(key, (MESSAGES.labels(name, kind), latency))
+    messages, latency = series
+    messages.inc()
+    if latency is not None:
+        latency.observe(seconds)
 
 
 observe_calls(_observe)
