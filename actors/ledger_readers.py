@@ -124,7 +124,7 @@ class LedgerReader(Service):
         url = self._engine.url
         on_disk = url.database not in (None, "", ":memory:")  # a child can open it too
         shared = on_disk or url.get_backend_name() == "postgresql"
-        if not shared or read(self._engine, journal.head_index) < WALK_ELSEWHERE_BLOCKS:
+        if not shared or (read(self._engine, journal.head_index) or 0) < WALK_ELSEWHERE_BLOCKS:
             return read(self._engine, journal.verify_chain)
         context = multiprocessing.get_context("spawn")  # never fork a threaded process
         with (

@@ -47,6 +47,11 @@ _POSTING_COLUMNS = (
 )
 
 
+def head_index(conn: Connection) -> int | None:
+    """The index of the chain's last block (None before genesis)."""
+    return conn.execute(sa.select(ledger_head.c.block_index).where(ledger_head.c.id == 1)).scalar()
+
+
 def to_transaction(
     row: Mapping[str, Any], postings: Iterable[Mapping[str, Any]], places: Places
 ) -> Transaction:
@@ -289,8 +294,3 @@ def refuse_nonzero_balances(conn: Connection, user_id: int) -> None:
     )
     if conn.execute(query.limit(1)).first() is not None:
         raise ValidationFailed({"balances": ["must all be zero before the user is deleted"]})
-
-
-def head_index(conn: Connection) -> int:
-    """The index of the chain's last block."""
-    return conn.execute(sa.select(ledger_head.c.block_index)).scalar_one()
