@@ -104,7 +104,7 @@ SCHEMAS: dict[str, Schema] = {
             "user_id": nullable(INTEGER),
             "currency": STRING,
             "amount": DECIMAL,
-            "balance_after": DECIMAL,
+            "balance_after": nullable(DECIMAL),  # null on another party's wallet
         }
     ),
     "Transaction": obj(

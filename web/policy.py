@@ -7,7 +7,7 @@ the caller (`restricted_to`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from werkzeug.exceptions import Forbidden, NotFound
@@ -64,6 +64,29 @@ def transaction_parties(tx: Mapping[str, Any]) -> set[int]:
     return {party for party in named if isinstance(party, int)}
 
 
+def is_transaction_party(caller: Caller, tx: Mapping[str, Any]) -> bool:
+    return caller.is_admin or caller.user_id in transaction_parties(tx)
+
+
 def check_transaction_party(caller: Caller, tx: Mapping[str, Any]) -> None:
-    if not (caller.is_admin or caller.user_id in transaction_parties(tx)):
+    if not is_transaction_party(caller, tx):
         raise Forbidden()
+
+
+def as_seen_by(caller: Caller, tx: Mapping[str, Any]) -> dict[str, Any]:
+    """``tx`` with the balance after each posting shown only on the caller's own wallets
+    (an admin sees every one): a transfer of 0.01 must not reveal the recipient's balance."""
+    if caller.is_admin:
+        return dict(tx)
+    postings = [
+        p
+        if p.get("user_id") == caller.user_id and caller.user_id is not None
+        else {**p, "balance_after": None}
+        for p in tx.get("postings", ())
+    ]
+    return {**tx, "postings": postings}
+
+
+def visible_transactions(caller: Caller, txs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Those of ``txs`` the caller is a party to, as they see them."""
+    return [as_seen_by(caller, tx) for tx in txs if is_transaction_party(caller, tx)]

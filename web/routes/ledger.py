@@ -24,12 +24,20 @@ def history(user_id: int) -> Response:
         limit=filters.get("limit"),
         cursor=filters.get("cursor"),
     )
-    return page(ask(ledger.NAME, message))
+    reply = ask(ledger.NAME, message)
+    current = caller()
+    items = [
+        {**i, "transaction": policy.as_seen_by(current, i["transaction"])} for i in reply["items"]
+    ]
+    return page({**reply, "items": items})
 
 
 @blueprint.get("/block/<id:index>")
 def block(index: int) -> Response:
-    return data(ask(ledger.NAME, ledger.GetBlock(index)))
+    """The block's public header; of its transactions, only those the caller is a party to."""
+    found = ask(ledger.NAME, ledger.GetBlock(index))
+    visible = policy.visible_transactions(caller(), found["transactions"])
+    return data({**found, "transactions": visible})
 
 
 @blueprint.get("/verify/<id:transaction_id>")

@@ -21,8 +21,10 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 
 @blueprint.get("")
 def index() -> Response:
-    party = policy.restricted_to(caller())  # those they are a party to; admin all
-    return page(ask(transactions.NAME, transactions.ListTransactions(query(), party)))
+    current = caller()
+    party = policy.restricted_to(current)  # those they are a party to; admin all
+    reply = ask(transactions.NAME, transactions.ListTransactions(query(), party))
+    return page({**reply, "items": [policy.as_seen_by(current, tx) for tx in reply["items"]]})
 
 
 @blueprint.post("")
@@ -32,7 +34,7 @@ def create() -> Response:
     if key is not None:
         attrs["idempotency_key"] = key  # the header wins over a field in the body
     reply = ask(transactions.NAME, transactions.CreateTransaction(caller().user_id, attrs))
-    tx = reply["transaction"]
+    tx = policy.as_seen_by(caller(), reply["transaction"])
     headers = {"location": f"/api/v1/transactions/{tx['id']}"}
     if reply.get("replay"):
         headers["idempotent-replayed"] = "true"
@@ -43,4 +45,4 @@ def create() -> Response:
 def show(transaction_id: int) -> Response:
     tx = ask(transactions.NAME, transactions.GetTransaction(transaction_id))
     policy.check_transaction_party(caller(), tx)
-    return data(tx)
+    return data(policy.as_seen_by(caller(), tx))
