@@ -50,6 +50,7 @@ def _before() -> None:
     request_id.assign()
     access_log.start()
     _check_accept()
+    shape.check_query()
     shape.parse_body()
 
 

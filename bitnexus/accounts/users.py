@@ -21,6 +21,7 @@ from bitnexus.common.changeset import (
     enum_caster,
 )
 from bitnexus.common.pagination import page, page_request
+from bitnexus.common.text import is_text
 from bitnexus.database.engine import reading
 from bitnexus.database.schema import USER_ROLES, users, utcnow
 
@@ -147,9 +148,9 @@ class Users:
 
     def authenticate(self, email: object, password: object) -> dict[str, Any]:
         """The user whose email and password match; Unauthorized otherwise (same work)."""
-        # Found by drill 6: a NUL in the email reached PostgreSQL and crashed the actor,
-        # so anyone could crash Accounts workers at will. No stored email holds one.
-        key = email_key(email) if isinstance(email, str) and "\x00" not in email else None
+        # An email that is not text (a NUL, a lone surrogate) crashes the driver; no
+        # stored email holds one.
+        key = email_key(email) if isinstance(email, str) and is_text(email) else None
         with reading(self._engine) as conn:
             row = (
                 conn.execute(sa.select(users).where(users.c.email_key == key)).mappings().first()

@@ -13,6 +13,8 @@ from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bitnexus.common.text import is_text
+
 BLANK = "can't be blank"
 INVALID = "is invalid"
 TAKEN = "has already been taken"
@@ -27,9 +29,9 @@ class CastError(ValueError):
 
 
 def cast_string(value: object) -> str:
-    # Found by drill 6: a NUL character reached PostgreSQL, whose text cannot hold one;
-    # the DataError crashed the actor (a client could crash actors at will). Invalid.
-    if not isinstance(value, str) or "\x00" in value:
+    # NUL, lone surrogates and noncharacters (bitnexus.common.text) crash the database
+    # driver or the password hasher: a client could crash actors at will. Invalid.
+    if not isinstance(value, str) or not is_text(value):
         raise CastError
     return value
 

@@ -154,11 +154,13 @@ def history(
     cursor: object = None,
 ) -> dict[str, Any]:
     """The user's postings, newest first: {"items": [...], "next_cursor": str | None}."""
-    params = {k: v for k, v in (("limit", limit), ("cursor", cursor)) if v is not None}
-    changeset = Changeset(params, {})
+    given = (("limit", limit), ("cursor", cursor), ("currency", currency))
+    changeset = Changeset({k: v for k, v in given if v is not None}, {})
+    changeset.cast("currency", cast_string).validate_inclusion("currency", places)
     request = page_request(changeset, HISTORY_CURSOR)
     if not changeset.valid:
         raise ValidationFailed(changeset.errors)
+    currency = changeset.changes.get("currency")  # type: ignore[assignment]
     rows = _newest_postings(conn, user_id, currency, request.after, request.limit + 1)
     more = len(rows) > request.limit
     rows = rows[: request.limit]
