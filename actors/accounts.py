@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from actors import products
-from actors.errors import Unavailable
+from actors.errors import NotFound, Unauthorized, Unavailable
 from actors.service import database_outage_as_unavailable, require_id
 from bitnexus.accounts.passwords import Passwords
+from bitnexus.accounts.sessions import Sessions
 from bitnexus.accounts.users import Users
 from bitnexus.config import Config
 from bitnexus.ledger.queries import refuse_nonzero_balances
@@ -72,6 +73,37 @@ class Authenticate:
     password: object = field(repr=False)
 
 
+@dataclass(frozen=True)
+class Login:
+    """Authenticate, then start a session: replies a `bitnexus.accounts.sessions.Session`."""
+
+    email: object
+    password: object = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """Rotate a refresh token: replies a `Session`; Unauthorized for anything else."""
+
+    token: object = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Logout:
+    """End every token of the user."""
+
+    user_id: int
+
+
+@dataclass(frozen=True)
+class Authorize:
+    """The user's current role if a token of ``generation`` is still theirs; else
+    Unauthorized. One primary-key read: asked on every authenticated request."""
+
+    user_id: int
+    generation: int
+
+
 class Accounts(Worker):
     """Users over the database. Caches nothing, so a restarted incarnation is never stale."""
 
@@ -80,6 +112,7 @@ class Accounts(Worker):
         self._config = config
         self._engine = engine
         self._users: Users | None = None
+        self._sessions = Sessions(engine)
 
     def init(self) -> None:
         # Argon2 work (the decoy hash) belongs in the actor thread, not the starter's.
@@ -90,6 +123,15 @@ class Accounts(Worker):
         assert users is not None
         with database_outage_as_unavailable():
             match message:
+                case Authorize(user_id=user_id, generation=generation):
+                    return self._sessions.authorize(_token_user(user_id), generation)
+                case Login(email=email, password=password):
+                    return self._sessions.start(users.authenticate(email, password)["id"])
+                case Refresh(token=token):
+                    return self._sessions.refresh(token)
+                case Logout(user_id=user_id):
+                    self._sessions.logout(require_id(user_id, "user"))
+                    return None
                 case ListUsers(params=params):
                     return users.list(params)
                 case GetUser(id=user_id):
@@ -123,3 +165,10 @@ class Accounts(Worker):
             return call(products.NAME, products.ListProductsByUser(user_id, params), timeout)
         except (ActorCrashed, CallTimeout, NoProcess) as exc:
             raise Unavailable(f"products: {exc}") from exc
+
+
+def _token_user(user_id: int) -> int:
+    try:
+        return require_id(user_id, "user")
+    except NotFound:
+        raise Unauthorized("no such user") from None

@@ -174,6 +174,7 @@ SCHEMAS: dict[str, Schema] = {
             "token": STRING,
             "token_type": {"const": "Bearer"},
             "expires_in": INTEGER,
+            "refresh_token": STRING,
             "user": ref("User"),
         }
     ),
@@ -309,11 +310,26 @@ def _paths() -> dict[str, Schema]:
         },
         "/api/v1/auth/login": {
             "post": operation(
-                "Log in for a bearer token (HS256 JWT, 24 h)",
+                "Log in for a bearer token (HS256 JWT, 15 min) and a refresh token",
                 _ok(200, data(ref("Token")), "A token") | _errors(401, 429),
                 public=True,
                 body={"required": True, **_json(obj({"email": STRING, "password": STRING}))},
                 errors=(),
+            )
+        },
+        "/api/v1/auth/refresh": {
+            "post": operation(
+                "A new bearer token and the next refresh token (the one sent is retired; "
+                "sending a retired one again revokes its family)",
+                _ok(200, data(ref("Token")), "A token") | _errors(401),
+                public=True,
+                body={"required": True, **_json(obj({"refresh_token": STRING}))},
+                errors=(),
+            )
+        },
+        "/api/v1/auth/logout": {
+            "post": operation(
+                "End every token of the caller", {"204": {"description": "Logged out"}}, errors=()
             )
         },
         "/api/v1/auth/me": {"get": operation("The caller", _ok(200, data(user), "The caller"))},

@@ -132,6 +132,8 @@ class Users:
         if not values:
             return user_reply(current)  # nothing changed: Ecto leaves updated_at alone
         values["updated_at"] = utcnow()
+        if "role" in values or "password_hash" in values:
+            values["token_generation"] = users.c.token_generation + 1  # old tokens end
         query = users.update().where(users.c.id == user_id).values(values).returning(*users.c)
         with unique_email(), self._engine.begin() as conn:
             row = conn.execute(query).mappings().one_or_none()

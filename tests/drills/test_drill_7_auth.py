@@ -95,7 +95,7 @@ def test_a_deleted_users_token_moves_nothing(server, bank, users):
     gone = users[2]
     refund = {"kind": "withdrawal", "amount": "100.00", "currency": "EUR"}
     assert bank.post_until_final(gone, refund, "empty-before-delete").status == 201
-    admin = bearer(tokens.issue(SECRET, make_admin(server), "admin"))
+    admin = bearer(tokens.issue(SECRET, make_admin(server), "admin", generation=0))
     deleted = send(server.base, "DELETE", f"/api/v1/users/{gone.id}", None, admin)
     assert deleted.status == 204, deleted.body
     deposit = {"transaction": {"kind": "deposit", "amount": "5.00", "currency": "EUR"}}

@@ -10,7 +10,7 @@ from web.routes import auth, ledger, products, transactions, users
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
-PUBLIC_ENDPOINTS = frozenset({"api.auth.register", "api.auth.login"})
+PUBLIC_ENDPOINTS = frozenset({"api.auth.register", "api.auth.login", "api.auth.refresh"})
 
 
 @blueprint.before_request

@@ -8,11 +8,12 @@ from werkzeug.exceptions import Unauthorized
 from actors import accounts
 from actors import errors as service
 from actors.errors import NotFound
+from bitnexus.accounts.sessions import Session
 from web import policy, tokens
 from web.auth import caller
 from web.calls import ask
 from web.login_limits import LoginLimiter
-from web.responses import created, data, error
+from web.responses import created, data, error, no_content
 from web.shape import params, wrapped
 
 blueprint = Blueprint("auth", __name__, url_prefix="/auth")
@@ -38,20 +39,40 @@ def login() -> Response:
     if wait is not None:
         return error(429, {"retry-after": str(wait)})
     try:
-        user = ask(accounts.NAME, accounts.Authenticate(body.get("email"), body.get("password")))
+        session = ask(accounts.NAME, accounts.Login(body.get("email"), body.get("password")))
     except service.Unauthorized:
         limiter.failed(email, client)
         raise
     limiter.succeeded(email)
-    token = tokens.issue(current_app.config["SECRET_KEY"], user["id"], user["role"])
-    return data(
-        {
-            "token": token,
-            "token_type": "Bearer",
-            "expires_in": tokens.LIFETIME_SECONDS,
-            "user": user,
-        }
+    return _tokens(session)
+
+
+@blueprint.post("/refresh")
+def refresh() -> Response:
+    """A new access token and the next refresh token of the family (rotation)."""
+    return _tokens(ask(accounts.NAME, accounts.Refresh(params().get("refresh_token"))))
+
+
+@blueprint.post("/logout")
+def logout() -> Response:
+    """End every token of the caller: access and refresh, on every process."""
+    ask(accounts.NAME, accounts.Logout(caller().user_id))
+    return no_content()
+
+
+def _tokens(session: Session) -> Response:
+    user = session.user
+    token = tokens.issue(
+        current_app.config["SECRET_KEY"], user["id"], user["role"], generation=session.generation
     )
+    body = {
+        "token": token,
+        "token_type": "Bearer",
+        "expires_in": tokens.LIFETIME_SECONDS,
+        "refresh_token": session.refresh_token,
+        "user": user,
+    }
+    return data(body, headers={"cache-control": "no-store"})
 
 
 def _limiter() -> LoginLimiter:
