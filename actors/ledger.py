@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from actors.errors import NotFound, Unavailable
 from actors.service import database_outage_as_unavailable, require_id
 from bitnexus.config import Config
+from bitnexus.ledger import degraded, queries
 from bitnexus.ledger import metrics as ledger_metrics
-from bitnexus.ledger import queries
 from bitnexus.ledger.store import Entry, ensure_genesis, record
-from bitnexus.ledger.verify import verify_chain, verify_tail, verify_transaction
+from bitnexus.ledger.verify import summary, verify_chain, verify_tail, verify_transaction
 from supervisors import Rejected, Worker, cast
 
 NAME = "ledger"
@@ -30,7 +31,8 @@ PREPARE_RETRY_SECONDS = 1.0  # while the database is away at start, how often to
 
 
 class LedgerDegraded(Unavailable):
-    """The ledger found its chain damaged and refuses to write until it is repaired."""
+    """A verification found the chain damaged (bitnexus.ledger.degraded): no process
+    writes until an operator clears it with `bitnexus ledger clear-degraded`."""
 
 
 @dataclass(frozen=True)
@@ -107,15 +109,24 @@ class Ledger(Worker):
             self._retry.cancel()
 
     def _prepare(self) -> None:
-        """Genesis and the tail check, once; Unavailable while the database is away."""
+        """Genesis and the start-up check, once; Unavailable while the database is away.
+
+        Damage found is recorded in the database, so every process stops writing.
+        """
         if self._prepared:
             return
         with database_outage_as_unavailable():
             ensure_genesis(self._engine)
             with queries.snapshot(self._engine) as conn:
                 reason = verify_tail(conn, self._verify_tail)
+            if reason is not None:
+                degraded.mark(self._engine, f"chain does not verify: {reason}")
+            self._read_degraded()
         self._prepared = True
-        self.degraded = None if reason is None else f"chain does not verify: {reason}"
+
+    def _read_degraded(self) -> None:
+        with queries.snapshot(self._engine) as conn:
+            self.degraded = degraded.reason(conn)
 
     def _prepare_or_retry(self) -> None:
         try:
@@ -162,23 +173,34 @@ class Ledger(Worker):
             case VerifyChain():
                 report = self._read(verify_chain)
                 if not report["valid"]:
-                    self.degraded = f"chain does not verify: {_summary(report)}"
+                    with database_outage_as_unavailable():
+                        degraded.mark(self._engine, f"chain does not verify: {summary(report)}")
+                        self._read_degraded()
                 return report
         return super().handle(message)
 
     def _record(self, entry: Entry) -> dict[str, Any]:
         if self.degraded is not None:
-            raise LedgerDegraded(self.degraded)
+            with database_outage_as_unavailable():
+                self._read_degraded()  # an operator may have cleared it since
+            if self.degraded is not None:
+                raise LedgerDegraded(self.degraded)
         pending = self.drain(self._batch_max - 1, _is_record)
         started = time.perf_counter()
         try:
             with database_outage_as_unavailable():
-                outcomes = record(
-                    self._engine, [entry, *(p.message.entry for p in pending)], self._places
-                )
+                try:
+                    outcomes = record(
+                        self._engine, [entry, *(p.message.entry for p in pending)], self._places
+                    )
+                except DBAPIError as exc:
+                    if not degraded.is_refusal(exc):
+                        raise
+                    self._read_degraded()  # another process found damage
+                    raise LedgerDegraded(self.degraded or "ledger is degraded") from exc
         except Unavailable as exc:
             for p in pending:  # not posted as far as anyone knows: a retry is safe
-                p.fail(Unavailable(str(exc)))
+                p.fail(type(exc)(str(exc)))
             raise
         ledger_metrics.observe_commit(outcomes, time.perf_counter() - started)
         for p, outcome in zip(pending, outcomes[1:], strict=True):
@@ -209,9 +231,3 @@ def _found(value: Any) -> Any:
     if value is None:
         raise NotFound("ledger record")
     return value
-
-
-def _summary(report: dict[str, Any]) -> str:
-    if report["reason"] is not None:
-        return report["reason"]
-    return f"{len(report['balance_mismatches'])} balance(s) differ from their postings"

@@ -37,6 +37,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    ledger = commands.add_parser("ledger", help="ledger integrity")
+    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
+    ledger_commands.add_parser(
+        "clear-degraded",
+        help="verify the whole chain and, if it is valid, let every process write again",
+    )
     args = parser.parse_args(argv)
     try:
         config = Config.from_env()
@@ -47,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_migrate(config)
     if args.command == "admin":
         return run_admin_create(config, args.email, args.name, args.password_stdin)
+    if args.command == "ledger":
+        return run_clear_degraded(config)
     return run_serve(config, args)
 
 
@@ -117,6 +125,24 @@ def run_admin_create(config: Config, email: str, name: str, password_stdin: bool
         engine.dispose()
     verb = "created" if created else "promoted"
     print(f"bitnexus: {verb} admin {user['email']} (id {user['id']})")
+    return 0
+
+
+def run_clear_degraded(config: Config) -> int:
+    """Re-verify the chain; clear the degraded state only when it is valid."""
+    from bitnexus.ledger import degraded
+    from bitnexus.ledger.verify import summary
+
+    engine = make_engine(config)
+    try:
+        report = degraded.clear(engine)
+    finally:
+        engine.dispose()
+    if not report["valid"]:
+        print(f"bitnexus: the chain does not verify: {summary(report)}", file=sys.stderr)
+        print("bitnexus: the ledger stays degraded (no process writes)", file=sys.stderr)
+        return 1
+    print(f"bitnexus: chain valid up to block {report['head']}; the ledger writes again")
     return 0
 
 

@@ -30,29 +30,66 @@ CHUNK_BLOCKS = 100  # blocks loaded per round trip while walking the chain
 
 
 def verify_chain(conn: Connection) -> dict[str, Any]:
-    """Walk every block from genesis; report the first bad one and any balance mismatch."""
+    """Walk every block from genesis, and account for every row of every ledger table:
+    nothing lies beyond the head, every transaction is in a chained block, every posting
+    in a chained transaction, and every balance is the sum of its chained postings."""
     head = _head(conn)
     checked, bad_block, reason = _walk(conn, 0, head)
     last = conn.execute(sa.select(sa.func.max(ledger_blocks.c.index))).scalar()
     if reason is None and last != head:
         bad_block, reason = last, f"block {last} lies beyond the head (block {head})"
-    mismatches = balance_mismatches(conn)
+    unchained = unchained_rows(conn, head)
+    mismatches = balance_mismatches(conn, head)
     return {
-        "valid": reason is None and not mismatches,
+        "valid": reason is None and not unchained and not mismatches,
         "head": head,
         "blocks_checked": checked,
         "first_bad_block": bad_block,
         "reason": reason,
+        "unchained_rows": unchained,
         "balance_mismatches": mismatches,
     }
 
 
+def summary(report: Mapping[str, Any]) -> str:
+    """One line saying why a `verify_chain` report is not valid."""
+    if report["reason"] is not None:
+        return report["reason"]
+    if report["unchained_rows"]:
+        return "; ".join(report["unchained_rows"])
+    return f"{len(report['balance_mismatches'])} balance(s) differ from their postings"
+
+
 def verify_tail(conn: Connection, count: int) -> str | None:
-    """Why the last ``count`` blocks don't verify, or None when they do."""
-    if count <= 0:
-        return None
+    """Why the last ``count`` blocks, the head, or any balance don't verify, or None.
+
+    Cheap enough for every start: the tail fully; the head against the highest block;
+    nothing chained beyond the head; each account's balance against the balance after
+    its last posting, which must be in a chained transaction (postings are hashed).
+    """
     head = _head(conn)
-    return _walk(conn, max(0, head - count + 1), head)[2]
+    if count > 0:
+        reason = _walk(conn, max(0, head - count + 1), head)[2]
+        if reason is not None:
+            return reason
+    last = conn.execute(sa.select(sa.func.max(ledger_blocks.c.index))).scalar()
+    if last != head:
+        return f"the head (block {head}) is not the last block ({last})"
+    t, p = ledger_transactions, ledger_postings
+    chained_max = sa.select(sa.func.max(t.c.id)).where(t.c.block_index <= head).scalar_subquery()
+    beyond = conn.execute(
+        sa.select(
+            sa.select(sa.func.count()).where(t.c.block_index > head).scalar_subquery(),
+            sa.select(sa.func.max(p.c.transaction_id)).scalar_subquery(),
+            chained_max,
+        )
+    ).one()
+    if beyond[0]:
+        return f"{beyond[0]} transaction(s) lie beyond the head"
+    if beyond[1] is not None and (beyond[2] is None or beyond[1] > beyond[2]):
+        return f"a posting of transaction {beyond[1]} belongs to no chained transaction"
+    stale = _stale_balances(conn, head)
+    return f"account {stale[0]}: balance differs from its last posting" if stale else None
 
 
 def verify_transaction(conn: Connection, transaction_id: int) -> dict[str, Any] | None:
@@ -104,18 +141,84 @@ def recomputed_hash(tx: Mapping[str, Any], postings: Sequence[Mapping[str, Any]]
     return transaction_hash(content, postings)
 
 
-def balance_mismatches(conn: Connection) -> list[dict[str, Any]]:
-    """Accounts whose stored balance is not the sum of their postings."""
-    a, p = ledger_accounts, ledger_postings
-    total = sa.func.coalesce(sa.func.sum(p.c.amount), 0)
+def balance_mismatches(conn: Connection, head: int) -> list[dict[str, Any]]:
+    """Accounts whose stored balance is not the sum of their chained postings."""
+    a, p, t = ledger_accounts, ledger_postings, ledger_transactions
+    chained = (
+        sa.select(p.c.account_id, p.c.amount)
+        .join(t, t.c.id == p.c.transaction_id)
+        .where(t.c.block_index <= head)
+        .subquery()
+    )
+    total = sa.func.coalesce(sa.func.sum(chained.c.amount), 0)
     query = (
         sa.select(a.c.id, a.c.user_id, a.c.currency, a.c.balance, total.label("postings_sum"))
-        .select_from(a.outerjoin(p, p.c.account_id == a.c.id))
+        .select_from(a.outerjoin(chained, chained.c.account_id == a.c.id))
         .group_by(a.c.id, a.c.user_id, a.c.currency, a.c.balance)
         .having(a.c.balance != total)
         .order_by(a.c.id)
     )
     return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def unchained_rows(conn: Connection, head: int) -> list[str]:
+    """What lies outside the chain: transactions in no block up to the head, postings in
+    no such transaction, postings on no account."""
+    a, p, t = ledger_accounts, ledger_postings, ledger_transactions
+    count = sa.func.count()
+    loose_transactions = sa.select(count).where(sa.or_(t.c.block_index > head, t.c.block_index < 0))
+    loose_postings = (
+        sa.select(count)
+        .select_from(p.outerjoin(t, t.c.id == p.c.transaction_id))
+        .where(sa.or_(t.c.id.is_(None), t.c.block_index > head))
+    )
+    no_account = (
+        sa.select(count)
+        .select_from(p.outerjoin(a, a.c.id == p.c.account_id))
+        .where(a.c.id.is_(None))
+    )
+    found = []
+    for query, what in [
+        (loose_transactions, "transaction(s) in no chained block"),
+        (loose_postings, "posting(s) in no chained transaction"),
+        (no_account, "posting(s) on no account"),
+    ]:
+        n = conn.execute(query).scalar_one()
+        if n:
+            found.append(f"{n} {what}")
+    return found
+
+
+def _stale_balances(conn: Connection, head: int) -> list[int]:
+    """Accounts whose balance is not the balance after their last posting (zero without
+    one), or whose last posting is in no chained transaction."""
+    a, p, t = ledger_accounts, ledger_postings, ledger_transactions
+    last_id = (
+        sa.select(sa.func.max(p.c.transaction_id))
+        .where(p.c.account_id == a.c.id)
+        .correlate(a)
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(a.c.id)
+        .select_from(
+            a.outerjoin(
+                p, sa.and_(p.c.account_id == a.c.id, p.c.transaction_id == last_id)
+            ).outerjoin(t, t.c.id == p.c.transaction_id)
+        )
+        .where(
+            sa.or_(
+                sa.func.coalesce(p.c.balance_after, 0) != a.c.balance,
+                sa.and_(
+                    p.c.transaction_id.is_not(None),
+                    sa.or_(t.c.id.is_(None), t.c.block_index > head),
+                ),
+            )
+        )
+        .order_by(a.c.id)
+        .limit(10)
+    )
+    return list(conn.execute(query).scalars())
 
 
 def _head(conn: Connection) -> int:

@@ -75,8 +75,14 @@ def _reply(status: int, headers: Any, raw: bytes) -> Reply:
 
 
 def start(
-    database_url: str, cwd: Path, env: dict[str, str], workers: int = 1, threads: int = 8
+    database_url: str,
+    cwd: Path,
+    env: dict[str, str],
+    workers: int = 1,
+    threads: int = 8,
+    ready: str = "/ready",
 ) -> LiveServer:
+    """A server, once ``ready`` answers 200 (`/health` for one expected to be degraded)."""
     port = free_port()
     full_env = {**os.environ, **env, "BITNEXUS_DATABASE_URL": database_url}
     out = (cwd / "stdout.txt").open("w")
@@ -86,18 +92,18 @@ def start(
         [*command, "--threads", str(threads)], cwd=cwd, env=full_env, stdout=out, stderr=err
     )
     server = LiveServer(proc, f"http://127.0.0.1:{port}", cwd)
-    wait_ready(server)
+    wait_ready(server, ready)
     return server
 
 
-def wait_ready(server: LiveServer) -> None:
-    """Poll /ready until 200: an external process becoming ready, bounded by a deadline."""
+def wait_ready(server: LiveServer, path: str = "/ready") -> None:
+    """Poll ``path`` until 200: an external process becoming ready, bounded by a deadline."""
     deadline = time.monotonic() + READY_DEADLINE
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
             raise AssertionError(f"server exited {server.proc.returncode}: {server.stderr()}")
         try:
-            if server.request("GET", "/ready").status == 200:
+            if server.request("GET", path).status == 200:
                 return
         except OSError:
             pass
