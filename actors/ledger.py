@@ -91,6 +91,7 @@ class Ledger(Worker):
         super().__init__()
         self._engine = engine
         self._places = config.currencies
+        self._limits = config.limits
         self._batch_max = config.ledger_batch_max
         self._verify_tail = config.ledger_verify_tail
 
@@ -190,9 +191,8 @@ class Ledger(Worker):
         try:
             with database_outage_as_unavailable():
                 try:
-                    outcomes = record(
-                        self._engine, [entry, *(p.message.entry for p in pending)], self._places
-                    )
+                    entries = [entry, *(p.message.entry for p in pending)]
+                    outcomes = record(self._engine, entries, self._places, self._limits)
                 except DBAPIError as exc:
                     if not degraded.is_refusal(exc):
                         raise

@@ -23,6 +23,7 @@ from bitnexus.common.money import to_minor
 from bitnexus.config import Config
 from bitnexus.database.engine import reading
 from bitnexus.ledger import postings, queries
+from bitnexus.ledger.limits import limit_of
 from bitnexus.ledger.requests import Request, cast_request
 from bitnexus.ledger.store import KEY_REUSED, Entry
 from supervisors import ActorCrashed, CallTimeout, NoProcess, Worker, call
@@ -64,6 +65,7 @@ class Transactions(Worker):
         super().__init__()
         self._engine = engine
         self._places = config.currencies
+        self._limits = config.limits
         # Shorter than our own caller's timeout, so the caller hears 503, not a timeout.
         self._timeout = config.call_timeout * 0.8
 
@@ -85,7 +87,7 @@ class Transactions(Worker):
         return super().handle(message)
 
     def _create(self, user_id: int, attrs: Mapping[Any, object]) -> object:
-        request = cast_request(user_id, attrs, self._places)
+        request = cast_request(user_id, attrs, self._places, self._limits)
         if request.idempotency_key is not None:
             replay = self._replay(request)
             if replay is not None:
@@ -129,6 +131,8 @@ class Transactions(Worker):
             raise ValidationFailed(errors)
         currency = product["currency"]
         price = to_minor(Decimal(product["price"]), self._places[currency])
+        if price > limit_of(self._limits, currency).per_transaction:
+            raise ValidationFailed({"product_id": ["costs more than the per-transaction limit"]})
         commission_bp = to_minor(Decimal(product["commission_rate"]), COMMISSION_PLACES)
         moves = postings.purchase(
             request.user_id, product["created_by"], affiliate_id, currency, price, commission_bp

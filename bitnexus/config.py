@@ -9,6 +9,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
 
+from bitnexus.ledger.limits import Limit, parse_limits
+
 T = TypeVar("T")
 
 DEFAULT_CURRENCIES: Mapping[str, int] = MappingProxyType({"EUR": 2, "USD": 2, "NXC": 8})
@@ -43,6 +45,10 @@ class Config:
     call_timeout: float = 5.0
     max_queue_wait: float = 0.25  # seconds a request may wait for a thread before a 503
     currencies: Mapping[str, int] = field(default_factory=lambda: DEFAULT_CURRENCIES, hash=False)
+    # Per currency, in minor units: the most per transaction and per wallet.
+    limits: Mapping[str, Limit] = field(
+        default_factory=lambda: parse_limits(None, DEFAULT_CURRENCIES), hash=False
+    )
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536  # KiB; the argon2-cffi / RFC 9106 "low memory" profile
     argon2_parallelism: int = 4
@@ -53,6 +59,7 @@ class Config:
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
         """Build a config from `environ`; raises ConfigError naming a bad variable."""
         env = _Env(environ)
+        currencies = env.get("BITNEXUS_CURRENCIES", _currencies, DEFAULT_CURRENCIES)
         return cls(
             database_url=env.get("BITNEXUS_DATABASE_URL", str, default_database_url()),
             db_pool_size=env.get("BITNEXUS_DB_POOL_SIZE", _positive_int, 10),
@@ -65,7 +72,12 @@ class Config:
             ledger_verify_tail=env.get("BITNEXUS_LEDGER_VERIFY_TAIL", _non_negative_int, 100),
             call_timeout=env.get("BITNEXUS_CALL_TIMEOUT", _positive_float, 5.0),
             max_queue_wait=env.get("BITNEXUS_MAX_QUEUE_WAIT", _positive_float, 0.25),
-            currencies=env.get("BITNEXUS_CURRENCIES", _currencies, DEFAULT_CURRENCIES),
+            currencies=currencies,
+            limits=env.get(
+                "BITNEXUS_LIMITS",
+                lambda raw: parse_limits(raw, currencies),
+                parse_limits(None, currencies),
+            ),
             argon2_time_cost=env.get("BITNEXUS_ARGON2_TIME_COST", _positive_int, 3),
             argon2_memory_cost=env.get("BITNEXUS_ARGON2_MEMORY_COST", _positive_int, 65536),
             argon2_parallelism=env.get("BITNEXUS_ARGON2_PARALLELISM", _positive_int, 4),

@@ -25,6 +25,7 @@ from bitnexus.common.changeset import (
 )
 from bitnexus.common.money import to_minor
 from bitnexus.ledger.hashing import canonical, sha256_hex
+from bitnexus.ledger.limits import Limit, limit_of
 from bitnexus.ledger.schema import TRANSACTION_KINDS
 
 DESCRIPTION_MAX = 500
@@ -75,7 +76,12 @@ class Request:
         return sha256_hex(canonical(fields))
 
 
-def cast_request(user_id: int, attrs: Mapping[Any, object], places: Mapping[str, int]) -> Request:
+def cast_request(
+    user_id: int,
+    attrs: Mapping[Any, object],
+    places: Mapping[str, int],
+    limits: Mapping[str, Limit],
+) -> Request:
     """The request in ``attrs`` from ``user_id``; raises ValidationFailed."""
     cs = Changeset(attrs, {}).cast("kind", enum_caster(TRANSACTION_KINDS))
     cs.validate_required("kind")
@@ -90,6 +96,7 @@ def cast_request(user_id: int, attrs: Mapping[Any, object], places: Mapping[str,
     cs.validate_inclusion("currency", places)
     cs.validate_number("amount", greater_than=0, less_than=AMOUNT_LIMIT)
     _validate_places(cs, places)
+    _validate_limit(cs, places, limits)
     if kind == "transfer" and cs.get("recipient_id") == user_id:
         cs.add_error("recipient_id", "can't be the sender")
     if kind == "purchase" and cs.get("affiliate_id") == user_id:
@@ -101,6 +108,16 @@ def cast_request(user_id: int, attrs: Mapping[Any, object], places: Mapping[str,
     if isinstance(amount, Decimal):
         values["amount"] = to_minor(amount, places[str(values["currency"])])
     return Request(kind=kind, user_id=user_id, **values)  # type: ignore[arg-type]
+
+
+def _validate_limit(cs: Changeset, places: Mapping[str, int], limits: Mapping[str, Limit]) -> None:
+    """No more than the currency's per-transaction limit (bitnexus.ledger.limits)."""
+    amount, currency = cs.get("amount"), cs.get("currency")
+    if "amount" in cs.errors or "currency" in cs.errors or not isinstance(amount, Decimal):
+        return
+    most = Decimal(limit_of(limits, str(currency)).per_transaction).scaleb(-places[str(currency)])
+    most = Decimal(f"{most.normalize():f}")  # "10", not "10.00000000", in the message
+    cs.validate_number("amount", less_than_or_equal_to=most)  # type: ignore[arg-type]
 
 
 def _validate_places(cs: Changeset, places: Mapping[str, int]) -> None:

@@ -12,6 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +26,7 @@ from bitnexus.common.changeset import DOES_NOT_EXIST
 from bitnexus.database.schema import users, utcnow
 from bitnexus.ledger import postgres as ledger_pg
 from bitnexus.ledger.hashing import TRANSACTION_FIELDS, block_hash, transaction_hash
+from bitnexus.ledger.limits import Limit, limit_of
 from bitnexus.ledger.merkle import EMPTY_ROOT, merkle_root
 from bitnexus.ledger.postings import Posting
 from bitnexus.ledger.queries import Places, get_transaction, transaction_reply
@@ -86,7 +88,12 @@ class Entry:
 Outcome = dict[str, Any] | ValidationFailed  # {"transaction": ..., "replay": bool} or refusal
 
 
-def record(engine: Engine, entries: Sequence[Entry], places: Places) -> list[Outcome]:
+def record(
+    engine: Engine,
+    entries: Sequence[Entry],
+    places: Places,
+    limits: Mapping[str, Limit] = MappingProxyType({}),
+) -> list[Outcome]:
     """Append ``entries`` as one block; one outcome per entry, in order.
 
     Retries the whole batch on a serialization failure or deadlock. Any other error
@@ -96,7 +103,7 @@ def record(engine: Engine, entries: Sequence[Entry], places: Places) -> list[Out
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             with engine.begin() as conn:
-                return _append(conn, entries, places)
+                return _append(conn, entries, places, limits)
         except DBAPIError as exc:
             if attempt == MAX_ATTEMPTS or _sqlstate(exc) not in RETRY_SQLSTATES:
                 raise
@@ -125,12 +132,15 @@ class _Batch:
     """The locked accounts, as the accepted entries leave them."""
 
     accounts: dict[AccountKey, list[int]]  # key -> [account id, balance]
+    limits: Mapping[str, Limit]
     accepted: list[tuple[Entry, list[int]]] = field(default_factory=list)  # balances after
 
 
-def _append(conn: Connection, entries: Sequence[Entry], places: Places) -> list[Outcome]:
+def _append(
+    conn: Connection, entries: Sequence[Entry], places: Places, limits: Mapping[str, Limit]
+) -> list[Outcome]:
     locked = _read_locked_pg(conn, entries) if _is_pg(conn) else _read_locked(conn, entries)
-    batch = _Batch(locked.accounts)
+    batch = _Batch(locked.accounts, limits)
     seen: dict[tuple[int, str], tuple[int, str | None]] = {}  # key -> (n, request digest)
     decided: list[Outcome | _Accepted] = []
     for entry in entries:
@@ -234,11 +244,13 @@ def _apply(entry: Entry, live: set[int], batch: _Batch) -> ValidationFailed | _A
             return ValidationFailed({_field_of(entry, posting.user_id): [DOES_NOT_EXIST]})
     keys = [(p.user_id, p.currency) for p in entry.postings]
     after = [batch.accounts[k][1] + p.amount for k, p in zip(keys, entry.postings, strict=True)]
-    for (user_id, _), balance in zip(keys, after, strict=True):
+    for (user_id, currency), balance in zip(keys, after, strict=True):
         if user_id is not None and balance < 0:
             return ValidationFailed({"amount": ["insufficient funds"]})
         if not -BIGINT_MAX <= balance <= BIGINT_MAX:
             return ValidationFailed({"amount": ["would exceed the largest balance"]})
+        if user_id is not None and balance > limit_of(batch.limits, currency).per_wallet:
+            return ValidationFailed({"amount": ["would exceed the wallet limit"]})
     for key, balance in zip(keys, after, strict=True):
         batch.accounts[key][1] = balance
     batch.accepted.append((entry, after))
