@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -52,6 +53,8 @@ class Config:
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536  # KiB; the argon2-cffi / RFC 9106 "low memory" profile
     argon2_parallelism: int = 4
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDR networks); none by default.
+    trusted_proxies: tuple[str, ...] = ()
     secret_key: str | None = field(default=None, repr=False)
     admin_token: str | None = field(default=None, repr=False)
 
@@ -81,6 +84,7 @@ class Config:
             argon2_time_cost=env.get("BITNEXUS_ARGON2_TIME_COST", _positive_int, 3),
             argon2_memory_cost=env.get("BITNEXUS_ARGON2_MEMORY_COST", _positive_int, 65536),
             argon2_parallelism=env.get("BITNEXUS_ARGON2_PARALLELISM", _positive_int, 4),
+            trusted_proxies=env.get("BITNEXUS_TRUSTED_PROXIES", _networks, ()),
             secret_key=env.get("BITNEXUS_SECRET_KEY", str, None),
             admin_token=env.get("BITNEXUS_ADMIN_TOKEN", str, None),
         )
@@ -121,6 +125,14 @@ def _positive_float(raw: str) -> float:
     if not value > 0 or value == float("inf"):
         raise ValueError("must be a positive number of seconds")
     return value
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    """Comma-separated addresses or CIDR networks, each checked."""
+    parts = tuple(p.strip() for p in raw.split(",") if p.strip())
+    for part in parts:
+        ipaddress.ip_network(part, strict=False)  # ValueError names the bad one
+    return parts
 
 
 def _currencies(raw: str) -> Mapping[str, int]:

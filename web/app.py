@@ -9,6 +9,7 @@ from werkzeug.exceptions import NotAcceptable
 
 from bitnexus.config import Config
 from web import access_log, metrics, request_id, shape
+from web.client_address import parse_networks
 from web.errors import register_error_handlers
 from web.routes import admin, api, docs, health
 from web.runtime import Runtime
@@ -29,6 +30,7 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
         SECRET_KEY=config.secret_key,
         BITNEXUS_ADMIN_TOKEN=config.admin_token,
         BITNEXUS_CALL_TIMEOUT=config.call_timeout,
+        BITNEXUS_TRUSTED_PROXIES=parse_networks(",".join(config.trusted_proxies)),
         MAX_CONTENT_LENGTH=shape.MAX_BODY_BYTES,
         PROVIDE_AUTOMATIC_OPTIONS=False,  # Phoenix answers OPTIONS like any unknown route
     )

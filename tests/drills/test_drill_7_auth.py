@@ -174,7 +174,7 @@ def _money_routes(victim: int, other: int) -> list[tuple[str, str, object]]:
 
 
 def _login(base: str, email: str, password: str, client: str = "127.0.0.1") -> Answer:
-    # X-Forwarded-For is honoured only from a trusted proxy; loopback is one (see docs).
+    # X-Forwarded-For is honoured only from a trusted proxy: the drill trusts loopback.
     headers = {"x-forwarded-for": client}
     answer = send(
         base, "POST", "/api/v1/auth/login", {"email": email, "password": password}, headers

@@ -12,12 +12,12 @@ from bitnexus.accounts.sessions import Session
 from web import policy, tokens
 from web.auth import caller
 from web.calls import ask
+from web.client_address import client_address
 from web.login_limits import LoginLimiter
 from web.responses import created, data, error, no_content
 from web.shape import params, wrapped
 
 blueprint = Blueprint("auth", __name__, url_prefix="/auth")
-TRUSTED_PROXIES = frozenset({"127.0.0.1", "::1"})
 
 
 @blueprint.post("/register")
@@ -85,13 +85,10 @@ def _account(email: object) -> str | None:
 
 
 def _client() -> str:
-    """The client's address: the peer, or the first X-Forwarded-For hop when the peer is
-    a proxy on this host (loopback), as behind a local reverse proxy."""
-    peer = request.remote_addr or "unknown"
+    """The client's address (web/client_address.py, BITNEXUS_TRUSTED_PROXIES)."""
     forwarded = request.headers.get("x-forwarded-for", "")
-    if peer in TRUSTED_PROXIES and forwarded.strip():
-        return forwarded.split(",")[0].strip()[:64]
-    return peer
+    trusted = current_app.config["BITNEXUS_TRUSTED_PROXIES"]
+    return client_address(request.remote_addr, forwarded, trusted)
 
 
 @blueprint.get("/me")
