@@ -131,6 +131,10 @@ class Transactions(Worker):
             raise ValidationFailed(errors)
         currency = product["currency"]
         price = to_minor(Decimal(product["price"]), self._places[currency])
+        if request.price is not None and request.currency != currency:
+            raise ValidationFailed({"currency": ["does not match the product's currency"]})
+        if request.price is not None and request.price != price:
+            raise ValidationFailed({"price": ["does not match the product's price"]})
         if price > limit_of(self._limits, currency).per_transaction:
             raise ValidationFailed({"product_id": ["costs more than the per-transaction limit"]})
         commission_bp = to_minor(Decimal(product["commission_rate"]), COMMISSION_PLACES)

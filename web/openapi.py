@@ -134,6 +134,7 @@ SCHEMAS: dict[str, Schema] = {
             "recipient_id": ID,
             "product_id": ID,
             "affiliate_id": ID,
+            "price": DECIMAL,  # a purchase's expected price, with `currency`: 422 if it differs
             "description": STRING,
             "idempotency_key": {"type": "string", "maxLength": 255},
         },

@@ -36,7 +36,7 @@ FIELDS = {
     "deposit": ("amount", "currency"),
     "withdrawal": ("amount", "currency"),
     "transfer": ("amount", "currency", "recipient_id"),
-    "purchase": ("product_id", "affiliate_id"),
+    "purchase": ("product_id", "affiliate_id", "price", "currency"),
 }
 REQUIRED = {
     "deposit": ("amount", "currency"),
@@ -46,6 +46,7 @@ REQUIRED = {
 }
 _CASTERS = {
     "amount": cast_decimal,
+    "price": cast_decimal,
     "currency": cast_string,
     "recipient_id": cast_integer,
     "product_id": cast_integer,
@@ -68,11 +69,14 @@ class Request:
     affiliate_id: int | None = None
     description: str | None = None
     idempotency_key: str | None = None
+    price: int | None = None  # a purchase's expected price, with ``currency``, in minor units
 
     def digest(self) -> str:
         """What a replay under the same idempotency key must match."""
         fields = asdict(self)
         del fields["user_id"], fields["idempotency_key"]  # they select the key's slot
+        if fields["price"] is None:
+            del fields["price"]  # digests of requests without one stay as they were
         return sha256_hex(canonical(fields))
 
 
@@ -95,18 +99,23 @@ def cast_request(
     cs.validate_length("idempotency_key", max=KEY_MAX)
     cs.validate_inclusion("currency", places)
     cs.validate_number("amount", greater_than=0, less_than=AMOUNT_LIMIT)
-    _validate_places(cs, places)
+    cs.validate_number("price", greater_than=0, less_than=AMOUNT_LIMIT)
+    _validate_places(cs, places, "amount")
+    _validate_places(cs, places, "price")
     _validate_limit(cs, places, limits)
     if kind == "transfer" and cs.get("recipient_id") == user_id:
         cs.add_error("recipient_id", "can't be the sender")
     if kind == "purchase" and cs.get("affiliate_id") == user_id:
         cs.add_error("affiliate_id", "can't be the buyer")
+    if kind == "purchase" and (cs.get("price") is None) != (cs.get("currency") is None):
+        cs.validate_required("price", "currency")  # the expected price pins both
     if not cs.valid:
         raise ValidationFailed(cs.errors)
-    values = {name: cs.get(name) for name in _CASTERS if name != "amount"}
-    amount = cs.get("amount")
-    if isinstance(amount, Decimal):
-        values["amount"] = to_minor(amount, places[str(values["currency"])])
+    values = {name: cs.get(name) for name in _CASTERS if name not in ("amount", "price")}
+    for name in ("amount", "price"):
+        value = cs.get(name)
+        if isinstance(value, Decimal):
+            values[name] = to_minor(value, places[str(values["currency"])])
     return Request(kind=kind, user_id=user_id, **values)  # type: ignore[arg-type]
 
 
@@ -120,10 +129,10 @@ def _validate_limit(cs: Changeset, places: Mapping[str, int], limits: Mapping[st
     cs.validate_number("amount", less_than_or_equal_to=most)  # type: ignore[arg-type]
 
 
-def _validate_places(cs: Changeset, places: Mapping[str, int]) -> None:
+def _validate_places(cs: Changeset, places: Mapping[str, int], field: str) -> None:
     """More decimal places than the currency has is "is invalid", as a failed cast is."""
-    amount, currency = cs.get("amount"), cs.get("currency")
-    if "amount" in cs.errors or "currency" in cs.errors or not isinstance(amount, Decimal):
+    value, currency = cs.get(field), cs.get("currency")
+    if field in cs.errors or "currency" in cs.errors or not isinstance(value, Decimal):
         return
-    if decimal_places(amount) > places[str(currency)]:
-        cs.add_error("amount", INVALID)
+    if decimal_places(value) > places[str(currency)]:
+        cs.add_error(field, INVALID)
