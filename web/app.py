@@ -8,7 +8,7 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import NotAcceptable
 
 from bitnexus.config import Config
-from web import access_log, metrics, request_id, shape
+from web import access_log, metrics, request_id, security_headers, shape
 from web.client_address import parse_networks
 from web.errors import register_error_handlers
 from web.routes import admin, api, docs, health
@@ -58,6 +58,7 @@ def _before() -> None:
 
 def _after(response: Response) -> Response:
     request_id.attach(response)
+    security_headers.apply(response)
     route = access_log.route()
     try:
         metrics.observe_request(request.method, route, response.status_code, access_log.elapsed())

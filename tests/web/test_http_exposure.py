@@ -64,3 +64,26 @@ def test_a_party_sees_only_its_own_balances(live, database_url, tmp_path):
     admin = make_admin(live, database_url, tmp_path)
     as_admin = live.request("GET", f"/api/v1/transactions/{sent['id']}", headers=admin.headers)
     assert all(p["balance_after"] is not None for p in as_admin.body["data"]["postings"])
+
+
+def test_security_headers(live):
+    user = register(live, "user")
+    for path, headers in [("/health", {}), ("/api/v1/auth/me", user.headers), ("/nowhere", {})]:
+        reply = live.request("GET", path, headers=headers)
+        assert reply.headers["x-content-type-options"] == "nosniff", path
+        assert reply.headers["referrer-policy"] == "no-referrer", path
+    page = live.request(
+        "GET", "/admin?token=security-operator-token", headers={"accept": "text/html"}
+    )
+    assert page.status == 200
+    policy = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy
+    nonce = policy.split("'nonce-", 1)[1].split("'", 1)[0]
+    assert f'<script nonce="{nonce}">' in page.body and "unsafe-inline" not in policy
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cache-control"] == "no-store"
+    denied = live.request("GET", "/admin/supervision")
+    assert (
+        denied.status == 401
+        and "frame-ancestors 'none'" in denied.headers["content-security-policy"]
+    )

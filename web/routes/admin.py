@@ -9,6 +9,7 @@ from werkzeug.exceptions import NotFound, ServiceUnavailable
 
 from actors import ledger
 from supervisors import Tree, call, crash, restart_child, terminate_child, which_children
+from web import security_headers
 from web.auth import authenticate_operator
 from web.responses import data, json_response, produces
 from web.runtime import runtime
@@ -25,10 +26,14 @@ def operator_only() -> None:
     authenticate_operator(token)
 
 
+blueprint.after_request(security_headers.apply_admin)
+
+
 @blueprint.get("")
 @produces("text/html")
 def page() -> str:
-    return render_template("admin.html", tree=_tree().tree(), pid=os.getpid())
+    tree = _tree().tree()
+    return render_template("admin.html", tree=tree, pid=os.getpid(), nonce=security_headers.nonce())
 
 
 @blueprint.get("/supervision")
