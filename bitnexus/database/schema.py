@@ -93,6 +93,7 @@ users = sa.Table(
     # Changes when the user's tokens must stop working: role or password change, logout.
     sa.Column("token_generation", sa.Integer, nullable=False, server_default="0"),
     sa.CheckConstraint(_in("role", USER_ROLES), name="role"),
+    sqlite_autoincrement=True,  # ids are never reused (PostgreSQL's sequences never are)
 )
 
 # Digests of opaque refresh tokens; a login starts a family, each refresh rotates within it.
@@ -141,6 +142,7 @@ products = sa.Table(
     sa.CheckConstraint("price_minor > 0", name="price_positive"),
     sa.CheckConstraint("commission_bp BETWEEN 0 AND 10000", name="commission_range"),
     sa.CheckConstraint(_in("status", PRODUCT_STATUSES), name="status"),
+    sqlite_autoincrement=True,
 )
 
 # Every listing filter is backed by an index; the trailing id keeps the cursor order cheap.
