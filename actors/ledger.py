@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from actors.errors import NotFound, Unavailable
 from actors.service import database_outage_as_unavailable, require_id
 from bitnexus.config import Config
-from bitnexus.ledger import degraded, queries
+from bitnexus.ledger import checkpoints, degraded, queries
 from bitnexus.ledger import metrics as ledger_metrics
 from bitnexus.ledger.store import Entry, ensure_genesis, record
 from bitnexus.ledger.verify import summary, verify_chain, verify_tail, verify_transaction
@@ -80,6 +80,16 @@ class VerifyChain:
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """Sign the current head now (also done every `ledger_checkpoint_every` blocks)."""
+
+
+@dataclass(frozen=True)
+class Checkpoints:
+    """The public key and every signed checkpoint, oldest first."""
+
+
+@dataclass(frozen=True)
 class _Prepare:
     """The ledger's own retry of its start-up checks after a database outage."""
 
@@ -94,6 +104,10 @@ class Ledger(Worker):
         self._limits = config.limits
         self._batch_max = config.ledger_batch_max
         self._verify_tail = config.ledger_verify_tail
+        self._every = config.ledger_checkpoint_every
+        seed = config.ledger_signing_key
+        self._key = None if seed is None else checkpoints.load_key(seed)
+        self._last_checkpoint: int | None = None
 
     def init(self) -> None:
         # Found by drill 4 (database outage): an init that fails while the database is
@@ -123,6 +137,8 @@ class Ledger(Worker):
             if reason is not None:
                 degraded.mark(self._engine, f"chain does not verify: {reason}")
             self._read_degraded()
+            with queries.snapshot(self._engine) as conn:
+                self._last_checkpoint = checkpoints.last_index(conn)
         self._prepared = True
 
     def _read_degraded(self) -> None:
@@ -171,6 +187,13 @@ class Ledger(Worker):
                 return _found(
                     self._read(verify_transaction, require_id(transaction_id, "transaction"))
                 )
+            case Checkpoint():
+                return self._checkpoint()
+            case Checkpoints():
+                if self._key is None:
+                    raise Unavailable("no ledger signing key")
+                listed = self._read(checkpoints.all_checkpoints)
+                return {"public_key": checkpoints.public_hex(self._key), "checkpoints": listed}
             case VerifyChain():
                 report = self._read(verify_chain)
                 if not report["valid"]:
@@ -203,6 +226,7 @@ class Ledger(Worker):
                 p.fail(type(exc)(str(exc)))
             raise
         ledger_metrics.observe_commit(outcomes, time.perf_counter() - started)
+        self._checkpoint_if_due(outcomes)
         for p, outcome in zip(pending, outcomes[1:], strict=True):
             if isinstance(outcome, Rejected):
                 p.fail(outcome)
@@ -211,6 +235,23 @@ class Ledger(Worker):
         if isinstance(outcomes[0], Rejected):
             raise outcomes[0]
         return outcomes[0]
+
+    def _checkpoint(self) -> dict[str, Any]:
+        if self._key is None:
+            raise Unavailable("no ledger signing key (BITNEXUS_LEDGER_SIGNING_KEY)")
+        with database_outage_as_unavailable():
+            signed = checkpoints.sign_head(self._engine, self._key)
+        self._last_checkpoint = signed["index"]
+        return signed
+
+    def _checkpoint_if_due(self, outcomes: list[Any]) -> None:
+        """Sign the head once `ledger_checkpoint_every` blocks have passed since the last
+        checkpoint (the block just written is durable: a failure here loses nothing)."""
+        posted = [o["transaction"]["block_index"] for o in outcomes if isinstance(o, dict)]
+        if self._key is None or not posted:
+            return
+        if max(posted) - (self._last_checkpoint or 0) >= self._every:
+            self._checkpoint()
 
     def _read(self, query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with database_outage_as_unavailable(), queries.snapshot(self._engine) as conn:

@@ -43,6 +43,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "clear-degraded",
         help="verify the whole chain and, if it is valid, let every process write again",
     )
+    verify = ledger_commands.add_parser(
+        "verify", help="verify the whole chain offline, and the signed checkpoints"
+    )
+    verify.add_argument(
+        "--from-checkpoint",
+        metavar="FILE",
+        help="checkpoints an auditor kept (the data of GET /api/v1/ledger/checkpoints)",
+    )
     args = parser.parse_args(argv)
     try:
         config = Config.from_env()
@@ -53,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_migrate(config)
     if args.command == "admin":
         return run_admin_create(config, args.email, args.name, args.password_stdin)
+    if args.command == "ledger" and args.ledger_command == "verify":
+        return run_ledger_verify(config, args.from_checkpoint)
     if args.command == "ledger":
         return run_clear_degraded(config)
     return run_serve(config, args)
@@ -144,6 +154,49 @@ def run_clear_degraded(config: Config) -> int:
         return 1
     print(f"bitnexus: chain valid up to block {report['head']}; the ledger writes again")
     return 0
+
+
+def run_ledger_verify(config: Config, kept: str | None) -> int:
+    """Walk the chain (with a progress bar) and check checkpoints against it: those an
+    auditor kept (FILE), or else those stored, signed by the configured key."""
+    import json
+
+    from bitnexus.ledger import checkpoints
+    from bitnexus.ledger.queries import snapshot
+    from bitnexus.ledger.verify import summary, verify_chain
+
+    if kept is not None:
+        document = json.loads(Path(kept).read_text())
+        document = document.get("data", document)
+        public, claimed = document["public_key"], document["checkpoints"]
+    engine = make_engine(config)
+    try:
+        with snapshot(engine) as conn:
+            report = verify_chain(conn, _progress_bar)
+            print(file=sys.stderr)
+            if kept is None:
+                claimed = checkpoints.all_checkpoints(conn)
+                key = config.ledger_signing_key
+                public = checkpoints.public_hex(checkpoints.load_key(key)) if key else None
+            problems = checkpoints.against_chain(conn, claimed, public) if public else []
+    finally:
+        engine.dispose()
+    if not report["valid"]:
+        problems.insert(0, f"the chain does not verify: {summary(report)}")
+    for problem in problems:
+        print(f"bitnexus: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    anchored = f", {len(claimed)} signed checkpoint(s) match" if public else " (no key)"
+    print(f"bitnexus: chain valid up to block {report['head']}{anchored}")
+    return 0
+
+
+def _progress_bar(done: int, total: int) -> None:
+    if done == total or done % 100 == 0:
+        filled = 40 * done // max(total, 1)
+        bar = "#" * filled + "." * (40 - filled)
+        print(f"\rbitnexus: verifying [{bar}] {done}/{total} blocks", end="", file=sys.stderr)
 
 
 if __name__ == "__main__":

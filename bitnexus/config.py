@@ -43,6 +43,7 @@ class Config:
     transactions_pool_size: int = 16
     ledger_batch_max: int = 256
     ledger_verify_tail: int = 100
+    ledger_checkpoint_every: int = 1000  # blocks between signed checkpoints
     call_timeout: float = 5.0
     max_queue_wait: float = 0.25  # seconds a request may wait for a thread before a 503
     currencies: Mapping[str, int] = field(default_factory=lambda: DEFAULT_CURRENCIES, hash=False)
@@ -56,6 +57,8 @@ class Config:
     # Proxies whose X-Forwarded-For is believed (addresses or CIDR networks); none by default.
     trusted_proxies: tuple[str, ...] = ()
     secret_key: str | None = field(default=None, repr=False)
+    # The Ed25519 seed (64 hex digits) that signs checkpoints; kept out of the database.
+    ledger_signing_key: str | None = field(default=None, repr=False)
     admin_token: str | None = field(default=None, repr=False)
 
     @classmethod
@@ -73,6 +76,9 @@ class Config:
             transactions_pool_size=env.get("BITNEXUS_TRANSACTIONS_POOL", _positive_int, 16),
             ledger_batch_max=env.get("BITNEXUS_LEDGER_BATCH_MAX", _positive_int, 256),
             ledger_verify_tail=env.get("BITNEXUS_LEDGER_VERIFY_TAIL", _non_negative_int, 100),
+            ledger_checkpoint_every=env.get(
+                "BITNEXUS_LEDGER_CHECKPOINT_EVERY", _positive_int, 1000
+            ),
             call_timeout=env.get("BITNEXUS_CALL_TIMEOUT", _positive_float, 5.0),
             max_queue_wait=env.get("BITNEXUS_MAX_QUEUE_WAIT", _positive_float, 0.25),
             currencies=currencies,
@@ -86,6 +92,7 @@ class Config:
             argon2_parallelism=env.get("BITNEXUS_ARGON2_PARALLELISM", _positive_int, 4),
             trusted_proxies=env.get("BITNEXUS_TRUSTED_PROXIES", _networks, ()),
             secret_key=env.get("BITNEXUS_SECRET_KEY", str, None),
+            ledger_signing_key=env.get("BITNEXUS_LEDGER_SIGNING_KEY", _seed, None),
             admin_token=env.get("BITNEXUS_ADMIN_TOKEN", str, None),
         )
 
@@ -125,6 +132,12 @@ def _positive_float(raw: str) -> float:
     if not value > 0 or value == float("inf"):
         raise ValueError("must be a positive number of seconds")
     return value
+
+
+def _seed(raw: str) -> str:
+    if len(bytes.fromhex(raw)) != 32:
+        raise ValueError("an Ed25519 seed is 32 bytes, 64 hex digits")
+    return raw
 
 
 def _networks(raw: str) -> tuple[str, ...]:

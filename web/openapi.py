@@ -167,6 +167,8 @@ SCHEMAS: dict[str, Schema] = {
             },
             "block": {"type": "object"},
             "head_index": INTEGER,
+            # The links are checked up to this signed checkpoint (null: up to the head).
+            "checkpoint": nullable(ref("Checkpoint")),
         }
     ),
     "Balance": obj({"currency": STRING, "balance": DECIMAL}),
@@ -179,6 +181,19 @@ SCHEMAS: dict[str, Schema] = {
             "user": ref("User"),
         }
     ),
+    "Checkpoint": obj(
+        {
+            "index": INTEGER,
+            "hash": STRING,
+            "signed_at": TIMESTAMP,
+            "public_key": STRING,
+            "signature": STRING,
+        }
+    ),
+    "Checkpoints": obj(
+        {"public_key": STRING, "checkpoints": {"type": "array", "items": ref("Checkpoint")}}
+    ),
+    "PublicKey": obj({"algorithm": {"const": "Ed25519"}, "format": STRING, "public_key": STRING}),
     "PageMeta": obj({"next": nullable(STRING)}),
     "ErrorDetail": obj({"errors": obj({"detail": STRING})}),
     "ValidationErrors": obj(
@@ -334,6 +349,23 @@ def _paths() -> dict[str, Schema]:
             )
         },
         "/api/v1/auth/me": {"get": operation("The caller", _ok(200, data(user), "The caller"))},
+        "/api/v1/ledger/checkpoints": {
+            "get": operation(
+                "The public key and every signed checkpoint (Ed25519 over the head's index, "
+                "hash and signing time): keep it to audit the chain later",
+                _ok(200, data(ref("Checkpoints")), "The checkpoints"),
+                public=True,
+                errors=(),
+            )
+        },
+        "/api/v1/ledger/public-key": {
+            "get": operation(
+                "The key that signs checkpoints",
+                _ok(200, data(ref("PublicKey")), "The key"),
+                public=True,
+                errors=(),
+            )
+        },
         "/api/v1/users": {
             "get": operation("Users (admin)", _ok(200, page(user), "A page"), parameters=PAGING),
             "post": operation(

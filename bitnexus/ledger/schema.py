@@ -116,3 +116,14 @@ ledger_degraded = sa.Table(
     sa.Column("since", UTCDateTime(), nullable=False),
     sa.CheckConstraint("id = 1", name="single_row"),
 )
+
+# Signed heads (bitnexus/ledger/checkpoints.py): append-only (migration 0006).
+ledger_checkpoints = sa.Table(
+    "ledger_checkpoints",
+    metadata,
+    sa.Column("block_index", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("block_hash", sa.String(64), nullable=False),
+    sa.Column("signed_at", UTCDateTime(), nullable=False),
+    sa.Column("public_key", sa.String(64), nullable=False),
+    sa.Column("signature", sa.String(128), nullable=False),
+)

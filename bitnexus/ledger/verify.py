@@ -8,13 +8,14 @@ its hash over its header. Run inside a `snapshot` so writers don't shift the gro
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from bitnexus.accounts.users import iso
+from bitnexus.ledger.checkpoints import next_checkpoint
 from bitnexus.ledger.hashing import TRANSACTION_FIELDS, block_hash, transaction_hash
 from bitnexus.ledger.merkle import merkle_proof, merkle_root, root_from_proof
 from bitnexus.ledger.queries import block_header, postings_of
@@ -27,14 +28,15 @@ from bitnexus.ledger.schema import (
 )
 
 CHUNK_BLOCKS = 100  # blocks loaded per round trip while walking the chain
+Progress = Callable[[int, int], None]  # (blocks checked, blocks in all)
 
 
-def verify_chain(conn: Connection) -> dict[str, Any]:
+def verify_chain(conn: Connection, progress: Progress | None = None) -> dict[str, Any]:
     """Walk every block from genesis, and account for every row of every ledger table:
     nothing lies beyond the head, every transaction is in a chained block, every posting
     in a chained transaction, and every balance is the sum of its chained postings."""
     head = _head(conn)
-    checked, bad_block, reason = _walk(conn, 0, head)
+    checked, bad_block, reason = _walk(conn, 0, head, progress)
     last = conn.execute(sa.select(sa.func.max(ledger_blocks.c.index))).scalar()
     if reason is None and last != head:
         bad_block, reason = last, f"block {last} lies beyond the head (block {head})"
@@ -121,8 +123,12 @@ def verify_transaction(conn: Connection, transaction_id: int) -> dict[str, Any] 
     if root_from_proof(computed, proof) != header["merkle_root"]:
         problems.append(f"block {index}: merkle path does not lead to the merkle_root")
     head = _head(conn)
-    link = _link_problem(conn, index, head)
+    checkpoint = next_checkpoint(conn, index)
+    end = head if checkpoint is None else checkpoint["index"]
+    link = _link_problem(conn, index, end)
     problems += [link] if link else []
+    if checkpoint is not None and _stored_hash(conn, end) != checkpoint["hash"]:
+        problems.append(f"block {end}: hash differs from its signed checkpoint")
     return {
         "transaction_id": transaction_id,
         "verdict": "invalid" if problems else "valid",
@@ -132,6 +138,7 @@ def verify_transaction(conn: Connection, transaction_id: int) -> dict[str, Any] 
         "merkle_proof": proof,
         "block": header,
         "head_index": head,
+        "checkpoint": checkpoint,
     }
 
 
@@ -225,11 +232,15 @@ def _head(conn: Connection) -> int:
     return conn.execute(sa.select(ledger_head.c.block_index)).scalar_one()
 
 
-def _walk(conn: Connection, first: int, last: int) -> tuple[int, int | None, str | None]:
+def _walk(
+    conn: Connection, first: int, last: int, progress: Progress | None = None
+) -> tuple[int, int | None, str | None]:
     """Check blocks ``first..last`` fully: (blocks checked, first bad index, reason)."""
     previous = _stored_hash(conn, first - 1) if first > 0 else None
     expected = first
     for block, transactions in _blocks(conn, first, last):
+        if progress is not None:
+            progress(expected - first + 1, last - first + 1)
         reason = _block_problem(block, transactions, expected, previous)
         if reason is not None:
             return expected - first, expected, f"block {expected}: {reason}"

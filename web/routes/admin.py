@@ -86,6 +86,14 @@ def verify_ledger() -> Response:
     return data(call(ledger.NAME, ledger.VerifyChain(), VERIFY_TIMEOUT))
 
 
+@blueprint.post("/ledger/checkpoints")
+def checkpoint() -> Response:
+    """Sign the current head now."""
+    return data(
+        call(ledger.NAME, ledger.Checkpoint(), current_app.config["BITNEXUS_CALL_TIMEOUT"]), 201
+    )
+
+
 def _tree() -> Tree:
     tree = runtime().tree
     if tree is None:

@@ -45,3 +45,15 @@ def verify(transaction_id: int) -> Response:
     tx = ask(transactions.NAME, transactions.GetTransaction(transaction_id))
     policy.check_transaction_party(caller(), tx)
     return data(ask(ledger.NAME, ledger.Verify(transaction_id)))
+
+
+@blueprint.get("/checkpoints")
+def checkpoints() -> Response:
+    """The public key and every signed checkpoint: an auditor keeps this document."""
+    return data(ask(ledger.NAME, ledger.Checkpoints()))
+
+
+@blueprint.get("/public-key")
+def public_key() -> Response:
+    key = ask(ledger.NAME, ledger.Checkpoints())["public_key"]
+    return data({"algorithm": "Ed25519", "format": "raw, hex", "public_key": key})
