@@ -4,27 +4,40 @@ Record requests are group-committed: the ledger takes the requests queued behind
 it is handling (up to `ledger_batch_max` in all) and appends them as one block in one
 database transaction, answering each caller only after that commit. Reads and
 verification run in a snapshot.
+
+The client functions at the end are its API, as an OTP module exports one.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from actors.errors import NotFound, Unavailable
-from actors.service import database_outage_as_unavailable, require_id
+from actors.client import ask
+from actors.errors import NotFound, Unavailable, ValidationFailed
+from actors.service import Service, database_outage_as_unavailable, read, require_id
+from bitnexus import ledger as journal
+from bitnexus.common.pagination import DEFAULT_LIMIT, Page
 from bitnexus.config import Config
-from bitnexus.ledger import checkpoints, degraded, queries
-from bitnexus.ledger import metrics as ledger_metrics
-from bitnexus.ledger.store import Entry, ensure_genesis, record
-from bitnexus.ledger.verify import summary, verify_chain, verify_tail, verify_transaction
-from supervisors import Rejected, Worker, cast
+from bitnexus.ledger import (
+    Block,
+    ChainReport,
+    Checkpoint,
+    Entry,
+    Posting,
+    Proof,
+    Transaction,
+    checkpoints,
+    degraded,
+    metrics,
+)
+from supervisors import cast
 
 NAME = "ledger"
 PREPARE_RETRY_SECONDS = 1.0  # while the database is away at start, how often to try again
@@ -37,7 +50,7 @@ class LedgerDegraded(Unavailable):
 
 @dataclass(frozen=True)
 class Record:
-    """Append ``entry``: replies {"transaction": {...}, "replay": bool}."""
+    """Append ``entry``: replies the recorded `Transaction` (`replayed` for a retry)."""
 
     entry: Entry
 
@@ -80,13 +93,13 @@ class VerifyChain:
 
 
 @dataclass(frozen=True)
-class Checkpoint:
+class SignHead:
     """Sign the current head now (also done every `ledger_checkpoint_every` blocks)."""
 
 
 @dataclass(frozen=True)
 class Checkpoints:
-    """The public key and every signed checkpoint, oldest first."""
+    """The public key (hex) and every signed checkpoint, oldest first."""
 
 
 @dataclass(frozen=True)
@@ -94,27 +107,27 @@ class _Prepare:
     """The ledger's own retry of its start-up checks after a database outage."""
 
 
-class Ledger(Worker):
+class Ledger(Service):
     """Appends blocks; refuses to (``degraded``) when the recent chain does not verify."""
 
     def __init__(self, config: Config, engine: Engine) -> None:
         super().__init__()
         self._engine = engine
         self._places = config.currencies
-        self._limits = config.limits
         self._batch_max = config.ledger_batch_max
         self._verify_tail = config.ledger_verify_tail
+        self._limits = config.limits
         self._every = config.ledger_checkpoint_every
         seed = config.ledger_signing_key
         self._key = None if seed is None else checkpoints.load_key(seed)
         self._last_checkpoint: int | None = None
 
     def init(self) -> None:
-        # Found by drill 4 (database outage): an init that fails while the database is
-        # away turns every restart into a failed start, which exhausts the supervisors'
-        # intensity and takes the tree, then the gunicorn master, down. As OTP advises for
-        # a server with an external dependency, start anyway (degraded, answering 503) and
-        # check the chain once the database answers: on the next message or retry tick.
+        # An init that fails while the database is away would turn every restart into a
+        # failed start, exhaust the supervisors' intensity and take the tree, then the
+        # gunicorn master, down. As OTP advises for a server with an external dependency,
+        # start anyway (degraded, answering 503) and check the chain once the database
+        # answers: on the next message or retry tick.
         self._prepared = False
         self._retry: threading.Timer | None = None
         self._prepare_or_retry()
@@ -131,19 +144,20 @@ class Ledger(Worker):
         if self._prepared:
             return
         with database_outage_as_unavailable():
-            ensure_genesis(self._engine)
-            with queries.snapshot(self._engine) as conn:
-                reason = verify_tail(conn, self._verify_tail)
-            if reason is not None:
-                degraded.mark(self._engine, f"chain does not verify: {reason}")
-            self._read_degraded()
-            with queries.snapshot(self._engine) as conn:
-                self._last_checkpoint = checkpoints.last_index(conn)
+            journal.ensure_genesis(self._engine)
+        reason = read(self._engine, journal.verify_tail, self._verify_tail)
+        if reason is not None:
+            self._mark_degraded(f"chain does not verify: {reason}")
+        self._read_degraded()
+        self._last_checkpoint = read(self._engine, checkpoints.last_index)
         self._prepared = True
 
+    def _mark_degraded(self, reason: str) -> None:
+        with database_outage_as_unavailable():
+            degraded.mark(self._engine, reason)
+
     def _read_degraded(self) -> None:
-        with queries.snapshot(self._engine) as conn:
-            self.degraded = degraded.reason(conn)
+        self.degraded = read(self._engine, degraded.reason)
 
     def _prepare_or_retry(self) -> None:
         try:
@@ -164,15 +178,17 @@ class Ledger(Worker):
                 return self._record(entry)
             case GetTransaction(id=transaction_id):
                 return _found(
-                    self._read(
-                        queries.get_transaction,
+                    read(
+                        self._engine,
+                        journal.get_transaction,
                         require_id(transaction_id, "transaction"),
                         self._places,
                     )
                 )
             case History(user_id=user_id, currency=currency, limit=limit, cursor=cursor):
-                return self._read(
-                    queries.history,
+                return read(
+                    self._engine,
+                    journal.history,
                     require_id(user_id, "user"),
                     self._places,
                     currency=currency,
@@ -180,33 +196,39 @@ class Ledger(Worker):
                     cursor=cursor,
                 )
             case Balances(user_id=user_id):
-                return self._read(queries.balances, require_id(user_id, "user"), self._places)
+                return read(
+                    self._engine, journal.balances, require_id(user_id, "user"), self._places
+                )
             case GetBlock(index=index):
-                return _found(self._read(queries.get_block, _block_index(index), self._places))
+                return _found(
+                    read(self._engine, journal.get_block, _block_index(index), self._places)
+                )
             case Verify(transaction_id=transaction_id):
                 return _found(
-                    self._read(verify_transaction, require_id(transaction_id, "transaction"))
+                    read(
+                        self._engine,
+                        journal.verify_transaction,
+                        require_id(transaction_id, "transaction"),
+                    )
                 )
-            case Checkpoint():
+            case SignHead():
                 return self._checkpoint()
             case Checkpoints():
                 if self._key is None:
-                    raise Unavailable("no ledger signing key")
-                listed = self._read(checkpoints.all_checkpoints)
-                return {"public_key": checkpoints.public_hex(self._key), "checkpoints": listed}
+                    raise Unavailable("no ledger signing key (BITNEXUS_LEDGER_SIGNING_KEY)")
+                listed = read(self._engine, checkpoints.all_checkpoints)
+                return checkpoints.public_hex(self._key), tuple(listed)
             case VerifyChain():
-                report = self._read(verify_chain)
-                if not report["valid"]:
-                    with database_outage_as_unavailable():
-                        degraded.mark(self._engine, f"chain does not verify: {summary(report)}")
-                        self._read_degraded()
+                report = read(self._engine, journal.verify_chain)
+                if not report.valid:
+                    self._mark_degraded(f"chain does not verify: {report.summary()}")
+                    self._read_degraded()
                 return report
         return super().handle(message)
 
-    def _record(self, entry: Entry) -> dict[str, Any]:
+    def _record(self, entry: Entry) -> Transaction:
         if self.degraded is not None:
-            with database_outage_as_unavailable():
-                self._read_degraded()  # an operator may have cleared it since
+            self._read_degraded()  # an operator may have cleared it since
             if self.degraded is not None:
                 raise LedgerDegraded(self.degraded)
         pending = self.drain(self._batch_max - 1, _is_record)
@@ -215,7 +237,7 @@ class Ledger(Worker):
             with database_outage_as_unavailable():
                 try:
                     entries = [entry, *(p.message.entry for p in pending)]
-                    outcomes = record(self._engine, entries, self._places, self._limits)
+                    outcomes = journal.record(self._engine, entries, self._places, self._limits)
                 except DBAPIError as exc:
                     if not degraded.is_refusal(exc):
                         raise
@@ -225,37 +247,33 @@ class Ledger(Worker):
             for p in pending:  # not posted as far as anyone knows: a retry is safe
                 p.fail(type(exc)(str(exc)))
             raise
-        ledger_metrics.observe_commit(outcomes, time.perf_counter() - started)
+        metrics.observe_commit(outcomes, time.perf_counter() - started)
         self._checkpoint_if_due(outcomes)
         for p, outcome in zip(pending, outcomes[1:], strict=True):
-            if isinstance(outcome, Rejected):
+            if isinstance(outcome, ValidationFailed):
                 p.fail(outcome)
             else:
                 p.reply(outcome)
-        if isinstance(outcomes[0], Rejected):
+        if isinstance(outcomes[0], ValidationFailed):
             raise outcomes[0]
         return outcomes[0]
 
-    def _checkpoint(self) -> dict[str, Any]:
+    def _checkpoint(self) -> Checkpoint:
         if self._key is None:
             raise Unavailable("no ledger signing key (BITNEXUS_LEDGER_SIGNING_KEY)")
         with database_outage_as_unavailable():
             signed = checkpoints.sign_head(self._engine, self._key)
-        self._last_checkpoint = signed["index"]
+        self._last_checkpoint = signed.index
         return signed
 
     def _checkpoint_if_due(self, outcomes: list[Any]) -> None:
         """Sign the head once `ledger_checkpoint_every` blocks have passed since the last
         checkpoint (the block just written is durable: a failure here loses nothing)."""
-        posted = [o["transaction"]["block_index"] for o in outcomes if isinstance(o, dict)]
+        posted = [o.block_index for o in outcomes if isinstance(o, Transaction)]
         if self._key is None or not posted:
             return
         if max(posted) - (self._last_checkpoint or 0) >= self._every:
             self._checkpoint()
-
-    def _read(self, query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        with database_outage_as_unavailable(), queries.snapshot(self._engine) as conn:
-            return query(conn, *args, **kwargs)
 
 
 def _is_record(message: object) -> bool:
@@ -272,3 +290,56 @@ def _found(value: Any) -> Any:
     if value is None:
         raise NotFound("ledger record")
     return value
+
+
+# ---------------------------------------------------------------- client functions
+# Each waits `timeout` seconds (default: the configured call timeout) and raises the
+# domain's error (ValidationFailed, NotFound), Unavailable (also while the ledger is
+# degraded) or the runtime's.
+
+
+def record_transaction(entry: Entry, *, timeout: float | None = None) -> Transaction:
+    """Append ``entry`` (its postings sum to zero); answered after the block commits."""
+    return ask(NAME, Record(entry), timeout)
+
+
+def get_history(
+    user_id: int,
+    *,
+    currency: str | None = None,
+    limit: int | str | None = DEFAULT_LIMIT,
+    cursor: str | None = None,
+    timeout: float | None = None,
+) -> Page[Posting]:
+    """The user's postings, newest first, each with its transaction; ``limit`` (<= 100)
+    and ``cursor`` as in every listing (text from a query string is cast)."""
+    return ask(NAME, History(user_id, currency, limit, cursor), timeout)
+
+
+def balances(user_id: int, *, timeout: float | None = None) -> dict[str, Decimal]:
+    """The user's balance in every currency (zero for those never used)."""
+    return ask(NAME, Balances(user_id), timeout)
+
+
+def get_block(index: int, *, timeout: float | None = None) -> Block:
+    return ask(NAME, GetBlock(index), timeout)
+
+
+def verify(transaction_id: int, *, timeout: float | None = None) -> Proof:
+    """The transaction's inclusion proof up to the head; ``.valid`` is the verdict."""
+    return ask(NAME, Verify(transaction_id), timeout)
+
+
+def verify_chain(*, timeout: float | None = None) -> ChainReport:
+    """The whole chain from genesis and every balance; takes what the chain takes."""
+    return ask(NAME, VerifyChain(), timeout)
+
+
+def checkpoint(*, timeout: float | None = None) -> Checkpoint:
+    """Sign the current head now; the checkpoint."""
+    return ask(NAME, SignHead(), timeout)
+
+
+def list_checkpoints(*, timeout: float | None = None) -> tuple[str, tuple[Checkpoint, ...]]:
+    """The public key (raw, hex) and every signed checkpoint, oldest first."""
+    return ask(NAME, Checkpoints(), timeout)

@@ -1,8 +1,9 @@
-"""The `bitnexus` console script: `migrate`, `serve` and `admin create`."""
+"""The `bitnexus` console script: `migrate`, `serve`, `console` and `admin create`."""
 
 from __future__ import annotations
 
 import argparse
+import code
 import getpass
 import os
 import shutil
@@ -29,6 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=4000)
     serve.add_argument("--workers", type=int, default=1, help="processes, one tree each")
     serve.add_argument("--threads", type=int, default=16, help="request threads per worker")
+    commands.add_parser(
+        "console", help="a Python shell with the services running, like `iex -S mix`"
+    )
     admin = commands.add_parser("admin", help="operator tasks")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
     create = admin_commands.add_parser("create", help="create an admin, or promote a user")
@@ -65,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_ledger_verify(config, args.from_checkpoint)
     if args.command == "ledger":
         return run_clear_degraded(config)
+    if args.command == "console":
+        return run_console(config)
     return run_serve(config, args)
 
 
@@ -111,10 +117,48 @@ def _print_banner(options: ServeOptions, token: str, generated: bool) -> None:
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 
+CONSOLE_BANNER = """BitNexus console: the services run in this process ({database}).
+accounts, products, transactions and ledger are imported; `app.tree` is the live tree.
+  >>> user = accounts.create_user({{"email": "ada@example.com", "name": "Ada",
+  ...                               "password": "correct horse battery"}})
+"""
+
+
+def run_console(config: Config) -> int:
+    """A Python shell (IPython when installed) with the tree started on the database."""
+    from actors import accounts, ledger, products, transactions
+    from bitnexus.tree import running
+
+    engine = make_engine(config)
+    try:
+        with running(config, engine) as app:
+            namespace = {
+                "accounts": accounts,
+                "products": products,
+                "transactions": transactions,
+                "ledger": ledger,
+                "app": app,
+            }
+            _interact(namespace, CONSOLE_BANNER.format(database=engine.url.render_as_string()))
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _interact(namespace: dict[str, object], banner: str) -> None:
+    try:
+        import IPython
+    except ImportError:
+        code.interact(banner=banner, local=namespace, exitmsg="")
+    else:
+        print(banner)
+        IPython.start_ipython(argv=["--no-banner"], user_ns=namespace)
+
+
 def run_admin_create(config: Config, email: str, name: str, password_stdin: bool) -> int:
     """Create an admin (password from stdin or a prompt), or promote an existing user."""
-    from actors.errors import ValidationFailed
-    from bitnexus.accounts.admins import create_or_promote
+    from bitnexus.accounts import create_or_promote
+    from bitnexus.common.errors import ValidationFailed
 
     def password() -> str:
         if password_stdin:
@@ -134,25 +178,24 @@ def run_admin_create(config: Config, email: str, name: str, password_stdin: bool
     finally:
         engine.dispose()
     verb = "created" if created else "promoted"
-    print(f"bitnexus: {verb} admin {user['email']} (id {user['id']})")
+    print(f"bitnexus: {verb} admin {user.email} (id {user.id})")
     return 0
 
 
 def run_clear_degraded(config: Config) -> int:
     """Re-verify the chain; clear the degraded state only when it is valid."""
     from bitnexus.ledger import degraded
-    from bitnexus.ledger.verify import summary
 
     engine = make_engine(config)
     try:
         report = degraded.clear(engine)
     finally:
         engine.dispose()
-    if not report["valid"]:
-        print(f"bitnexus: the chain does not verify: {summary(report)}", file=sys.stderr)
+    if not report.valid:
+        print(f"bitnexus: the chain does not verify: {report.summary()}", file=sys.stderr)
         print("bitnexus: the ledger stays degraded (no process writes)", file=sys.stderr)
         return 1
-    print(f"bitnexus: chain valid up to block {report['head']}; the ledger writes again")
+    print(f"bitnexus: chain valid up to block {report.head}; the ledger writes again")
     return 0
 
 
@@ -161,14 +204,15 @@ def run_ledger_verify(config: Config, kept: str | None) -> int:
     auditor kept (FILE), or else those stored, signed by the configured key."""
     import json
 
+    from bitnexus.database.engine import snapshot
     from bitnexus.ledger import checkpoints
-    from bitnexus.ledger.queries import snapshot
-    from bitnexus.ledger.verify import summary, verify_chain
+    from bitnexus.ledger.verify import verify_chain
 
     if kept is not None:
         document = json.loads(Path(kept).read_text())
         document = document.get("data", document)
-        public, claimed = document["public_key"], document["checkpoints"]
+        public = document["public_key"]
+        claimed = [checkpoints.from_json(cp) for cp in document["checkpoints"]]
     engine = make_engine(config)
     try:
         with snapshot(engine) as conn:
@@ -181,14 +225,14 @@ def run_ledger_verify(config: Config, kept: str | None) -> int:
             problems = checkpoints.against_chain(conn, claimed, public) if public else []
     finally:
         engine.dispose()
-    if not report["valid"]:
-        problems.insert(0, f"the chain does not verify: {summary(report)}")
+    if not report.valid:
+        problems.insert(0, f"the chain does not verify: {report.summary()}")
     for problem in problems:
         print(f"bitnexus: {problem}", file=sys.stderr)
     if problems:
         return 1
     anchored = f", {len(claimed)} signed checkpoint(s) match" if public else " (no key)"
-    print(f"bitnexus: chain valid up to block {report['head']}{anchored}")
+    print(f"bitnexus: chain valid up to block {report.head}{anchored}")
     return 0
 
 

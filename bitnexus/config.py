@@ -8,9 +8,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from bitnexus.ledger.limits import Limit, parse_limits
+if TYPE_CHECKING:  # the domain imports this module: its own modules are imported late
+    from bitnexus.ledger.limits import Limit
 
 T = TypeVar("T")
 
@@ -49,7 +50,7 @@ class Config:
     currencies: Mapping[str, int] = field(default_factory=lambda: DEFAULT_CURRENCIES, hash=False)
     # Per currency, in minor units: the most per transaction and per wallet.
     limits: Mapping[str, Limit] = field(
-        default_factory=lambda: parse_limits(None, DEFAULT_CURRENCIES), hash=False
+        default_factory=lambda: _limits(None, DEFAULT_CURRENCIES), hash=False
     )
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536  # KiB; the argon2-cffi / RFC 9106 "low memory" profile
@@ -84,8 +85,8 @@ class Config:
             currencies=currencies,
             limits=env.get(
                 "BITNEXUS_LIMITS",
-                lambda raw: parse_limits(raw, currencies),
-                parse_limits(None, currencies),
+                lambda raw: _limits(raw, currencies),
+                _limits(None, currencies),
             ),
             argon2_time_cost=env.get("BITNEXUS_ARGON2_TIME_COST", _positive_int, 3),
             argon2_memory_cost=env.get("BITNEXUS_ARGON2_MEMORY_COST", _positive_int, 65536),
@@ -132,6 +133,12 @@ def _positive_float(raw: str) -> float:
     if not value > 0 or value == float("inf"):
         raise ValueError("must be a positive number of seconds")
     return value
+
+
+def _limits(raw: str | None, currencies: Mapping[str, int]) -> Mapping[str, Limit]:
+    from bitnexus.ledger.limits import parse_limits
+
+    return parse_limits(raw, currencies)
 
 
 def _seed(raw: str) -> str:

@@ -11,7 +11,7 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 from actors import accounts
 from actors import errors as service
 from web import tokens
-from web.calls import ask
+from web.calls import timeout
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def user_from_token(token: str | None) -> Caller | None:
     except tokens.InvalidToken:
         return None
     try:
-        role = ask(accounts.NAME, accounts.Authorize(claims.user_id, claims.generation))
+        role = accounts.authorize(claims.user_id, claims.generation, timeout=timeout())
     except service.Unauthorized:
         return None
     return Caller(claims.user_id, role)

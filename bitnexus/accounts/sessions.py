@@ -19,8 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from actors.errors import Unauthorized
-from bitnexus.accounts.users import user_reply
+from bitnexus.accounts.users import User, to_user
+from bitnexus.common.errors import Unauthorized
 from bitnexus.database.engine import reading
 from bitnexus.database.schema import refresh_tokens, users, utcnow
 
@@ -32,7 +32,7 @@ TOKEN_MAX = 200  # longer than any token we issue: refused before hashing
 class Session:
     """What a login or a refresh answers: the user, its generation, a new refresh token."""
 
-    user: dict[str, Any]
+    user: User
     generation: int
     refresh_token: str
 
@@ -57,7 +57,7 @@ class Sessions:
         with self._engine.begin() as conn:
             row = _user(conn, user_id)
             token = _insert(conn, secrets.token_hex(16), row)
-        return Session(user_reply(row), row["token_generation"], token)
+        return Session(to_user(row), row["token_generation"], token)
 
     def refresh(self, token: object) -> Session:
         """Rotate ``token``; a reused, revoked, expired or stale one is Unauthorized."""
@@ -93,7 +93,7 @@ class Sessions:
                 )
                 assert row is not None
                 token = _insert(conn, stored["family"], row)
-                return Session(user_reply(row), row["token_generation"], token)
+                return Session(to_user(row), row["token_generation"], token)
             conn.execute(
                 refresh_tokens.update()
                 .where(refresh_tokens.c.family == stored["family"])

@@ -19,10 +19,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from bitnexus.accounts.users import iso
+from bitnexus.common.timestamps import iso
 from bitnexus.database.schema import utcnow
 from bitnexus.ledger.hashing import canonical
 from bitnexus.ledger.schema import ledger_blocks, ledger_checkpoints, ledger_head
+from bitnexus.ledger.values import Checkpoint
 
 ALGORITHM = "Ed25519"
 
@@ -45,7 +46,7 @@ def message(index: int, block_hash: str, signed_at: str) -> bytes:
     return canonical({"index": index, "hash": block_hash, "signed_at": signed_at})
 
 
-def sign_head(engine: Engine, key: Ed25519PrivateKey) -> dict[str, Any]:
+def sign_head(engine: Engine, key: Ed25519PrivateKey) -> Checkpoint:
     """Sign the current head and store it (once per block index); the checkpoint."""
     with engine.begin() as conn:
         head = conn.execute(sa.select(ledger_head.c.block_index)).scalar_one()
@@ -66,29 +67,29 @@ def sign_head(engine: Engine, key: Ed25519PrivateKey) -> dict[str, Any]:
         stored = conn.execute(
             sa.select(ledger_checkpoints).where(ledger_checkpoints.c.block_index == head)
         )
-        return reply(stored.mappings().one())
+        return to_checkpoint(stored.mappings().one())
 
 
-def reply(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "index": row["block_index"],
-        "hash": row["block_hash"],
-        "signed_at": iso(row["signed_at"]),
-        "public_key": row["public_key"],
-        "signature": row["signature"],
-    }
+def to_checkpoint(row: Mapping[str, Any]) -> Checkpoint:
+    return Checkpoint(
+        index=row["block_index"],
+        hash=row["block_hash"],
+        signed_at=iso(row["signed_at"]),
+        public_key=row["public_key"],
+        signature=row["signature"],
+    )
 
 
-def all_checkpoints(conn: Connection) -> list[dict[str, Any]]:
+def all_checkpoints(conn: Connection) -> list[Checkpoint]:
     query = sa.select(ledger_checkpoints).order_by(ledger_checkpoints.c.block_index)
-    return [reply(row) for row in conn.execute(query).mappings()]
+    return [to_checkpoint(row) for row in conn.execute(query).mappings()]
 
 
 def last_index(conn: Connection) -> int | None:
     return conn.execute(sa.select(sa.func.max(ledger_checkpoints.c.block_index))).scalar()
 
 
-def next_checkpoint(conn: Connection, index: int) -> dict[str, Any] | None:
+def next_checkpoint(conn: Connection, index: int) -> Checkpoint | None:
     """The first checkpoint at or after block ``index``."""
     query = (
         sa.select(ledger_checkpoints)
@@ -97,30 +98,44 @@ def next_checkpoint(conn: Connection, index: int) -> dict[str, Any] | None:
         .limit(1)
     )
     row = conn.execute(query).mappings().first()
-    return None if row is None else reply(row)
+    return None if row is None else to_checkpoint(row)
 
 
-def signature_valid(checkpoint: Mapping[str, Any], public_key: str) -> bool:
+def from_json(value: Mapping[str, Any]) -> Checkpoint:
+    """A checkpoint as `GET /api/v1/ledger/checkpoints` publishes it; ValueError if not."""
+    try:
+        return Checkpoint(
+            index=int(value["index"]),
+            hash=str(value["hash"]),
+            signed_at=str(value["signed_at"]),
+            public_key=str(value["public_key"]),
+            signature=str(value["signature"]),
+        )
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not a checkpoint: {value!r:.200}") from exc
+
+
+def signature_valid(checkpoint: Checkpoint, public_key: str) -> bool:
     """Whether ``public_key`` (hex) signed ``checkpoint``."""
     try:
         key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key))
         key.verify(
-            bytes.fromhex(checkpoint["signature"]),
-            message(checkpoint["index"], checkpoint["hash"], checkpoint["signed_at"]),
+            bytes.fromhex(checkpoint.signature),
+            message(checkpoint.index, checkpoint.hash, checkpoint.signed_at),
         )
-    except (InvalidSignature, ValueError, KeyError, TypeError):
+    except (InvalidSignature, ValueError):
         return False
     return True
 
 
 def against_chain(
-    conn: Connection, checkpoints: Iterable[Mapping[str, Any]], public_key: str
+    conn: Connection, checkpoints: Iterable[Checkpoint], public_key: str
 ) -> list[str]:
     """Why checkpoints an auditor kept do not match the chain now (empty: they all do)."""
     problems = []
     head = conn.execute(sa.select(ledger_head.c.block_index)).scalar_one()
     for cp in checkpoints:
-        index = cp.get("index")
+        index = cp.index
         if not signature_valid(cp, public_key):
             problems.append(f"checkpoint {index}: signature does not verify")
             continue
@@ -130,6 +145,6 @@ def against_chain(
         stored = conn.execute(
             sa.select(ledger_blocks.c.hash).where(ledger_blocks.c.index == index)
         ).scalar()
-        if stored != cp["hash"]:
+        if stored != cp.hash:
             problems.append(f"checkpoint {index}: block hash differs: the chain was rewritten")
     return problems

@@ -14,8 +14,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from bitnexus.database.engine import snapshot
 from bitnexus.database.schema import utcnow
-from bitnexus.ledger.queries import snapshot
 from bitnexus.ledger.schema import ledger_degraded
 from bitnexus.ledger.verify import verify_chain
 

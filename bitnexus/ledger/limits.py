@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
-from bitnexus.database.schema import MAX_ID
+from bitnexus.database.schema import BIGINT_MAX, MAX_ID
 
-BIGINT_MAX = 2**63 - 1
 WALLET_CEILING = BIGINT_MAX // MAX_ID  # minor units: 4 294 967 298
 # Major units, for the default currencies; any other currency gets the ceiling for both.
 DEFAULTS = {"EUR": ("1000000", "10000000"), "USD": ("1000000", "10000000"), "NXC": ("10", "40")}

@@ -14,11 +14,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from bitnexus.accounts.users import iso
+from bitnexus.common.timestamps import iso
 from bitnexus.ledger.checkpoints import next_checkpoint
 from bitnexus.ledger.hashing import TRANSACTION_FIELDS, block_hash, transaction_hash
 from bitnexus.ledger.merkle import merkle_proof, merkle_root, root_from_proof
-from bitnexus.ledger.queries import block_header, postings_of
+from bitnexus.ledger.queries import block_header, postings_of, to_block
 from bitnexus.ledger.schema import (
     ledger_accounts,
     ledger_blocks,
@@ -26,12 +26,13 @@ from bitnexus.ledger.schema import (
     ledger_postings,
     ledger_transactions,
 )
+from bitnexus.ledger.values import BalanceMismatch, ChainReport, Proof
 
 CHUNK_BLOCKS = 100  # blocks loaded per round trip while walking the chain
 Progress = Callable[[int, int], None]  # (blocks checked, blocks in all)
 
 
-def verify_chain(conn: Connection, progress: Progress | None = None) -> dict[str, Any]:
+def verify_chain(conn: Connection, progress: Progress | None = None) -> ChainReport:
     """Walk every block from genesis, and account for every row of every ledger table:
     nothing lies beyond the head, every transaction is in a chained block, every posting
     in a chained transaction, and every balance is the sum of its chained postings."""
@@ -40,26 +41,14 @@ def verify_chain(conn: Connection, progress: Progress | None = None) -> dict[str
     last = conn.execute(sa.select(sa.func.max(ledger_blocks.c.index))).scalar()
     if reason is None and last != head:
         bad_block, reason = last, f"block {last} lies beyond the head (block {head})"
-    unchained = unchained_rows(conn, head)
-    mismatches = balance_mismatches(conn, head)
-    return {
-        "valid": reason is None and not unchained and not mismatches,
-        "head": head,
-        "blocks_checked": checked,
-        "first_bad_block": bad_block,
-        "reason": reason,
-        "unchained_rows": unchained,
-        "balance_mismatches": mismatches,
-    }
-
-
-def summary(report: Mapping[str, Any]) -> str:
-    """One line saying why a `verify_chain` report is not valid."""
-    if report["reason"] is not None:
-        return report["reason"]
-    if report["unchained_rows"]:
-        return "; ".join(report["unchained_rows"])
-    return f"{len(report['balance_mismatches'])} balance(s) differ from their postings"
+    return ChainReport(
+        head=head,
+        blocks_checked=checked,
+        first_bad_block=bad_block,
+        reason=reason,
+        balance_mismatches=tuple(balance_mismatches(conn, head)),
+        unchained_rows=tuple(unchained_rows(conn, head)),
+    )
 
 
 def verify_tail(conn: Connection, count: int) -> str | None:
@@ -94,7 +83,7 @@ def verify_tail(conn: Connection, count: int) -> str | None:
     return f"account {stale[0]}: balance differs from its last posting" if stale else None
 
 
-def verify_transaction(conn: Connection, transaction_id: int) -> dict[str, Any] | None:
+def verify_transaction(conn: Connection, transaction_id: int) -> Proof | None:
     """A transaction's inclusion proof up to the head, and the verdict on each step."""
     tx = (
         conn.execute(
@@ -107,7 +96,7 @@ def verify_transaction(conn: Connection, transaction_id: int) -> dict[str, Any] 
         return None
     index = tx["block_index"]
     block = conn.execute(sa.select(ledger_blocks).where(ledger_blocks.c.index == index))
-    header = block_header(block.mappings().one())
+    header = block.mappings().one()
     leaves = list(
         conn.execute(
             sa.select(ledger_transactions.c.hash)
@@ -124,22 +113,21 @@ def verify_transaction(conn: Connection, transaction_id: int) -> dict[str, Any] 
         problems.append(f"block {index}: merkle path does not lead to the merkle_root")
     head = _head(conn)
     checkpoint = next_checkpoint(conn, index)
-    end = head if checkpoint is None else checkpoint["index"]
+    end = head if checkpoint is None else checkpoint.index
     link = _link_problem(conn, index, end)
     problems += [link] if link else []
-    if checkpoint is not None and _stored_hash(conn, end) != checkpoint["hash"]:
+    if checkpoint is not None and _stored_hash(conn, end) != checkpoint.hash:
         problems.append(f"block {end}: hash differs from its signed checkpoint")
-    return {
-        "transaction_id": transaction_id,
-        "verdict": "invalid" if problems else "valid",
-        "problems": problems,
-        "transaction_hash": tx["hash"],
-        "computed_hash": computed,
-        "merkle_proof": proof,
-        "block": header,
-        "head_index": head,
-        "checkpoint": checkpoint,
-    }
+    return Proof(
+        transaction_id=transaction_id,
+        problems=tuple(problems),
+        transaction_hash=tx["hash"],
+        computed_hash=computed,
+        merkle_proof=tuple(proof),
+        block=to_block(header),
+        head_index=head,
+        checkpoint=checkpoint,
+    )
 
 
 def recomputed_hash(tx: Mapping[str, Any], postings: Sequence[Mapping[str, Any]]) -> str:
@@ -148,7 +136,7 @@ def recomputed_hash(tx: Mapping[str, Any], postings: Sequence[Mapping[str, Any]]
     return transaction_hash(content, postings)
 
 
-def balance_mismatches(conn: Connection, head: int) -> list[dict[str, Any]]:
+def balance_mismatches(conn: Connection, head: int) -> list[BalanceMismatch]:
     """Accounts whose stored balance is not the sum of their chained postings."""
     a, p, t = ledger_accounts, ledger_postings, ledger_transactions
     chained = (
@@ -165,7 +153,7 @@ def balance_mismatches(conn: Connection, head: int) -> list[dict[str, Any]]:
         .having(a.c.balance != total)
         .order_by(a.c.id)
     )
-    return [dict(row) for row in conn.execute(query).mappings()]
+    return [BalanceMismatch(**row) for row in conn.execute(query).mappings()]
 
 
 def unchained_rows(conn: Connection, head: int) -> list[str]:

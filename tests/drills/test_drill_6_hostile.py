@@ -16,7 +16,7 @@ from drill_report import record
 from drill_server import OPERATOR
 from unicode_property import restart_totals, routes, run_property
 
-from bitnexus.ledger.queries import snapshot
+from bitnexus.database.engine import snapshot
 from bitnexus.ledger.schema import ledger_accounts, ledger_transactions
 
 BAD_REQUEST = {"errors": {"detail": "Bad Request"}}
