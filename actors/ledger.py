@@ -150,6 +150,7 @@ class Ledger(Service):
             self._mark_degraded(f"chain does not verify: {reason}")
         self._read_degraded()
         self._last_checkpoint = read(self._engine, checkpoints.last_index)
+        metrics.observe_head(read(self._engine, journal.head_index))
         self._prepared = True
 
     def _mark_degraded(self, reason: str) -> None:
@@ -264,6 +265,7 @@ class Ledger(Service):
         with database_outage_as_unavailable():
             signed = checkpoints.sign_head(self._engine, self._key)
         self._last_checkpoint = signed.index
+        metrics.observe_checkpoint(time.time())
         return signed
 
     def _checkpoint_if_due(self, outcomes: list[Any]) -> None:

@@ -8,9 +8,10 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import NotAcceptable
 
 from bitnexus.config import Config
-from web import access_log, metrics, request_id, security_headers, shape
+from web import access_log, cors, metrics, request_id, security_headers, shape
 from web.client_address import parse_networks
 from web.errors import register_error_handlers
+from web.responses import negotiate
 from web.routes import admin, api, docs, health
 from web.runtime import Runtime
 
@@ -31,6 +32,7 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
         BITNEXUS_ADMIN_TOKEN=config.admin_token,
         BITNEXUS_CALL_TIMEOUT=config.call_timeout,
         BITNEXUS_TRUSTED_PROXIES=parse_networks(",".join(config.trusted_proxies)),
+        BITNEXUS_CURRENCIES=config.currencies,
         MAX_CONTENT_LENGTH=shape.MAX_BODY_BYTES,
         PROVIDE_AUTOMATIC_OPTIONS=False,  # Phoenix answers OPTIONS like any unknown route
     )
@@ -41,10 +43,12 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
     register_error_handlers(app)
     app.before_request(_before)
     app.after_request(_after)
+    app.teardown_request(request_id.release)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(docs.blueprint)
+    cors.configure(app, config.cors_origins)
     return app
 
 
@@ -73,6 +77,5 @@ def _check_accept() -> None:
     if request.url_rule is None or "accept" not in request.headers:
         return
     view = current_app.view_functions.get(request.endpoint or "")
-    produces = getattr(view, "produces", "application/json")
-    if request.accept_mimetypes.best_match([produces]) is None:
+    if negotiate(getattr(view, "produces", ("application/json",))) is None:
         raise NotAcceptable()

@@ -102,7 +102,7 @@ def test_the_start_up_check_reads_balances(live, engine, database_url, tmp_path)
     as_superuser(
         engine, f"UPDATE ledger_accounts SET balance = {balance + 500} WHERE id = {account}"
     )
-    again = start(database_url, tmp_path, ENV, workers=2, ready="/health")
+    again = start(database_url, tmp_path, ENV, workers=2, until="answering")
     try:
         assert set(deposits(again, alice)) == {503}
         not_ready = again.request("GET", "/ready").body["not_running"]
@@ -130,7 +130,7 @@ def test_a_head_set_back_is_found_at_start(live, engine, database_url, tmp_path)
     deposit(live, alice, "10.00")
     live.stop()
     as_superuser(engine, "UPDATE ledger_head SET block_index = 0")
-    again = start(database_url, tmp_path, ENV, workers=2, ready="/health")
+    again = start(database_url, tmp_path, ENV, workers=2, until="answering")
     try:
         assert set(deposits(again, alice)) == {503}, "degraded, not crashing on a duplicate"
         not_ready = again.request("GET", "/ready").body["not_running"]
