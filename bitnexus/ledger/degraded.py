@@ -7,8 +7,6 @@ and only after the whole chain verifies again (`clear`, `bitnexus ledger clear-d
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
@@ -17,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from bitnexus.database.engine import snapshot
 from bitnexus.database.schema import utcnow
 from bitnexus.ledger.schema import ledger_degraded
+from bitnexus.ledger.values import ChainReport
 from bitnexus.ledger.verify import verify_chain
 
 REFUSAL = "ledger is degraded"  # the triggers' message (migration 0004)
@@ -40,11 +39,11 @@ def is_refusal(exc: DBAPIError) -> bool:
     return REFUSAL in str(exc.orig)
 
 
-def clear(engine: Engine) -> dict[str, Any]:
+def clear(engine: Engine) -> ChainReport:
     """Verify the whole chain; clear the degraded state only if it is valid. The report."""
     with snapshot(engine) as conn:
         report = verify_chain(conn)
-    if report["valid"]:
+    if report.valid:
         with engine.begin() as conn:
             conn.execute(sa.delete(ledger_degraded))
     return report

@@ -153,7 +153,9 @@ def balance_mismatches(conn: Connection, head: int) -> list[BalanceMismatch]:
         .having(a.c.balance != total)
         .order_by(a.c.id)
     )
-    return [BalanceMismatch(**row) for row in conn.execute(query).mappings()]
+    # PostgreSQL sums BIGINTs as NUMERIC: the sum is an exact whole number, kept an int.
+    rows = conn.execute(query).mappings()
+    return [BalanceMismatch(**{**row, "postings_sum": int(row["postings_sum"])}) for row in rows]
 
 
 def unchained_rows(conn: Connection, head: int) -> list[str]:

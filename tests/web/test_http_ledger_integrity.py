@@ -73,7 +73,9 @@ def test_money_from_nowhere_is_found_and_stops_every_writer(live, engine, databa
         f" VALUES (999999, 0, {account}, 100000, {balance + 100000})",
         f"UPDATE ledger_accounts SET balance = {balance + 100000} WHERE id = {account}",
     )
-    report = live.request("GET", "/admin/ledger/verify", headers=OPERATOR).body["data"]
+    verified = live.request("GET", "/admin/ledger/verify", headers=OPERATOR)
+    assert verified.status == 200, verified.body
+    report = verified.body["data"]
     assert report["valid"] is False, report
     assert report["unchained_rows"] == ["1 posting(s) in no chained transaction"]
     assert [m["id"] for m in report["balance_mismatches"]] == [account]
