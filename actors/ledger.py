@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from actors.errors import NotFound, Unavailable
 from actors.service import database_outage_as_unavailable, require_id
@@ -82,12 +82,25 @@ class _Prepare:
     """The ledger's own retry of its start-up checks after a database outage."""
 
 
+class Announcer:
+    """Tells the world about posted transactions: ``during`` runs inside the block's
+    database transaction (a NOTIFY there is sent only by the commit), ``committed`` after
+    the commit. This one tells nobody; the application's tree injects the real one."""
+
+    def during(self, conn: Connection, transactions: list[dict[str, Any]]) -> None:
+        """Called inside the block's transaction with its newly posted transactions."""
+
+    def committed(self) -> None:
+        """Called once the block has committed."""
+
+
 class Ledger(Worker):
     """Appends blocks; refuses to (``degraded``) when the recent chain does not verify."""
 
-    def __init__(self, config: Config, engine: Engine) -> None:
+    def __init__(self, config: Config, engine: Engine, announcer: Announcer | None = None) -> None:
         super().__init__()
         self._engine = engine
+        self._announcer = announcer or Announcer()
         self._places = config.currencies
         self._batch_max = config.ledger_batch_max
         self._verify_tail = config.ledger_verify_tail
@@ -174,13 +187,17 @@ class Ledger(Worker):
         try:
             with database_outage_as_unavailable():
                 outcomes = record(
-                    self._engine, [entry, *(p.message.entry for p in pending)], self._places
+                    self._engine,
+                    [entry, *(p.message.entry for p in pending)],
+                    self._places,
+                    self._announcer.during,
                 )
         except Unavailable as exc:
             for p in pending:  # not posted as far as anyone knows: a retry is safe
                 p.fail(Unavailable(str(exc)))
             raise
         ledger_metrics.observe_commit(outcomes, time.perf_counter() - started)
+        self._announcer.committed()
         for p, outcome in zip(pending, outcomes[1:], strict=True):
             if isinstance(outcome, Rejected):
                 p.fail(outcome)

@@ -48,6 +48,7 @@ class Config:
     argon2_parallelism: int = 4
     secret_key: str | None = field(default=None, repr=False)
     admin_token: str | None = field(default=None, repr=False)
+    socket_idle_timeout: float = 60.0  # seconds a silent socket is kept open (Phoenix's)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
@@ -71,6 +72,7 @@ class Config:
             argon2_parallelism=env.get("BITNEXUS_ARGON2_PARALLELISM", _positive_int, 4),
             secret_key=env.get("BITNEXUS_SECRET_KEY", str, None),
             admin_token=env.get("BITNEXUS_ADMIN_TOKEN", str, None),
+            socket_idle_timeout=env.get("BITNEXUS_SOCKET_IDLE_TIMEOUT", _positive_float, 60.0),
         )
 
 

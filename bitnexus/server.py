@@ -124,6 +124,12 @@ class TreeWorker(ThreadWorker):
         shedding.waited(0.0 if queued is None else time.monotonic() - queued)
         return super().handle(conn)
 
+    def handle_request(self, req: Any, conn: Any) -> bool:
+        keep_alive = super().handle_request(req, conn)
+        # A WebSocket upgrade detaches the connection for the socket hub (web/routes/
+        # socket.py): it is not this thread's to read again, nor gunicorn's to close.
+        return keep_alive and conn.sock.fileno() != -1
+
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         """Requests gunicorn refuses before the app get the Phoenix JSON error too.
 

@@ -10,7 +10,7 @@ from werkzeug.exceptions import NotAcceptable
 from bitnexus.config import Config
 from web import access_log, metrics, request_id, shape
 from web.errors import register_error_handlers
-from web.routes import admin, api, docs, health
+from web.routes import admin, api, docs, health, socket
 from web.runtime import Runtime
 
 logger = logging.getLogger("bitnexus.web")
@@ -43,6 +43,7 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(docs.blueprint)
+    app.register_blueprint(socket.blueprint)
     return app
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +49,7 @@ KEY_REUSED = "was already used for another request"
 RETRY_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 MAX_ATTEMPTS = 5
 
+Announce = Callable[[Connection, list[dict[str, Any]]], None]
 AccountKey = tuple[int | None, str]  # (user id or None for the world, currency)
 
 
@@ -86,9 +87,16 @@ class Entry:
 Outcome = dict[str, Any] | ValidationFailed  # {"transaction": ..., "replay": bool} or refusal
 
 
-def record(engine: Engine, entries: Sequence[Entry], places: Places) -> list[Outcome]:
+def record(
+    engine: Engine,
+    entries: Sequence[Entry],
+    places: Places,
+    announce: Announce | None = None,
+) -> list[Outcome]:
     """Append ``entries`` as one block; one outcome per entry, in order.
 
+    ``announce(conn, transactions)`` is called with the newly posted transactions inside
+    the block's database transaction, just before its commit.
     Retries the whole batch on a serialization failure or deadlock. Any other error
     propagates: then nothing of the batch was recorded (or, if the commit itself was cut
     off, possibly all of it — idempotency keys make a retry safe).
@@ -96,11 +104,18 @@ def record(engine: Engine, entries: Sequence[Entry], places: Places) -> list[Out
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             with engine.begin() as conn:
-                return _append(conn, entries, places)
+                outcomes = _append(conn, entries, places)
+                if announce is not None:
+                    announce(conn, [o["transaction"] for o in outcomes if _is_new(o)])
+                return outcomes
         except DBAPIError as exc:
             if attempt == MAX_ATTEMPTS or _sqlstate(exc) not in RETRY_SQLSTATES:
                 raise
     raise AssertionError("unreachable")
+
+
+def _is_new(outcome: Outcome) -> bool:
+    return isinstance(outcome, dict) and not outcome["replay"]
 
 
 def ensure_genesis(engine: Engine) -> None:

@@ -1,0 +1,88 @@
+"""`/socket`: the Phoenix socket's transports, `/socket/websocket` and `/socket/longpoll`.
+
+The token (`?token=`: a user's JWT, an admin's, or the operator token) is checked before
+anything is started: a missing, forged or expired one is 403, as Phoenix's `connect/3`
+returning `:error`. An accepted WebSocket is answered 101 by the request thread, which
+then hands the connection to the socket hub and is free again.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import BadRequest, Forbidden, NotFound
+from wsproto.utilities import generate_accept_token
+
+from supervisors import call, cast
+from web.auth import Caller, credentials
+from web.realtime import hub
+from web.realtime.channels import Joined
+from web.realtime.serializer import version
+from web.realtime.socket import Disconnected, Text, start_socket
+
+blueprint = Blueprint("socket", __name__, url_prefix="/socket")
+
+
+def connect() -> tuple[Caller, str]:
+    """The caller and serializer version of a connect request, or 403 / 400."""
+    vsn = version(request.args.get("vsn"))
+    if vsn is None:
+        raise BadRequest()
+    caller = credentials().caller(request.args.get("token"))
+    if caller is None:
+        raise Forbidden()
+    return caller, vsn
+
+
+def joined(transport: object, caller: Caller, vsn: str) -> Joined:
+    return Joined(
+        socket=None,
+        transport=transport,  # type: ignore[arg-type]
+        vsn=vsn,
+        caller=caller,
+        credentials=credentials(),
+        call_timeout=current_app.config["BITNEXUS_CALL_TIMEOUT"],
+    )
+
+
+@blueprint.get("/websocket", websocket=True)
+def websocket() -> Response:
+    caller, vsn = connect()
+    key = request.headers.get("sec-websocket-key")
+    upgrade = request.headers.get("upgrade", "").lower()
+    if upgrade != "websocket" or not key:
+        raise BadRequest()
+    raw = request.environ.get("gunicorn.socket")
+    if raw is None:
+        raise NotFound()  # only the production server can hand a connection over
+    the_hub: hub.Hub = call(hub.NAME, hub.GetHub(), current_app.config["BITNEXUS_CALL_TIMEOUT"])
+    transport = hub.WebSocketTransport(the_hub)
+    context = joined(transport, caller, vsn)
+
+    def hand_over() -> None:
+        # Runs once the server has written the 101: the connection is the hub's now, and
+        # the host sees a detached socket, which it neither reuses nor closes.
+        sock = socket.socket(fileno=raw.detach())
+        try:
+            ref = start_socket(context)
+        except Exception:
+            sock.close()
+            raise
+        the_hub.attach(
+            transport,
+            sock,
+            on_text=lambda text: cast(ref, Text(text)),
+            on_close=lambda: cast(ref, Disconnected()),
+        )
+
+    response = Response(
+        status=101,
+        headers={
+            "upgrade": "websocket",
+            "connection": "Upgrade",
+            "sec-websocket-accept": generate_accept_token(key.encode()).decode(),
+        },
+    )
+    response.call_on_close(hand_over)
+    return response
