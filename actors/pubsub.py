@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import queue
 import threading
 import time
 from collections import defaultdict
@@ -26,7 +27,7 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
-from pykka import ActorRef
+from pykka import ActorDeadError
 from sqlalchemy.engine import Connection, Engine
 
 from bitnexus.database.schema import pubsub_payloads
@@ -66,16 +67,19 @@ class CatchUp:
     """Sent to every subscriber when notifications may have been missed (listener gap)."""
 
 
+Subscriber = Any  # an ActorRef, or anything else with `tell` (a `Mailbox`)
+
+
 @dataclass(frozen=True)
 class Subscribe:
     topic: str
-    ref: ActorRef[Any]
+    ref: Subscriber
 
 
 @dataclass(frozen=True)
 class Unsubscribe:
     topic: str
-    ref: ActorRef[Any]
+    ref: Subscriber
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,7 @@ class PubSub(Worker):
     def __init__(self, engine: Engine) -> None:
         super().__init__()
         self._engine = engine
-        self._subscribers: dict[str, set[ActorRef[Any]]] = defaultdict(set)
+        self._subscribers: dict[str, set[Subscriber]] = defaultdict(set)
         self.delivered = 0
 
     def handle(self, message: object) -> object:
@@ -128,7 +132,7 @@ class PubSub(Worker):
                 return None
             case _Gap():
                 for ref in {r for refs in self._subscribers.values() for r in refs}:
-                    cast(ref, CatchUp())
+                    _tell_subscriber(ref, CatchUp())
                 return None
         return super().handle(message)
 
@@ -136,8 +140,29 @@ class PubSub(Worker):
         for message in messages:
             for topic in message.topics:
                 for ref in tuple(self._subscribers.get(topic, ())):
-                    cast(ref, Delivered(topic, message.event, message.payload))
+                    _tell_subscriber(ref, Delivered(topic, message.event, message.payload))
                     self.delivered += 1
+
+
+def _tell_subscriber(ref: Subscriber, message: object) -> None:
+    with contextlib.suppress(ActorDeadError):  # it unsubscribes as it stops
+        ref.tell(message)
+
+
+class Mailbox:
+    """A subscriber that is not an actor: a thread waits on it (`get`)."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+
+    def tell(self, message: object) -> None:
+        self._queue.put(message)
+
+    def get(self, timeout: float) -> object | None:
+        try:
+            return self._queue.get(timeout=max(timeout, 0.0))
+        except queue.Empty:
+            return None
 
 
 def is_distributed(engine: Engine) -> bool:
@@ -164,12 +189,12 @@ def deliver_here(messages: Sequence[Message]) -> None:
         _tell(Deliver(tuple(messages)))
 
 
-def subscribe(topic: str, ref: ActorRef[Any], timeout: float = 5.0) -> None:
+def subscribe(topic: str, ref: Subscriber, timeout: float = 5.0) -> None:
     """Subscribe ``ref`` before returning, so nothing published afterwards is missed."""
     call(NAME, Subscribe(topic, ref), timeout)
 
 
-def unsubscribe(topic: str, ref: ActorRef[Any]) -> None:
+def unsubscribe(topic: str, ref: Subscriber) -> None:
     _tell(Unsubscribe(topic, ref))
 
 

@@ -34,6 +34,7 @@ from bitnexus.database.engine import make_engine
 from bitnexus.tree import application_spec, render
 from supervisors import start_tree
 from web import Runtime, access_log, create_app, shedding
+from web.realtime import supervision
 from web.shedding import ShedLateRequests
 
 logger = logging.getLogger("bitnexus.server")
@@ -160,8 +161,10 @@ class TreeWorker(ThreadWorker):
 
     def _sample(self) -> None:
         sampler = self.app.runtime.sampler
+        feed = supervision.Publisher(self._tree)
         while not self._stopped.wait(METRICS_PERIOD):
             sampler.sample()
+            feed.publish()  # admin:supervision: this worker's tree and events
 
 
 _MALFORMED = (  # what gunicorn itself answers 400; the rest keeps gunicorn's own answer

@@ -11,6 +11,7 @@
     │   └── transactions   pool of Transactions workers, registered name "transactions"
     └── endpoint (one_for_one)
         ├── socket_hub     the event loop owning every WebSocket, name "socket_hub"
+        ├── supervision    every worker's newest tree, for admin:supervision joins
         ├── channels       dynamic supervisor of Channel actors (temporary), name "channels"
         └── sockets        dynamic supervisor of Socket actors (temporary), name "sockets"
 
@@ -33,10 +34,11 @@ from actors.pubsub import Listener, PubSub
 from actors.transactions import Transactions
 from bitnexus.config import Config
 from supervisors import ChildSpec, DynamicSupervisorSpec, Pool, SupervisorSpec
-from web.realtime import hub
+from web.realtime import hub, supervision
 from web.realtime.announce import LedgerAnnouncer
 from web.realtime.hub import SocketHub
 from web.realtime.socket import CHANNELS, SOCKETS
+from web.realtime.supervision import Monitor
 
 RESTARTS_PER_MEMBER = 3  # in the pool's 5 s window: OTP's default intensity, per member
 
@@ -92,6 +94,7 @@ def endpoint_children(config: Config) -> list[ChildSpec]:
         ChildSpec(
             id="socket_hub", start=SocketHub, args=(config.socket_idle_timeout,), name=hub.NAME
         ),
+        ChildSpec(id="supervision", start=Monitor, name=supervision.NAME),
         ChildSpec(id="channels", start=unbounded, name=CHANNELS),
         ChildSpec(id="sockets", start=unbounded, name=SOCKETS),
     ]

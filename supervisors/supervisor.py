@@ -422,6 +422,7 @@ class Supervisor(Worker):
             },
             "last_crash": child.last_crash,
             "inbox": actor.actor_inbox.qsize() if actor is not None else 0,
+            "handled": actor.actor_inbox.handled if actor is not None else 0,
             "started_at": child.started_at,
         }
         if isinstance(actor, Supervisor):

@@ -36,6 +36,7 @@ class Tree:
             "restart": "permanent",
             "last_crash": None,
             "inbox": root.actor_inbox.qsize(),
+            "handled": root.actor_inbox.handled,
             "started_at": self._started_at,
             **root.describe(),
         }

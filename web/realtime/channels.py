@@ -22,6 +22,7 @@ from pykka import ActorRef
 from actors import pubsub, transactions
 from supervisors import Worker, call, cast
 from web.auth import Caller, Credentials
+from web.realtime import supervision
 from web.realtime.serializer import Frame, encode
 
 logger = logging.getLogger("bitnexus.channels")
@@ -31,11 +32,19 @@ PAGE = 100  # the transactions service's largest page
 
 
 class Transport(Protocol):
-    """Where a socket's frames go: a WebSocket on the hub, or a LongPoll session."""
+    """Where a socket's frames go: a WebSocket on the hub, or a LongPoll session.
+
+    ``control_topic``: a topic the socket subscribes to for requests that reached another
+    worker, handed to ``control`` (LongPoll); None for none.
+    """
+
+    control_topic: str | None
 
     def send(self, text: str) -> None: ...
 
     def close(self, code: int = 1000) -> None: ...
+
+    def control(self, event: str, payload: Any) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -280,14 +289,11 @@ class NotificationChannel(Channel):
         return self.may_see_user()
 
 
-SUPERVISION = "admin:supervision"
-
-
 class SupervisionChannel(Channel):
     """`admin:supervision`: every worker's tree on join, then its events and snapshots."""
 
     def authorize(self, params: Mapping[str, Any]) -> bool:
-        if self.topic != SUPERVISION:
+        if self.topic != supervision.TOPIC:
             return False
         caller = self.ctx.caller
         if not caller.is_admin:
@@ -295,8 +301,6 @@ class SupervisionChannel(Channel):
         return caller is not None and caller.is_admin
 
     def joined(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        from web.realtime import supervision
-
         return {"workers": supervision.workers(self.ctx.call_timeout)}
 
 

@@ -24,6 +24,7 @@ from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from wsproto.utilities import RemoteProtocolError
 
 from supervisors import Worker
+from web.realtime import longpoll
 
 logger = logging.getLogger("bitnexus.sockets")
 
@@ -86,11 +87,16 @@ class Hub:
         for conn in list(self.connections):
             if now - conn.last_seen > self.idle_timeout:
                 conn.close_now(1000)
+        for session in list(longpoll.sessions.values()):  # a poll may be waiting meanwhile
+            if now - session.last_seen > self.idle_timeout + longpoll.WINDOW:
+                session.close()
         self.loop.call_later(SWEEP_SECONDS, self._sweep)
 
 
 class WebSocketTransport(asyncio.Protocol):
     """One WebSocket connection: an asyncio protocol on the hub's loop."""
+
+    control_topic = None  # a LongPoll session's forwarding topic; none for a WebSocket
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
@@ -112,6 +118,9 @@ class WebSocketTransport(asyncio.Protocol):
     def close(self, code: int = 1000) -> None:
         with contextlib.suppress(RuntimeError):
             self.hub.loop.call_soon_threadsafe(self.close_now, code)
+
+    def control(self, event: str, payload: Any) -> None:
+        """A WebSocket has no requests elsewhere."""
 
     # The loop's thread.
 

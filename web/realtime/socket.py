@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from actors import pubsub
 from supervisors import ChildSpec, Worker, cast, start_child
 from web.realtime.channels import (
     ChannelDown,
@@ -55,10 +56,19 @@ class Socket(Worker):
         self.transport = joined.transport
         self.channels: dict[str, tuple[str | None, Any]] = {}  # topic -> (join_ref, ref)
 
+    def init(self) -> None:
+        if self.transport.control_topic is not None:
+            pubsub.subscribe(self.transport.control_topic, self.actor_ref, self.ctx.call_timeout)
+
     def handle(self, message: object) -> object:
         match message:
             case Text(text=text):
                 self._frame(text)
+            case pubsub.Delivered(event="dispatch", payload=payload):
+                for text in payload["frames"]:  # a LongPoll POST that reached another worker
+                    self._frame(text)
+            case pubsub.Delivered(event=event, payload=payload):
+                self.transport.control(event, payload)
             case Disconnected():
                 self.stop()
             case ChannelDown(topic=topic, join_ref=join_ref):
@@ -71,6 +81,8 @@ class Socket(Worker):
         return None
 
     def terminate(self) -> None:
+        if self.transport.control_topic is not None:
+            pubsub.unsubscribe(self.transport.control_topic, self.actor_ref)
         for _join_ref, ref in self.channels.values():
             cast(ref, Close(notify=False))
         self.transport.close()

@@ -8,6 +8,7 @@ from actors import products
 from web import policy
 from web.auth import caller
 from web.calls import ask
+from web.realtime import notify
 from web.responses import created, data, no_content, page
 from web.shape import query, wrapped
 
@@ -42,7 +43,10 @@ def show(product_id: int) -> Response:
 def update(product_id: int) -> Response:
     attrs = wrapped("product")
     vendor = policy.restricted_to(caller())  # the service checks ownership as it writes
-    return data(ask(products.NAME, products.UpdateProduct(product_id, attrs, vendor)))
+    product = ask(products.NAME, products.UpdateProduct(product_id, attrs, vendor))
+    if vendor is None and "status" in attrs and product.get("created_by") is not None:
+        notify.product_status_changed(product)  # an admin set it: tell the vendor
+    return data(product)
 
 
 @blueprint.delete("/<id:product_id>")

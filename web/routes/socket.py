@@ -9,6 +9,7 @@ then hands the connection to the socket hub and is free again.
 from __future__ import annotations
 
 import socket
+import time
 
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound
@@ -16,10 +17,11 @@ from wsproto.utilities import generate_accept_token
 
 from supervisors import call, cast
 from web.auth import Caller, credentials
-from web.realtime import hub
+from web.realtime import hub, longpoll
 from web.realtime.channels import Joined
 from web.realtime.serializer import version
 from web.realtime.socket import Disconnected, Text, start_socket
+from web.responses import json_response, produces
 
 blueprint = Blueprint("socket", __name__, url_prefix="/socket")
 
@@ -86,3 +88,69 @@ def websocket() -> Response:
     )
     response.call_on_close(hand_over)
     return response
+
+
+@blueprint.route("/longpoll", methods=["GET", "POST", "OPTIONS"])
+@produces("application/json")
+def longpoll_transport() -> Response:
+    """Phoenix's LongPoll protocol: always HTTP 200, the outcome in the body's `status`."""
+    if request.method == "OPTIONS":
+        return _longpoll_json({"status": 200})
+    sid = _session_id()
+    if request.method == "POST":
+        frames = [f for f in request.get_data(as_text=True).splitlines() if f.strip()]
+        frames = frames[: longpoll.MAX_BATCH]
+        if sid is None:
+            return _longpoll_json({"status": 410})
+        session = longpoll.find(sid)
+        if session is None:
+            longpoll.dispatch_elsewhere(sid, frames)
+        else:
+            session.last_seen = time.monotonic()
+            for frame in frames:
+                cast(session.socket, Text(frame))
+        return _longpoll_json({"status": 200})
+    if sid is None:
+        return _new_longpoll_session()
+    session = longpoll.find(sid)
+    timeout = current_app.config["BITNEXUS_CALL_TIMEOUT"]
+    frames = (
+        session.take(longpoll.WINDOW)
+        if session is not None
+        else longpoll.poll_elsewhere(sid, timeout)
+    )
+    if frames is None:
+        return _longpoll_json({"status": 410})
+    if not frames:
+        return _longpoll_json({"status": 204, "token": sid})
+    return _longpoll_json({"status": 200, "token": sid, "messages": frames})
+
+
+def _session_id() -> str | None:
+    """The session's id: the client sends it as the last `token` (after the JWT), or in
+    the `x-phoenix-longpoll-token` header (newer clients)."""
+    candidates = [
+        request.headers.get("x-phoenix-longpoll-token", ""),
+        *request.args.getlist("token")[1:],
+    ]
+    found = [c for c in candidates if c.startswith(longpoll.PREFIX)]
+    return found[-1] if found else None
+
+
+def _new_longpoll_session() -> Response:
+    tokens = request.args.getlist("token")
+    vsn = version(request.args.get("vsn"))
+    caller = credentials().caller(tokens[0] if tokens else None)
+    if caller is None or vsn is None:
+        return _longpoll_json({"status": 403})
+    session = longpoll.LongPollTransport()
+    try:
+        session.socket = start_socket(joined(session, caller, vsn))
+    except Exception:
+        session.close()
+        raise
+    return _longpoll_json({"status": 410, "token": session.sid, "messages": []})
+
+
+def _longpoll_json(body: dict) -> Response:
+    return json_response(body, 200, {"cache-control": "no-store"})

@@ -1,0 +1,14 @@
+"""Events the HTTP layer publishes after a service has committed a change."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from actors import pubsub
+
+
+def product_status_changed(product: Mapping[str, Any]) -> None:
+    """To the product's vendor on `notification:<vendor_id>`."""
+    payload = {"product_id": product["id"], "status": product["status"]}
+    pubsub.broadcast(f"notification:{product['created_by']}", "product_status_changed", payload)
