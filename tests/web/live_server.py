@@ -75,9 +75,14 @@ def _reply(status: int, headers: Any, raw: bytes) -> Reply:
 
 
 def start(
-    database_url: str, cwd: Path, env: dict[str, str], workers: int = 1, threads: int = 8
+    database_url: str,
+    cwd: Path,
+    env: dict[str, str],
+    workers: int = 1,
+    threads: int = 8,
+    port: int | None = None,
 ) -> LiveServer:
-    port = free_port()
+    port = port or free_port()
     full_env = {**os.environ, **env, "BITNEXUS_DATABASE_URL": database_url}
     out = (cwd / "stdout.txt").open("w")
     err = (cwd / "stderr.txt").open("w")
