@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures
 import itertools
 
+import devdb
 import pytest
 from channels_support import OPERATOR_TOKEN, ws_url
 from conftest import register, server_env
@@ -157,3 +158,25 @@ def _socket_counts(live):
         if len(counts) == 2:
             break
     return counts
+
+
+def test_channels_catch_up_when_the_listeners_lose_their_connections(servers, node, pg_url):
+    live = servers()
+    user = register(live)
+    topic = f"transaction:{user.id}"
+    node.connect("u", ws_url(live.base), user.token)
+    assert node.join("u", topic, events=["new_transaction"])["status"] == "ok"
+    ids = [deposit(live, user)]
+    node.wait(lambda e: e["type"] == "message")
+    with devdb.admin_connection() as conn:  # every backend of the database: listeners too
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (pg_url.rsplit("/", 1)[1],),
+        )
+    # Committed while the listeners reconnect: delivered by the catch-up from the ledger
+    # (or by a listener already back); either way once, in order.
+    ids += [deposit(live, user), deposit(live, user)]
+    node.wait_count(lambda e: e["type"] == "message", 3)
+    node.drain(2.0)
+    assert [m["id"] for m in node.messages("u", topic)] == ids
