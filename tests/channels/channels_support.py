@@ -90,9 +90,11 @@ class Node:
             if not self._pump(deadline - time.monotonic()):
                 raise AssertionError(f"no matching event within {timeout} s: {self.events[-20:]}")
 
-    def wait_count(self, predicate: Callable[[Event], bool], count: int) -> list[Event]:
+    def wait_count(
+        self, predicate: Callable[[Event], bool], count: int, timeout: float = WAIT * 3
+    ) -> list[Event]:
         """Wait until ``count`` events match; all of them."""
-        deadline = time.monotonic() + WAIT * 3
+        deadline = time.monotonic() + timeout
         while True:
             found = [e for e in self.events if predicate(e)]
             if len(found) >= count:

@@ -16,7 +16,7 @@ const WebSocket = require("ws")
 
 const sockets = new Map()
 const channels = new Map()
-const emit = (event) => process.stdout.write(JSON.stringify(event) + "\n")
+const emit = (event) => process.stdout.write(JSON.stringify(Object.assign({at: Date.now()}, event)) + "\n")
 
 function connect(cmd) {
   const options = {

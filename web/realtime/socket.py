@@ -32,6 +32,7 @@ logger = logging.getLogger("bitnexus.sockets")
 
 SOCKETS = "sockets"  # the dynamic supervisors' registered names
 CHANNELS = "channels"
+MAX_CHANNELS = 100  # topics one socket may join: each is an actor (a thread)
 _ids = itertools.count(1)
 
 
@@ -112,6 +113,9 @@ class Socket(Worker):
         kind = channel_for(frame.topic)
         if kind is None:
             self._reply(frame, "error", {"reason": "unmatched topic"})
+            return
+        if frame.topic not in self.channels and len(self.channels) >= MAX_CHANNELS:
+            self._reply(frame, "error", {"reason": "too many channels"})
             return
         if frame.topic in self.channels:  # Phoenix: the new join replaces the old channel
             _old_ref, old = self.channels.pop(frame.topic)
