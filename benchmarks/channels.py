@@ -36,6 +36,7 @@ RATE = 200  # transfers per second for the latency run
 LATENCY_SECONDS = 15
 STEPS = (0, 1_000, 2_000, 4_000)  # sockets on one worker, until the rate drops 10 %
 ROUNDS = 2
+BATCH = 100  # sockets connected at a time
 
 
 @dataclass(frozen=True)
@@ -68,18 +69,21 @@ class Step:
 
 
 def _connect(node: Node, base: str, ids: list[int], prefix: str, events: list[str]) -> None:
-    for uid in ids:
-        sid = f"{prefix}{uid}"
-        node.connect(
-            sid,
-            base.replace("http://", "ws://") + "/socket",
-            issue(server.SECRET, uid, "user"),
-            heartbeat_ms=30_000,
+    """Sockets for ``ids``, each joined; in batches, as clients arrive over time (a burst
+    of thousands of upgrades at once is shed with 503s and retried)."""
+    url = base.replace("http://", "ws://") + "/socket"
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+        for uid in batch:
+            sid = f"{prefix}{uid}"
+            node.connect(sid, url, issue(server.SECRET, uid, "user"), heartbeat_ms=30_000)
+            node.send(op="join", id=sid, topic=f"transaction:{uid}", events=events)
+        wanted = {f"{prefix}{uid}" for uid in batch}
+        node.wait_count(
+            lambda e, wanted=wanted: e["type"] == "join" and e["id"] in wanted,
+            len(batch),
+            timeout=300,
         )
-        node.send(op="join", id=sid, topic=f"transaction:{uid}", events=events)
-    node.wait_count(
-        lambda e: e["type"] == "join" and e["id"].startswith(prefix), len(ids), timeout=600
-    )
 
 
 def _disconnect(node: Node, ids: list[int], prefix: str) -> None:

@@ -95,8 +95,11 @@ class Node:
     ) -> list[Event]:
         """Wait until ``count`` events match; all of them."""
         deadline = time.monotonic() + timeout
+        found: list[Event] = []
+        seen = 0
         while True:
-            found = [e for e in self.events if predicate(e)]
+            found += [e for e in self.events[seen:] if predicate(e)]
+            seen = len(self.events)
             if len(found) >= count:
                 return found
             if not self._pump(deadline - time.monotonic()):

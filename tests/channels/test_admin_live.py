@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from channels_support import OPERATOR_TOKEN
+from channels_support import OPERATOR_TOKEN, ws_url
 from chromium_support import png_pixels, png_size, run_chromium
 
 OPERATOR = {"authorization": f"Bearer {OPERATOR_TOKEN}"}
@@ -16,7 +16,20 @@ def green_pixels(path) -> int:
     return sum(1 for row in png_pixels(path) for pixel in row if pixel == RUNNING_GREEN)
 
 
-def test_the_page_shows_every_workers_tree_live(server, chromium, tmp_path):
+def await_both_workers(server, node):
+    """Until a join of admin:supervision returns both workers' trees (a fresh server's
+    workers start, and send their first snapshot, at their own pace)."""
+    node.connect("op", ws_url(server.base), OPERATOR_TOKEN)
+    for _ in range(20):
+        joined = node.join("op", "admin:supervision")
+        if len(joined["response"]["workers"]) == 2:
+            return
+        node.drain(0.5)
+    raise AssertionError(joined)
+
+
+def test_the_page_shows_every_workers_tree_live(server, node, chromium, tmp_path):
+    await_both_workers(server, node)
     # A crash first, on whichever worker this lands: its event and last crash show.
     reply = server.request(
         "POST", "/admin/supervision/root/services/ledger/crash", headers=OPERATOR

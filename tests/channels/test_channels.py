@@ -80,9 +80,13 @@ def test_join_rules(server, node):
     assert node.join("u", f"notification:{user.id}")["status"] == "ok"
     assert node.join("a", f"transaction:{user.id}")["status"] == "ok"
     assert node.join("a", f"transaction:{other.id}")["response"] == {"last_transaction_id": 0}
-    joined = node.join("op", "admin:supervision")
-    assert joined["status"] == "ok"
-    pids = {worker["pid"] for worker in joined["response"]["workers"]}
+    for _ in range(20):  # until both workers have started and sent their first snapshot
+        joined = node.join("op", "admin:supervision")
+        assert joined["status"] == "ok"
+        pids = {worker["pid"] for worker in joined["response"]["workers"]}
+        if len(pids) == 2:
+            break
+        node.drain(0.5)
     assert len(pids) == 2, joined["response"]  # every live worker's tree
     tree = joined["response"]["workers"][0]["tree"]
     assert [c["id"] for c in tree["children"]] == ["pubsub", "services", "endpoint"]

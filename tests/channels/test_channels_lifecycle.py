@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
+import sys
+import time
+from pathlib import Path
 
 import devdb
 import pytest
 from channels_support import OPERATOR_TOKEN, ws_url
 from conftest import register, server_env
 from live_server import free_port, start
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "drills"))
+import drill_pg
 
 OPERATOR = {"authorization": f"Bearer {OPERATOR_TOKEN}"}
 
@@ -180,3 +186,46 @@ def test_channels_catch_up_when_the_listeners_lose_their_connections(servers, no
     node.wait_count(lambda e: e["type"] == "message", 3)
     node.drain(2.0)
     assert [m["id"] for m in node.messages("u", topic)] == ids
+
+
+def test_resume_with_after_across_a_postgresql_restart(servers, node):
+    """Stops the shared PostgreSQL: only inside the drills' outage lock."""
+    live = servers()
+    user = register(live)
+    topic = f"transaction:{user.id}"
+    node.connect("u", ws_url(live.base), user.token)
+    assert node.join("u", topic, events=["new_transaction"], resume=True)["status"] == "ok"
+    ids = [deposit(live, user)]
+    node.wait(lambda e: e["type"] == "message")
+    with devdb.outage_lock(600) as held:
+        assert held, "the outage lock stayed busy for 10 minutes"
+        with drill_pg.stopped():
+            _await_status(live, "/ready", 503)  # the listeners noticed: degraded
+    ids.append(_deposit_once_back(live, user))
+    node.wait_count(lambda e: e["type"] == "message", 2)
+    node.drain(2.0)
+    assert [m["id"] for m in node.messages("u", topic)] == ids
+
+
+def _await_status(live, path, status):
+    for _ in range(100):
+        if live.request("GET", path).status == status:
+            return
+        time.sleep(0.1)  # an external process changing state: polling
+    raise AssertionError(f"{path} never answered {status}")
+
+
+def _deposit_once_back(live, user):
+    """A deposit as soon as the server answers again (503 until its pool reconnects)."""
+    for _ in range(100):
+        reply = live.request(
+            "POST",
+            "/api/v1/transactions",
+            {"transaction": {"kind": "deposit", "amount": "1.00", "currency": "EUR"}},
+            {**user.headers, "idempotency-key": "after-restart"},
+        )
+        if reply.status == 201:
+            return reply.body["data"]["id"]
+        assert reply.status == 503, reply.body
+        time.sleep(0.2)  # an external server coming back: polling
+    raise AssertionError("no deposit within 20 s of PostgreSQL's return")

@@ -17,7 +17,7 @@ from supervisors import Tree, Worker, call
 
 NAME = "supervision"
 TOPIC = "admin:supervision"
-STALE_AFTER = 3.0  # seconds without a snapshot after which a worker counts as gone
+STALE_AFTER = 5.0  # seconds without a snapshot after which a worker counts as gone
 SHOWN_CHILDREN = 20  # of a dynamic supervisor's (sockets, channels) children, per snapshot
 HOST = socket.gethostname()
 
