@@ -4,6 +4,8 @@ official `phoenix` client under Node."""
 from __future__ import annotations
 
 import http.client
+import json
+import urllib.request
 
 from channels_support import OPERATOR_TOKEN, ws_url
 from conftest import IDLE_TIMEOUT, register
@@ -240,3 +242,36 @@ def test_longpoll(server, node):
     txs = [deposit(server, user) for _ in range(3)]
     node.wait_count(lambda e: e["type"] == "message" and e["id"] == "lp", 3)
     assert node.messages("lp", topic) == [shown(server, tx["id"], user) for tx in txs]
+
+
+def test_a_longpoll_session_answers_on_either_worker(server):
+    """Each request on a new connection lands on either worker; the session lives on one,
+    the others forward through PubSub. Ten heartbeats, then polls until all ten replies."""
+    user = register(server)
+    query = f"/socket/longpoll?token={user.token}&vsn=2.0.0"
+    opened = server.request("GET", query + "&token=null")
+    assert opened.body["status"] == 410
+    sid = opened.body["token"]
+    refs = [str(n) for n in range(10)]
+    for ref in refs:
+        frame = f'[null,"{ref}","phoenix","heartbeat",{{}}]'
+        reply = _post_raw(server, f"{query}&token={sid}", frame)
+        assert reply["status"] == 200, reply
+    replies = []
+    for _ in range(20):
+        polled = server.request("GET", f"{query}&token={sid}").body
+        assert polled["status"] in (200, 204), polled
+        replies += [json.loads(m) for m in polled.get("messages", [])]
+        if len(replies) >= len(refs):
+            break
+    assert sorted(r[1] for r in replies) == sorted(refs)
+    assert all(r[3] == "phx_reply" and r[4]["status"] == "ok" for r in replies)
+    forged = server.request("GET", f"{query}&token=lp.no-such-session").body
+    assert forged == {"status": 410}
+
+
+def _post_raw(server, path, body):
+    request = urllib.request.Request(server.base + path, data=body.encode(), method="POST")
+    request.add_header("content-type", "application/x-ndjson")
+    with urllib.request.urlopen(request, timeout=15) as response:
+        return json.loads(response.read())

@@ -18,7 +18,7 @@ from wsproto.utilities import generate_accept_token
 from supervisors import call, cast
 from web.auth import Caller, credentials
 from web.realtime import hub, longpoll
-from web.realtime.channels import Joined
+from web.realtime.channels import Joined, Transport
 from web.realtime.serializer import version
 from web.realtime.socket import Disconnected, Text, start_socket
 from web.responses import json_response, produces
@@ -26,7 +26,7 @@ from web.responses import json_response, produces
 blueprint = Blueprint("socket", __name__, url_prefix="/socket")
 
 
-def connect() -> tuple[Caller, str]:
+def connect() -> tuple[Caller, str]:  # WebSocket; LongPoll answers in its body instead
     """The caller and serializer version of a connect request, or 403 / 400."""
     vsn = version(request.args.get("vsn"))
     if vsn is None:
@@ -37,10 +37,11 @@ def connect() -> tuple[Caller, str]:
     return caller, vsn
 
 
-def joined(transport: object, caller: Caller, vsn: str) -> Joined:
+def joined(transport: Transport, caller: Caller, vsn: str) -> Joined:
+    """What the socket (and its channels) are started with; the socket fills in itself."""
     return Joined(
         socket=None,
-        transport=transport,  # type: ignore[arg-type]
+        transport=transport,
         vsn=vsn,
         caller=caller,
         credentials=credentials(),
