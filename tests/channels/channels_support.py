@@ -3,6 +3,7 @@ HTTP helpers the channel tests share."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import queue
 import subprocess
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from web import tokens
 
 HERE = Path(__file__).parent
 SECRET = "live-secret-key-for-the-channel-tests-0123456789"
@@ -158,3 +161,33 @@ class User:
 
 def ws_url(base: str) -> str:
     return base.replace("http://", "ws://") + "/socket"
+
+
+IDLE_TIMEOUT = 3  # seconds; the clients of these tests heartbeat every second
+_emails = itertools.count(1)
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    return {
+        "BITNEXUS_SECRET_KEY": SECRET,
+        "BITNEXUS_ADMIN_TOKEN": OPERATOR_TOKEN,
+        "BITNEXUS_ARGON2_TIME_COST": "1",
+        "BITNEXUS_ARGON2_MEMORY_COST": "64",
+        "BITNEXUS_ARGON2_PARALLELISM": "1",
+        "BITNEXUS_ACCOUNTS_POOL": "2",
+        "BITNEXUS_PRODUCTS_POOL": "2",
+        "BITNEXUS_SOCKET_IDLE_TIMEOUT": str(IDLE_TIMEOUT),
+        **extra,
+    }
+
+
+def register(live: Any, role: str = "user") -> User:
+    """A new user registered over HTTP, with a JWT for them (admin: a JWT with that role)."""
+    email = f"channels-{role}-{next(_emails)}@example.com"
+    attrs = {"email": email, "name": role.title(), "password": PASSWORD}
+    if role == "affiliate":
+        attrs["role"] = role
+    reply = live.request("POST", "/api/v1/auth/register", {"user": attrs})
+    assert reply.status == 201, reply.body
+    user_id = reply.body["data"]["id"]
+    return User(user_id, tokens.issue(SECRET, user_id, role), role)

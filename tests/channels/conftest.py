@@ -3,40 +3,21 @@ official `phoenix` client under Node, installed from the npm registry on first u
 
 from __future__ import annotations
 
-import itertools
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import devdb
 import pytest
-from channels_support import OPERATOR_TOKEN, PASSWORD, SECRET, Node, User, install_client
+from channels_support import Node, install_client, server_env
 from chromium_support import chromium  # noqa: F401 (a fixture for page tests)
 
 from bitnexus.config import Config
 from bitnexus.database import migrate
 from bitnexus.database.engine import make_engine
-from web import tokens
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "web"))
 from live_server import LiveServer, start
-
-IDLE_TIMEOUT = 3  # seconds; the clients of these tests heartbeat every second
-_emails = itertools.count(1)
-
-
-def server_env(**extra: str) -> dict[str, str]:
-    return {
-        "BITNEXUS_SECRET_KEY": SECRET,
-        "BITNEXUS_ADMIN_TOKEN": OPERATOR_TOKEN,
-        "BITNEXUS_ARGON2_TIME_COST": "1",
-        "BITNEXUS_ARGON2_MEMORY_COST": "64",
-        "BITNEXUS_ARGON2_PARALLELISM": "1",
-        "BITNEXUS_ACCOUNTS_POOL": "2",
-        "BITNEXUS_PRODUCTS_POOL": "2",
-        "BITNEXUS_SOCKET_IDLE_TIMEOUT": str(IDLE_TIMEOUT),
-        **extra,
-    }
 
 
 @pytest.fixture(scope="session")
@@ -74,15 +55,3 @@ def node(phoenix_client, tmp_path) -> Iterator[Node]:
         yield client
     finally:
         client.close()
-
-
-def register(live: LiveServer, role: str = "user") -> User:
-    """A new user registered over HTTP, with a JWT for them (admin: a JWT with that role)."""
-    email = f"channels-{role}-{next(_emails)}@example.com"
-    attrs = {"email": email, "name": role.title(), "password": PASSWORD}
-    if role == "affiliate":
-        attrs["role"] = role
-    reply = live.request("POST", "/api/v1/auth/register", {"user": attrs})
-    assert reply.status == 201, reply.body
-    user_id = reply.body["data"]["id"]
-    return User(user_id, tokens.issue(SECRET, user_id, role), role)

@@ -7,8 +7,7 @@ import http.client
 import json
 import urllib.request
 
-from channels_support import OPERATOR_TOKEN, ws_url
-from conftest import IDLE_TIMEOUT, register
+from channels_support import IDLE_TIMEOUT, OPERATOR_TOKEN, register, ws_url
 
 from web import tokens
 

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import devdb
 import pytest
-from channels_support import OPERATOR_TOKEN, ws_url
-from conftest import register, server_env
+from channels_support import OPERATOR_TOKEN, register, server_env, ws_url
 from live_server import free_port, start
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "drills"))
