@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from pykka import ActorDeadError
 from sqlalchemy.engine import Connection, Engine
 
+from actors.service import database_outage_as_unavailable
 from bitnexus.database.schema import pubsub_payloads
 from supervisors import NoProcess, Worker, call, cast, registry
 
@@ -121,11 +122,13 @@ class PubSub(Worker):
                         del self._subscribers[topic]
                 return None
             case Publish(messages=messages):
-                if is_distributed(self._engine):
-                    with self._engine.begin() as conn:
-                        notify(conn, messages)
-                else:
+                if not is_distributed(self._engine):
                     self._deliver(messages)
+                    return None
+                # During an outage the message is lost (an Unavailable reply nobody reads);
+                # the listeners' reconnection makes channels catch up from the ledger.
+                with database_outage_as_unavailable(), self._engine.begin() as conn:
+                    notify(conn, messages)
                 return None
             case Deliver(messages=messages):
                 self._deliver(messages)

@@ -20,7 +20,8 @@ from typing import Any, Protocol
 from pykka import ActorRef
 
 from actors import pubsub, transactions
-from supervisors import Worker, call, cast
+from actors.errors import Unavailable
+from supervisors import CallTimeout, NoProcess, Worker, call, cast
 from web.auth import Caller, Credentials
 from web.realtime import supervision
 from web.realtime.serializer import Frame, encode
@@ -170,6 +171,9 @@ class Channel(Worker):
             response = self.joined(params)
         except JoinRefused as exc:
             self._refuse(frame, exc.reason)
+            return
+        except (Unavailable, CallTimeout, NoProcess):  # the client rejoins after a back-off
+            self._refuse(frame, "unavailable")
             return
         self.reply(frame, "ok", response)
         self.after_join()
