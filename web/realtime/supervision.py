@@ -79,7 +79,7 @@ class Publisher:
         now = time.monotonic()
         seconds, self._at = max(now - self._at, 1e-6), now
         handled: dict[str, int] = {}
-        snapshot = self._compact(self._tree.tree(), handled, seconds)
+        snapshot = self._rated(self._tree.tree(SHOWN_CHILDREN), handled, seconds)
         self._handled = handled
         me = {"pid": os.getpid(), "host": HOST}
         messages = [
@@ -90,18 +90,13 @@ class Publisher:
         )
         pubsub.publish(messages)
 
-    def _compact(self, node: Mapping[str, Any], handled: dict[str, int], seconds: float) -> dict:
-        """The node with its message rate; a dynamic supervisor shows its first children
-        and their total (a worker may hold thousands of sockets)."""
+    def _rated(self, node: Mapping[str, Any], handled: dict[str, int], seconds: float) -> dict:
+        """The node with its message rate (messages handled per second since last time)."""
         path = node["path"]
         count = node.get("handled", 0)
         handled[path] = count
         rate = max(count - self._handled.get(path, count), 0) / seconds
-        out = {k: v for k, v in node.items() if k != "children"}
-        out["rate"] = round(rate, 1)
-        children = node.get("children")
-        if children is not None:
-            shown = children if node["class"] != "DynamicSupervisor" else children[:SHOWN_CHILDREN]
-            out["children"] = [self._compact(c, handled, seconds) for c in shown]
-            out["children_total"] = len(children)
+        out = {**node, "rate": round(rate, 1)}
+        if "children" in node:
+            out["children"] = [self._rated(c, handled, seconds) for c in node["children"]]
         return out
