@@ -228,14 +228,17 @@ def run() -> tuple[Idle, Latency, list[Step]]:
     install_client()
     with database.fresh() as (cfg, engine), tempfile.TemporaryDirectory() as tmp:
         url = engine.url.render_as_string(hide_password=False)
-        ids = database.wallets(cfg, engine, max(STEPS[-1], SOCKETS_PER_WORKER * WORKERS))
+        # wrk's transfers are between the first 1,000 wallets; the idle sockets belong to
+        # other users, so no transfer pushes anything to them.
+        ids = database.wallets(cfg, engine, 1_000 + max(STEPS[-1], SOCKETS_PER_WORKER * WORKERS))
         pairs = http._pairs_file(Path(tmp), ids[:1_000])
+        idle_ids = ids[1_000:]
         print("  idle sockets …", flush=True)
-        idle = idle_sockets(url, ids, pairs, Path(tmp) / "idle.txt")
+        idle = idle_sockets(url, idle_ids, pairs, Path(tmp) / "idle.txt")
         print("  push latency …", flush=True)
         latency = push_latency(url, ids, Path(tmp) / "latency.txt")
         print("  sockets per worker …", flush=True)
-        steps = sockets_per_worker(url, ids, pairs, Path(tmp) / "steps.txt")
+        steps = sockets_per_worker(url, idle_ids, pairs, Path(tmp) / "steps.txt")
     return idle, latency, steps
 
 
