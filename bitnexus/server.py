@@ -125,11 +125,18 @@ class TreeWorker(ThreadWorker):
         shedding.waited(0.0 if queued is None else time.monotonic() - queued)
         return super().handle(conn)
 
+    # A WebSocket upgrade detaches the connection for the socket hub (web/routes/
+    # socket.py): it is not this worker's to read again, nor to close.
+
     def handle_request(self, req: Any, conn: Any) -> bool:
         keep_alive = super().handle_request(req, conn)
-        # A WebSocket upgrade detaches the connection for the socket hub (web/routes/
-        # socket.py): it is not this thread's to read again, nor gunicorn's to close.
-        return keep_alive and conn.sock.fileno() != -1
+        return keep_alive and not _handed_over(conn)
+
+    def finish_request(self, conn: Any, fs: Any) -> None:
+        if _handed_over(conn):
+            self.nr_conns -= 1
+            return
+        super().finish_request(conn, fs)
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         """Requests gunicorn refuses before the app get the Phoenix JSON error too.
@@ -190,6 +197,10 @@ def _refused_status(exc: BaseException) -> int | None:
     if isinstance(exc, _MALFORMED):
         return 400
     return None
+
+
+def _handed_over(conn: Any) -> bool:
+    return conn.sock.fileno() == -1
 
 
 def _pinger(engine: sa.Engine) -> Any:
