@@ -5,6 +5,7 @@
     │   ├── pubsub         subscriptions and fan-out, registered name "pubsub"
     │   └── listener       LISTEN for other processes' messages (PostgreSQL only)
     ├── services (one_for_one)
+    │   ├── tasks          Task.Supervisor for the services' fan-out, registered name "tasks"
     │   ├── products       pool of Products workers, registered name "products"
     │   ├── accounts       pool of Accounts workers, registered name "accounts"
     │   ├── ledger         the one Ledger writer of this process, registered name "ledger"
@@ -16,24 +17,40 @@
         └── sockets        dynamic supervisor of Socket actors (temporary), name "sockets"
 
 Pool sizes come from the configuration. Sockets stop before channels, and both before the
-hub, so a stopping tree closes every connection with its channels' state settled.
+hub, so a stopping tree closes every connection with its channels' state settled. `start`
+runs the tree in this process, for a script, a REPL (`bitnexus console`) or a test
+(`bitnexus.testing`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from actors import pubsub
+from actors import client, pubsub
 from actors.accounts import Accounts
 from actors.ledger import Ledger
 from actors.products import Products
 from actors.pubsub import Listener, PubSub
+from actors.service import TASKS
 from actors.transactions import Transactions
 from bitnexus.config import Config
-from supervisors import ChildSpec, DynamicSupervisorSpec, Pool, SupervisorSpec
+from bitnexus.database import migrate as migrations
+from bitnexus.database.engine import make_engine
+from supervisors import (
+    ChildSpec,
+    DynamicSupervisorSpec,
+    Pool,
+    SupervisorSpec,
+    TaskSupervisorSpec,
+    Tree,
+    start_tree,
+)
 from web.realtime import hub, supervision
 from web.realtime.announce import LedgerAnnouncer
 from web.realtime.hub import SocketHub
@@ -44,10 +61,9 @@ RESTARTS_PER_MEMBER = 3  # in the pool's 5 s window: OTP's default intensity, pe
 
 
 def _pool(worker: type, size: int, args: tuple[object, ...]) -> Pool:
-    # Found by drill 1: a pool's supervisor allowed 3 restarts in 5 s for all its members
-    # together, so a few independent member crashes a second made it give up, and
-    # `services` restarted every member: requests in members that never crashed failed.
-    # Members fail independently (one_for_one), so the pool tolerates what each would.
+    # Members fail independently (one_for_one), so the pool tolerates what each would:
+    # with OTP's 3 restarts in 5 s for all members together, a few independent crashes a
+    # second would make it give up and restart members that never crashed.
     return Pool(worker, size=size, args=args, max_restarts=RESTARTS_PER_MEMBER * size)
 
 
@@ -55,6 +71,7 @@ def service_children(config: Config, engine: Engine) -> list[ChildSpec]:
     """The services, in start order (a service starts after those it calls at start-up)."""
     args = (config, engine)
     return [
+        ChildSpec(id="tasks", start=TaskSupervisorSpec(), name=TASKS),
         ChildSpec(
             id="products",
             start=_pool(Products, config.products_pool_size, args),
@@ -101,7 +118,11 @@ def endpoint_children(config: Config) -> list[ChildSpec]:
 
 
 def application_spec(config: Config, engine: Engine) -> SupervisorSpec:
-    """Root supervisor: `pubsub`, `services`, then the `endpoint` serving sockets."""
+    """Root supervisor: `pubsub`, `services`, then the `endpoint` serving sockets.
+
+    Also makes `config.call_timeout` this process's default for the client functions.
+    """
+    client.configure(config.call_timeout)
     return SupervisorSpec(
         children=[
             ChildSpec(id="pubsub", start=SupervisorSpec(children=pubsub_children(engine))),
@@ -113,6 +134,45 @@ def application_spec(config: Config, engine: Engine) -> SupervisorSpec:
         ],
         strategy="one_for_one",
     )
+
+
+@dataclass(frozen=True)
+class App:
+    """The application running in this process: its live tree, configuration and engine."""
+
+    tree: Tree
+    config: Config
+    engine: Engine
+
+
+@contextmanager
+def running(config: Config, engine: Engine) -> Iterator[App]:
+    """The tree started on ``engine``; stopped in reverse start order on exit."""
+    tree = start_tree(application_spec(config, engine))
+    try:
+        yield App(tree, config, engine)
+    finally:
+        tree.stop()
+
+
+@contextmanager
+def start(
+    database_url: str | None = None, *, migrate: bool = False, **settings: Any
+) -> Iterator[App]:
+    """The tree on ``database_url`` (default: the configured one), migrated first when
+    asked; ``settings`` override `Config` fields (``call_timeout=2``, ...)."""
+    config = Config.from_env()
+    if database_url is not None:
+        settings["database_url"] = database_url
+    config = dataclasses.replace(config, **settings)
+    engine = make_engine(config)
+    try:
+        if migrate:
+            migrations.upgrade(engine)
+        with running(config, engine) as app:
+            yield app
+    finally:
+        engine.dispose()
 
 
 def render(node: Mapping[str, Any]) -> str:

@@ -14,7 +14,7 @@ from actors.errors import Unavailable, ValidationFailed
 from actors.transactions import CreateTransaction
 from bitnexus.common.money import format_minor
 from bitnexus.config import Config
-from bitnexus.ledger.queries import snapshot
+from bitnexus.database.engine import snapshot
 from bitnexus.ledger.schema import ledger_accounts, ledger_transactions
 from bitnexus.tree import service_children
 from supervisors import ActorCrashed, CallTimeout, NoProcess, SupervisorSpec, call, crash
@@ -57,7 +57,7 @@ def transfers(users: Sequence[int], count: int, seed: int, prefix: str) -> dict[
 def _until_answered(message: CreateTransaction) -> int | None:
     while True:
         try:
-            return call("transactions", message, 10.0)["transaction"]["id"]
+            return call("transactions", message, 10.0).id
         except ValidationFailed as refused:
             assert refused.errors == {"amount": ["insufficient funds"]}, refused.errors
             return None

@@ -7,19 +7,15 @@ import pytest
 import sqlalchemy as sa
 
 from actors import accounts, pubsub, transactions
-from supervisors import call
+from actors.errors import ValidationFailed
+from web import render
 
 WAIT = 10.0
 
 
 def new_user(n: int) -> int:
     attrs = {"email": f"pubsub{n}@example.com", "name": "P", "password": "pubsub-password-1"}
-    return call(accounts.NAME, accounts.CreateUser(attrs))["id"]
-
-
-def create(user_id: int, **attrs) -> dict:
-    reply = call(transactions.NAME, transactions.CreateTransaction(user_id, attrs))
-    return reply["transaction"]
+    return accounts.create_user(attrs).id
 
 
 def subscribed(topic: str) -> pubsub.Mailbox:
@@ -31,12 +27,16 @@ def subscribed(topic: str) -> pubsub.Mailbox:
 def test_new_transaction_after_commit_exactly_as_shown_and_nothing_for_refused(services):
     user = new_user(1)
     inbox = subscribed(f"transaction:{user}")
-    with pytest.raises(Exception):  # noqa: B017 - refused: insufficient funds
-        create(user, kind="withdrawal", amount="1.00", currency="EUR")
-    tx = create(user, kind="deposit", amount="2.00", currency="EUR")
+    with pytest.raises(ValidationFailed):  # insufficient funds
+        transactions.create_transaction(
+            user, {"kind": "withdrawal", "amount": "1.00", "currency": "EUR"}
+        )
+    tx = transactions.create_transaction(
+        user, {"kind": "deposit", "amount": "2.00", "currency": "EUR"}
+    )
     got = inbox.get(WAIT)
     assert isinstance(got, pubsub.Delivered) and got.event == "new_transaction"
-    assert got.payload == call(transactions.NAME, transactions.GetTransaction(tx["id"]))
+    assert got.payload == render.transaction(transactions.get_transaction(tx.id))
     assert inbox.get(0.5) is None  # the refused withdrawal published nothing
 
 

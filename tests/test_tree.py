@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from bitnexus.tree import application_spec, render
-from supervisors import Pool
+from supervisors import Pool, TaskSupervisorSpec
 
 
 def test_spec_shape_and_pool_sizes(config, engine):
@@ -21,6 +21,8 @@ def test_spec_shape_and_pool_sizes(config, engine):
         "sockets",
     ]
     children = {c.id: c for c in services.start.children}
+    assert isinstance(children["tasks"].start, TaskSupervisorSpec)  # the services' fan-out
+    assert children["tasks"].name == "tasks"
     for name, size in [("accounts", 3), ("products", 5)]:
         assert children[name].name == name
         assert isinstance(children[name].start, Pool)

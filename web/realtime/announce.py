@@ -9,13 +9,14 @@ subscribers after the commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from sqlalchemy.engine import Connection, Engine
 
 from actors import pubsub
 from actors.ledger import Announcer
+from bitnexus.ledger import Transaction
+from web import render
 
 
 class LedgerAnnouncer(Announcer):
@@ -23,7 +24,7 @@ class LedgerAnnouncer(Announcer):
         self._distributed = pubsub.is_distributed(engine)
         self._pending: list[pubsub.Message] = []
 
-    def during(self, conn: Connection, transactions: list[dict[str, Any]]) -> None:
+    def during(self, conn: Connection, transactions: list[Transaction]) -> None:
         messages = list(messages_for(transactions))
         if self._distributed:
             pubsub.notify(conn, messages)
@@ -35,16 +36,20 @@ class LedgerAnnouncer(Announcer):
         pubsub.deliver_here(pending)
 
 
-def messages_for(transactions: Iterable[Mapping[str, Any]]) -> Iterable[pubsub.Message]:
+def messages_for(transactions: Iterable[Transaction]) -> Iterable[pubsub.Message]:
+    """`new_transaction` (as `GET /api/v1/transactions/:id` shows it) to every wallet a
+    posting touches; `commission_earned` to an affiliate a purchase paid."""
     for tx in transactions:
-        paid = {p["user_id"]: p for p in tx["postings"] if p["user_id"] is not None}
+        paid = {p.user_id: p for p in tx.postings if p.user_id is not None}
+        shown = render.transaction(tx)
         topics = tuple(f"transaction:{user_id}" for user_id in sorted(paid))
-        yield pubsub.Message(topics, "new_transaction", tx)
-        affiliate = tx.get("affiliate_id")
-        if tx["kind"] == "purchase" and affiliate in paid:
+        yield pubsub.Message(topics, "new_transaction", shown)
+        if tx.kind == "purchase" and tx.affiliate_id in paid:
             commission = {
-                "amount": paid[affiliate]["amount"],
-                "currency": tx["currency"],
-                "transaction": tx,
+                "amount": render.decimal(paid[tx.affiliate_id].amount),
+                "currency": tx.currency,
+                "transaction": shown,
             }
-            yield pubsub.Message((f"notification:{affiliate}",), "commission_earned", commission)
+            yield pubsub.Message(
+                (f"notification:{tx.affiliate_id}",), "commission_earned", commission
+            )

@@ -21,7 +21,10 @@ from pykka import ActorRef
 
 from actors import pubsub, transactions
 from actors.errors import Unavailable
-from supervisors import CallTimeout, NoProcess, Worker, call, cast
+from bitnexus.common.pagination import Page
+from bitnexus.ledger import Transaction
+from supervisors import CallTimeout, NoProcess, Worker, cast
+from web import render
 from web.auth import Caller, Credentials
 from web.realtime import supervision
 from web.realtime.serializer import Frame, encode
@@ -260,30 +263,31 @@ class TransactionChannel(Channel):
 
     def _tail(self, after: int | None) -> tuple[int, list[dict[str, Any]]]:
         """The newest id the user is party to, and their transactions after ``after``,
-        oldest first (none when ``after`` is None)."""
+        oldest first, as shown over HTTP (none when ``after`` is None)."""
         user_id = self.own_user()
-        limit = PAGE if after is not None else 1
-        page = self._page({"limit": str(limit)}, user_id)
-        items = page["items"]
-        newest = items[0]["id"] if items else 0
+        page = self._page(user_id, PAGE if after is not None else 1, None)
+        newest = page.items[0].id if page.items else 0
         if after is None:
             return newest, []
         newer: list[dict[str, Any]] = []
         while True:
-            for tx in items:
-                if tx["id"] <= after:
+            for tx in page.items:
+                if tx.id <= after:
                     return max(newest, after), newer[::-1]
-                newer.append(tx)
+                newer.append(render.transaction(tx))
                 if len(newer) > REPLAY_LIMIT:
                     raise TooFarBehind()
-            if page["next_cursor"] is None:
+            if page.next_cursor is None:
                 return max(newest, after), newer[::-1]
-            page = self._page({"limit": str(PAGE), "cursor": page["next_cursor"]}, user_id)
-            items = page["items"]
+            page = self._page(user_id, PAGE, page.next_cursor)
 
-    def _page(self, params: dict[str, str], user_id: int | None) -> dict[str, Any]:
-        message = transactions.ListTransactions(params, user_id)
-        return call(transactions.NAME, message, self.ctx.call_timeout)
+    def _page(self, user_id: int | None, limit: int, cursor: str | None) -> Page[Transaction]:
+        params: dict[str, object] = {"limit": limit}
+        if cursor is not None:
+            params["cursor"] = cursor
+        return transactions.list_transactions(
+            params, party_id=user_id, timeout=self.ctx.call_timeout
+        )
 
 
 class NotificationChannel(Channel):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from actors import pubsub
+from bitnexus.catalog import Product
 
 
-def product_status_changed(product: Mapping[str, Any]) -> None:
+def product_status_changed(product: Product) -> None:
     """To the product's vendor on `notification:<vendor_id>`."""
-    payload = {"product_id": product["id"], "status": product["status"]}
-    pubsub.broadcast(f"notification:{product['created_by']}", "product_status_changed", payload)
+    payload = {"product_id": product.id, "status": product.status}
+    pubsub.broadcast(f"notification:{product.created_by}", "product_status_changed", payload)
