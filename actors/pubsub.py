@@ -106,8 +106,16 @@ class PubSub(Worker):
     def __init__(self, engine: Engine) -> None:
         super().__init__()
         self._engine = engine
-        self._subscribers: dict[str, set[Subscriber]] = defaultdict(set)
         self.delivered = 0
+
+    def init(self) -> None:
+        # The subscriptions outlive a crash, as an ETS table passes to its heir: the
+        # subscribers (channels) run on and would otherwise never hear again.
+        self._subscribers = _inherited.setdefault(NAME, defaultdict(set))
+
+    def terminate(self) -> None:
+        if self._link is not None and self._link.stopping:  # an orderly stop: nobody heirs
+            _inherited.pop(NAME, None)
 
     def handle(self, message: object) -> object:
         match message:
@@ -150,6 +158,9 @@ class PubSub(Worker):
 def _tell_subscriber(ref: Subscriber, message: object) -> None:
     with contextlib.suppress(ActorDeadError):  # it unsubscribes as it stops
         ref.tell(message)
+
+
+_inherited: dict[str, dict[str, set[Subscriber]]] = {}  # written by the pubsub actor only
 
 
 class Mailbox:

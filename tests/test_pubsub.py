@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from actors import accounts, pubsub, transactions
 from actors.errors import ValidationFailed
+from supervisors import crash, whereis
 from web import render
 
 WAIT = 10.0
@@ -71,3 +72,13 @@ def test_a_listener_that_loses_its_connection_reconnects_and_subscribers_catch_u
     pubsub.broadcast("t:gap", "after", {})
     got = inbox.get(WAIT)
     assert isinstance(got, pubsub.Delivered) and got.event == "after"
+
+
+def test_subscriptions_survive_a_crash_of_pubsub(services):
+    inbox = subscribed("t:kept")
+    seen = services.log.last_seq
+    crash(whereis(pubsub.NAME), "crashed by a test")
+    services.log.wait_for(lambda e: e.kind == "child_restarted", after=seen, timeout=WAIT)
+    pubsub.broadcast("t:kept", "still", {})
+    got = inbox.get(WAIT)
+    assert isinstance(got, pubsub.Delivered) and got.event == "still"
