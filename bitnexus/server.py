@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -29,11 +30,13 @@ from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 from prometheus_client import multiprocess
 
+from bitnexus import logs
 from bitnexus.config import Config
-from bitnexus.database.engine import make_engine
+from bitnexus.database import migrate
+from bitnexus.database.engine import make_engine, pool_stats
 from bitnexus.tree import application_spec, render
 from supervisors import start_tree
-from web import Runtime, access_log, create_app, shedding
+from web import Runtime, create_app, shedding
 from web.realtime import supervision
 from web.shedding import ShedLateRequests
 
@@ -71,7 +74,10 @@ class Server(BaseApplication):
             "graceful_timeout": GRACEFUL_TIMEOUT,
             "control_socket_disable": True,  # one shared socket path would clash
             "child_exit": _child_exit,
+            "when_ready": _master_ready,
             "proc_name": "bitnexus",
+            "logconfig_dict": logs.dict_config(self.config),
+            "loglevel": self.config.log_level,
         }
         for key, value in settings.items():
             self.cfg.set(key, value)
@@ -93,21 +99,30 @@ class TreeWorker(ThreadWorker):
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
             signal.signal(signum, self._stop_before_serving)
         server: Server = self.app
-        access_log.configure()
         engine = make_engine(server.config)
-        tree = start_tree(application_spec(server.config, engine))
-        server.runtime = Runtime(tree, _pinger(engine), server.options.metrics_dir)
-        print(render(tree.tree()), flush=True)
+        # On a database that lacks migrations the services cannot start: serve the probes
+        # (/ready says what is missing), and every API call answers 503.
+        tree = None if _unmigrated(engine) else start_tree(application_spec(server.config, engine))
+        server.runtime = Runtime(
+            tree,
+            _pinger(engine),
+            server.options.metrics_dir,
+            migrations_pending=lambda: migrate.pending(engine),
+            pool_stats=lambda: pool_stats(engine),
+        )
         self._tree, self._gave_up, self._stopping = tree, False, False
         self._stopped = threading.Event()
-        threading.Thread(target=self._watch, name="tree-watch", daemon=True).start()
-        threading.Thread(target=self._sample, name="tree-metrics", daemon=True).start()
+        if tree is not None:
+            print(render(tree.tree()), flush=True)
+            threading.Thread(target=self._watch, name="tree-watch", daemon=True).start()
+            threading.Thread(target=self._sample, name="tree-metrics", daemon=True).start()
         try:
             super().init_process()  # loads the app and serves until told to stop
         finally:
             self._stopping = True
             self._stopped.set()
-            tree.stop()  # after the last in-flight request: reverse start order
+            if tree is not None:
+                tree.stop()  # after the last in-flight request: reverse start order
             engine.dispose()
         if self._gave_up:
             logger.error("root supervisor gave up; worker exits for a fresh one")
@@ -150,7 +165,7 @@ class TreeWorker(ThreadWorker):
             return
         self.log.warning("Invalid request from ip=%s: %s", (addr or ("", -1))[0], exc)
         phrase = HTTPStatus(status).phrase
-        body = json.dumps({"errors": {"detail": phrase}}).encode()
+        body = json.dumps({"errors": {"detail": phrase}}).encode() + b"\n"
         head = (
             f"HTTP/1.1 {status} {phrase}\r\nConnection: close\r\n"
             f"Content-Type: application/json; charset=utf-8\r\n"
@@ -167,11 +182,14 @@ class TreeWorker(ThreadWorker):
             self.handle_exit(None, None)
 
     def _sample(self) -> None:
-        sampler = self.app.runtime.sampler
+        runtime, logged = self.app.runtime, 0
         feed = supervision.Publisher(self._tree)
         while not self._stopped.wait(METRICS_PERIOD):
-            sampler.sample()
+            runtime.sample()
             feed.publish()  # admin:supervision: this worker's tree and events
+            for event in self._tree.events(logged):  # supervisor decisions, in the log too
+                logged = event["seq"]
+                logs.log_event(event)
 
 
 _MALFORMED = (  # what gunicorn itself answers 400; the rest keeps gunicorn's own answer
@@ -203,12 +221,33 @@ def _handed_over(conn: Any) -> bool:
     return conn.sock.fileno() == -1
 
 
+def _unmigrated(engine: sa.Engine) -> bool:
+    """Whether the database lacks migrations; logged with what to do about it."""
+    try:
+        pending = migrate.pending(engine)
+    except sa.exc.SQLAlchemyError:
+        return False  # the database is down: /health says so, and the ledger starts degraded
+    if pending:
+        logger.error(
+            "database lacks migrations %s: the services are not started and /ready answers "
+            "503; run `bitnexus migrate`, then restart the server",
+            ", ".join(pending),
+        )
+    return bool(pending)
+
+
 def _pinger(engine: sa.Engine) -> Any:
     def ping() -> None:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
 
     return ping
+
+
+def _master_ready(arbiter: Any) -> None:
+    # The master only imported the metrics: its zero-valued live gauges are not a worker's.
+    if arbiter.app.options.metrics_dir:
+        multiprocess.mark_process_dead(os.getpid(), arbiter.app.options.metrics_dir)
 
 
 def _child_exit(_arbiter: Any, worker: Any) -> None:
