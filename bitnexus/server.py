@@ -34,6 +34,7 @@ from bitnexus import logs
 from bitnexus.config import Config
 from bitnexus.database import migrate
 from bitnexus.database.engine import make_engine, pool_stats
+from bitnexus.database.probe import DatabaseProbe
 from bitnexus.tree import application_spec, render
 from supervisors import start_tree
 from web import Runtime, create_app, shedding
@@ -103,9 +104,10 @@ class TreeWorker(ThreadWorker):
         # On a database that lacks migrations the services cannot start: serve the probes
         # (/ready says what is missing), and every API call answers 503.
         tree = None if _unmigrated(engine) else start_tree(application_spec(server.config, engine))
+        probe = DatabaseProbe(engine, server.config.call_timeout)
         server.runtime = Runtime(
             tree,
-            _pinger(engine),
+            probe,
             server.options.metrics_dir,
             migrations_pending=lambda: migrate.pending(engine),
             pool_stats=lambda: pool_stats(engine),
@@ -123,6 +125,7 @@ class TreeWorker(ThreadWorker):
             self._stopped.set()
             if tree is not None:
                 tree.stop()  # after the last in-flight request: reverse start order
+            probe.close()
             engine.dispose()
         if self._gave_up:
             logger.error("root supervisor gave up; worker exits for a fresh one")
@@ -234,14 +237,6 @@ def _unmigrated(engine: sa.Engine) -> bool:
             ", ".join(pending),
         )
     return bool(pending)
-
-
-def _pinger(engine: sa.Engine) -> Any:
-    def ping() -> None:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-
-    return ping
 
 
 def _master_ready(arbiter: Any) -> None:

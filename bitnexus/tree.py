@@ -9,6 +9,7 @@
     │   ├── products       pool of Products workers, registered name "products"
     │   ├── accounts       pool of Accounts workers, registered name "accounts"
     │   ├── ledger         the one Ledger writer of this process, registered name "ledger"
+    │   ├── ledger_readers pool of LedgerReader workers (every ledger read), "ledger_readers"
     │   └── transactions   pool of Transactions workers, registered name "transactions"
     └── endpoint (one_for_one)
         ├── socket_hub     the event loop owning every WebSocket, name "socket_hub"
@@ -35,6 +36,7 @@ from sqlalchemy.engine import Engine
 from actors import client, pubsub
 from actors.accounts import Accounts
 from actors.ledger import Ledger
+from actors.ledger_readers import LedgerReader
 from actors.products import Products
 from actors.pubsub import Listener, PubSub
 from actors.service import TASKS
@@ -87,6 +89,11 @@ def service_children(config: Config, engine: Engine) -> list[ChildSpec]:
             start=Ledger,
             args=(*args, LedgerAnnouncer(engine)),
             name="ledger",
+        ),
+        ChildSpec(
+            id="ledger_readers",
+            start=_pool(LedgerReader, config.ledger_readers_pool_size, args),
+            name="ledger_readers",
         ),
         ChildSpec(
             id="transactions",
