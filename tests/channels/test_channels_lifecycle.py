@@ -180,8 +180,12 @@ def test_channels_catch_up_when_the_listeners_lose_their_connections(servers, no
             (pg_url.rsplit("/", 1)[1],),
         )
     # Committed while the listeners reconnect: delivered by the catch-up from the ledger
-    # (or by a listener already back); either way once, in order.
-    ids += [deposit(live, user), deposit(live, user)]
+    # (or by a listener already back); either way once, in order. A request whose pooled
+    # connection was killed answers 503 and is retried with its idempotency key.
+    ids += [
+        _deposit_once_back(live, user, "catch-up-1"),
+        _deposit_once_back(live, user, "catch-up-2"),
+    ]
     node.wait_count(lambda e: e["type"] == "message", 3)
     node.drain(2.0)
     assert [m["id"] for m in node.messages("u", topic)] == ids
@@ -201,7 +205,7 @@ def test_resume_with_after_across_a_postgresql_restart(servers, node):
         assert held, "the outage lock stayed busy for 10 minutes"
         with drill_pg.stopped():
             _await_status(live, "/ready", 503)  # the listeners noticed: degraded
-    ids.append(_deposit_once_back(live, user))
+    ids.append(_deposit_once_back(live, user, "after-restart"))
     node.wait_count(lambda e: e["type"] == "message", 2)
     node.drain(2.0)
     assert [m["id"] for m in node.messages("u", topic)] == ids
@@ -215,14 +219,14 @@ def _await_status(live, path, status):
     raise AssertionError(f"{path} never answered {status}")
 
 
-def _deposit_once_back(live, user):
+def _deposit_once_back(live, user, key):
     """A deposit as soon as the server answers again (503 until its pool reconnects)."""
     for _ in range(100):
         reply = live.request(
             "POST",
             "/api/v1/transactions",
             {"transaction": {"kind": "deposit", "amount": "1.00", "currency": "EUR"}},
-            {**user.headers, "idempotency-key": "after-restart"},
+            {**user.headers, "idempotency-key": key},
         )
         if reply.status == 201:
             return reply.body["data"]["id"]
