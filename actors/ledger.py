@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from actors import ledger_readers as readers
@@ -79,12 +79,25 @@ class _Prepare:
     """The ledger's own retry of its start-up checks after a database outage."""
 
 
+class Announcer:
+    """Tells the world about posted transactions: ``during`` runs inside the block's
+    database transaction (a NOTIFY there is sent only by the commit), ``committed`` after
+    the commit. This one tells nobody; the application's tree injects the real one."""
+
+    def during(self, conn: Connection, transactions: list[Transaction]) -> None:
+        """Called inside the block's transaction with its newly posted transactions."""
+
+    def committed(self) -> None:
+        """Called once the block has committed."""
+
+
 class Ledger(Service):
     """Appends blocks; refuses to (``degraded``) when the recent chain does not verify."""
 
-    def __init__(self, config: Config, engine: Engine) -> None:
+    def __init__(self, config: Config, engine: Engine, announcer: Announcer | None = None) -> None:
         super().__init__()
         self._engine = engine
+        self._announcer = announcer or Announcer()
         self._places = config.currencies
         self._batch_max = config.ledger_batch_max
         self._verify_tail = config.ledger_verify_tail
@@ -214,7 +227,7 @@ class Ledger(Service):
         try:
             with database_outage_as_unavailable():
                 try:
-                    outcomes = prepared.commit()
+                    outcomes = prepared.commit(self._announcer.during)
                 except DBAPIError as exc:
                     if degraded.is_refusal(exc):  # another process found damage
                         self.degraded = read(self._engine, degraded.reason) or str(exc.orig)
@@ -222,7 +235,9 @@ class Ledger(Service):
                     if not journal.is_retryable(exc):
                         raise
                     entries = [p.message.entry for p in batch]
-                    outcomes = journal.record(self._engine, entries, self._places, self._limits)
+                    outcomes = journal.record(  # afresh
+                        self._engine, entries, self._places, self._limits, self._announcer.during
+                    )
         except Unavailable as exc:
             _fail(batch, exc)
             return
@@ -232,6 +247,7 @@ class Ledger(Service):
             crash(self.actor_ref, f"ledger block failed: {exc!r}")
             return
         metrics.observe_commit(outcomes, time.perf_counter() - started)
+        self._announcer.committed()
         for p, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, ValidationFailed):
                 p.fail(outcome)

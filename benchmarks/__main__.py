@@ -23,7 +23,7 @@ from typing import TypeVar
 import psycopg
 import sqlalchemy as sa
 
-from benchmarks import calls, database, http, ledger, memory, plots, report, scaling
+from benchmarks import calls, channels, database, http, ledger, memory, plots, report, scaling
 from tests import devdb
 
 T = TypeVar("T")
@@ -102,6 +102,7 @@ def main() -> int:
     http_rows = section("HTTP", http.run, loads)
     points = section("scaling", scaling.run, loads, lock=False)
     queued = section("memory", _in_fresh_process(memory.run), loads)
+    realtime = section("channels", channels.run, loads)
     figures = {
         "ledger": plots.ledger_throughput(ledger_rows),
         "during": plots.during_verify(during),
@@ -122,6 +123,7 @@ def main() -> int:
         http_rows=http_rows,
         points=points,
         queued=queued,
+        channels_md=channels.markdown(*realtime),
         figures=figures,
     )
     ROOT.joinpath("BENCHMARKS.md").write_text(doc)

@@ -95,6 +95,7 @@ def document(
     http_rows: list[http.Row],
     points: list[scaling.Point],
     queued: memory.Queued,
+    channels_md: str,
     figures: dict[str, str],
 ) -> str:
     busy = [name for name, (a, b) in loads.items() if max(a, b) > 1.5]
@@ -250,6 +251,14 @@ head (locked from another connection) while {queued.messages:,} `Record` message
 cast to it; each carries its reply slot, entry and postings.
 
 {memory.markdown(queued, idle, sized)}
+
+## 6. Channels
+
+`{COMMAND}` (section `benchmarks/channels.py`, alone: `python -m benchmarks.channels`):
+`bitnexus serve` with the official `phoenix` client under Node holding the sockets, each
+joined to its user's `transaction:` topic; transfer rates by wrk as in section 3.
+
+{channels_md}
 
 {NOTES}
 """

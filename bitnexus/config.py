@@ -87,6 +87,7 @@ class Config:
     cors_origins: tuple[str, ...] = ()
     log_level: str = "info"
     log_format: str = "json"  # or "console": readable lines for a terminal (`make run`)
+    socket_idle_timeout: float = 60.0  # seconds a silent socket is kept open (Phoenix's)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
@@ -129,6 +130,7 @@ class Config:
             cors_origins=env.get("BITNEXUS_CORS_ORIGINS", _origins, ()),
             log_level=env.get("BITNEXUS_LOG_LEVEL", _choice(LOG_LEVELS), "info"),
             log_format=env.get("BITNEXUS_LOG_FORMAT", _choice(LOG_FORMATS), "json"),
+            socket_idle_timeout=env.get("BITNEXUS_SOCKET_IDLE_TIMEOUT", _positive_float, 60.0),
         )
 
 

@@ -73,6 +73,9 @@ def dict_config(config: Config) -> dict[str, Any]:
             "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
             # Alembic's INFO lines repeat on every readiness probe's revision check.
             "alembic": {"level": "WARNING", "handlers": [], "propagate": True},
+            # Pykka logs every exception an actor answers with (a refused transfer's
+            # ValidationFailed) at INFO, with its traceback: expected replies, not news.
+            "pykka": {"level": "WARNING", "handlers": [], "propagate": True},
         },
     }
 

@@ -39,6 +39,7 @@ from bitnexus.database.probe import DatabaseProbe
 from bitnexus.tree import application_spec, render
 from supervisors import start_tree
 from web import Runtime, create_app, shedding
+from web.realtime import supervision
 from web.shedding import ShedLateRequests
 
 logger = logging.getLogger("bitnexus.server")
@@ -143,6 +144,19 @@ class TreeWorker(ThreadWorker):
         shedding.waited(0.0 if queued is None else time.monotonic() - queued)
         return super().handle(conn)
 
+    # A WebSocket upgrade detaches the connection for the socket hub (web/routes/
+    # socket.py): it is not this worker's to read again, nor to close.
+
+    def handle_request(self, req: Any, conn: Any) -> bool:
+        keep_alive = super().handle_request(req, conn)
+        return keep_alive and not _handed_over(conn)
+
+    def finish_request(self, conn: Any, fs: Any) -> None:
+        if _handed_over(conn):
+            self.nr_conns -= 1
+            return
+        super().finish_request(conn, fs)
+
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         """Requests gunicorn refuses before the app get the Phoenix JSON error too.
 
@@ -173,8 +187,10 @@ class TreeWorker(ThreadWorker):
 
     def _sample(self) -> None:
         runtime, logged = self.app.runtime, 0
+        feed = supervision.Publisher(self._tree)
         while not self._stopped.wait(METRICS_PERIOD):
             runtime.sample()
+            feed.publish()  # admin:supervision: this worker's tree and events
             for event in self._tree.events(logged):  # supervisor decisions, in the log too
                 logged = event["seq"]
                 logs.log_event(event)
@@ -203,6 +219,10 @@ def _refused_status(exc: BaseException) -> int | None:
     if isinstance(exc, _MALFORMED):
         return 400
     return None
+
+
+def _handed_over(conn: Any) -> bool:
+    return conn.sock.fileno() == -1
 
 
 def _unmigrated(engine: sa.Engine) -> bool:

@@ -1,16 +1,26 @@
 """The application's supervision tree, declared in one place.
 
     root (one_for_one)
-    └── services (one_for_one)
-        ├── tasks          Task.Supervisor for the services' fan-out, registered name "tasks"
-        ├── products       pool of Products workers, registered name "products"
-        ├── accounts       pool of Accounts workers, registered name "accounts"
-        ├── ledger         the one Ledger writer of this process, registered name "ledger"
-        ├── ledger_readers pool of LedgerReader workers (every ledger read), "ledger_readers"
-        └── transactions   pool of Transactions workers, registered name "transactions"
+    ├── pubsub (one_for_one)
+    │   ├── pubsub         subscriptions and fan-out, registered name "pubsub"
+    │   └── listener       LISTEN for other processes' messages (PostgreSQL only)
+    ├── services (one_for_one)
+    │   ├── tasks          Task.Supervisor for the services' fan-out, registered name "tasks"
+    │   ├── products       pool of Products workers, registered name "products"
+    │   ├── accounts       pool of Accounts workers, registered name "accounts"
+    │   ├── ledger         the one Ledger writer of this process, registered name "ledger"
+    │   ├── ledger_readers pool of LedgerReader workers (every ledger read), "ledger_readers"
+    │   └── transactions   pool of Transactions workers, registered name "transactions"
+    └── endpoint (one_for_one)
+        ├── socket_hub     the event loop owning every WebSocket, name "socket_hub"
+        ├── supervision    every worker's newest tree, for admin:supervision joins
+        ├── channels       dynamic supervisor of Channel actors (temporary), name "channels"
+        └── sockets        dynamic supervisor of Socket actors (temporary), name "sockets"
 
-Pool sizes come from the configuration. `start` runs the tree in this process, for a
-script, a REPL (`bitnexus console`) or a test (`bitnexus.testing`).
+Pool sizes come from the configuration. Sockets stop before channels, and both before the
+hub, so a stopping tree closes every connection with its channels' state settled. `start`
+runs the tree in this process, for a script, a REPL (`bitnexus console`) or a test
+(`bitnexus.testing`).
 """
 
 from __future__ import annotations
@@ -23,17 +33,31 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from actors import client
+from actors import client, pubsub
 from actors.accounts import Accounts
 from actors.ledger import Ledger
 from actors.ledger_readers import LedgerReader
 from actors.products import Products
+from actors.pubsub import Listener, PubSub
 from actors.service import TASKS
 from actors.transactions import Transactions
 from bitnexus.config import Config
 from bitnexus.database import migrate as migrations
 from bitnexus.database.engine import make_engine
-from supervisors import ChildSpec, Pool, SupervisorSpec, TaskSupervisorSpec, Tree, start_tree
+from supervisors import (
+    ChildSpec,
+    DynamicSupervisorSpec,
+    Pool,
+    SupervisorSpec,
+    TaskSupervisorSpec,
+    Tree,
+    start_tree,
+)
+from web.realtime import hub, supervision
+from web.realtime.announce import LedgerAnnouncer
+from web.realtime.hub import SocketHub
+from web.realtime.socket import CHANNELS, SOCKETS
+from web.realtime.supervision import Monitor
 
 RESTARTS_PER_MEMBER = 3  # in the pool's 5 s window: OTP's default intensity, per member
 
@@ -60,7 +84,12 @@ def service_children(config: Config, engine: Engine) -> list[ChildSpec]:
             start=_pool(Accounts, config.accounts_pool_size, args),
             name="accounts",
         ),
-        ChildSpec(id="ledger", start=Ledger, args=args, name="ledger"),
+        ChildSpec(
+            id="ledger",
+            start=Ledger,
+            args=(*args, LedgerAnnouncer(engine)),
+            name="ledger",
+        ),
         ChildSpec(
             id="ledger_readers",
             start=_pool(LedgerReader, config.ledger_readers_pool_size, args),
@@ -74,15 +103,42 @@ def service_children(config: Config, engine: Engine) -> list[ChildSpec]:
     ]
 
 
+def pubsub_children(engine: Engine) -> list[ChildSpec]:
+    children = [ChildSpec(id="pubsub", start=PubSub, args=(engine,), name=pubsub.NAME)]
+    if pubsub.is_distributed(engine):
+        children.append(ChildSpec(id="listener", start=Listener, args=(engine,)))
+    return children
+
+
+def endpoint_children(config: Config) -> list[ChildSpec]:
+    # Temporary children: a socket or channel that ends is gone, as in Phoenix; many of
+    # them may end at once (a worker's clients reconnecting), so no intensity applies.
+    unbounded = DynamicSupervisorSpec(max_restarts=1_000_000, max_seconds=1.0)
+    return [
+        ChildSpec(
+            id="socket_hub", start=SocketHub, args=(config.socket_idle_timeout,), name=hub.NAME
+        ),
+        ChildSpec(id="supervision", start=Monitor, name=supervision.NAME),
+        ChildSpec(id="channels", start=unbounded, name=CHANNELS),
+        ChildSpec(id="sockets", start=unbounded, name=SOCKETS),
+    ]
+
+
 def application_spec(config: Config, engine: Engine) -> SupervisorSpec:
-    """Root supervisor with the `services` supervisor under it.
+    """Root supervisor: `pubsub`, `services`, then the `endpoint` serving sockets.
 
     Also makes `config.call_timeout` this process's default for the client functions.
     """
     client.configure(config.call_timeout)
-    services = SupervisorSpec(children=service_children(config, engine), strategy="one_for_one")
     return SupervisorSpec(
-        children=[ChildSpec(id="services", start=services)],
+        children=[
+            ChildSpec(id="pubsub", start=SupervisorSpec(children=pubsub_children(engine))),
+            ChildSpec(
+                id="services",
+                start=SupervisorSpec(children=service_children(config, engine)),
+            ),
+            ChildSpec(id="endpoint", start=SupervisorSpec(children=endpoint_children(config))),
+        ],
         strategy="one_for_one",
     )
 

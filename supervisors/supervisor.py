@@ -457,18 +457,34 @@ class Supervisor(Worker):
 
     # The live view, read from any thread without messaging the supervisor.
 
-    def describe(self) -> dict[str, Any]:
-        """This supervisor's settings and its children, nested; plain data."""
+    def describe(self, dynamic_limit: int | None = None) -> dict[str, Any]:
+        """This supervisor's settings and its children, nested; plain data.
+
+        With ``dynamic_limit``, a dynamic supervisor shows only its first children and
+        sums up all of them (`children_total`, `children_running`, `children_inbox`): it
+        may hold thousands.
+        """
         spec = self.spec
-        return {
+        children = list(self.children)
+        shown = children
+        if dynamic_limit is not None and isinstance(self, DynamicSupervisor):
+            shown = children[:dynamic_limit]
+        view = {
             "strategy": spec.strategy,
             "max_restarts": spec.max_restarts,
             "max_seconds": spec.max_seconds,
             "restarts": {"window": self._in_window(self._window), "total": self.restarts_total},
-            "children": [self._describe(c) for c in list(self.children)],
+            "children": [self._describe(c, dynamic_limit) for c in shown],
         }
+        if len(shown) < len(children):
+            view["children_total"] = len(children)
+            view["children_running"] = sum(c.status == "running" for c in children)
+            view["children_inbox"] = sum(
+                c.actor.actor_inbox.qsize() for c in children if c.actor is not None
+            )
+        return view
 
-    def _describe(self, child: Child) -> dict[str, Any]:
+    def _describe(self, child: Child, dynamic_limit: int | None = None) -> dict[str, Any]:
         spec, actor = child.spec, child.actor
         status = child.status
         degraded = actor.degraded if actor is not None else None
@@ -488,10 +504,11 @@ class Supervisor(Worker):
             },
             "last_crash": child.last_crash,
             "inbox": actor.actor_inbox.qsize() if actor is not None else 0,
+            "handled": actor.actor_inbox.handled if actor is not None else 0,
             "started_at": child.started_at,
         }
         if isinstance(actor, Supervisor):
-            node.update(actor.describe())
+            node.update(actor.describe(dynamic_limit))
         return node
 
     def _in_window(self, times: deque[float]) -> int:

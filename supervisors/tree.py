@@ -23,8 +23,12 @@ class Tree:
         self._link = link
         self._started_at = time.time()
 
-    def tree(self) -> dict[str, Any]:
-        """The whole tree as plain data; cheap, safe while the tree restarts."""
+    def tree(self, dynamic_limit: int | None = None) -> dict[str, Any]:
+        """The whole tree as plain data; cheap, safe while the tree restarts.
+
+        ``dynamic_limit``: show at most that many of a dynamic supervisor's children, and
+        their totals (see `Supervisor.describe`).
+        """
         root = self.root
         return {
             "id": root.path,
@@ -36,8 +40,9 @@ class Tree:
             "restart": "permanent",
             "last_crash": None,
             "inbox": root.actor_inbox.qsize(),
+            "handled": root.actor_inbox.handled,
             "started_at": self._started_at,
-            **root.describe(),
+            **root.describe(dynamic_limit),
         }
 
     def events(self, after: int = 0) -> list[dict[str, Any]]:

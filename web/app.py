@@ -13,7 +13,7 @@ from web import access_log, cors, metrics, request_id, security_headers, shape
 from web.client_address import parse_networks
 from web.errors import register_error_handlers
 from web.responses import negotiate
-from web.routes import admin, api, docs, health
+from web.routes import admin, api, docs, health, socket
 from web.runtime import Runtime
 
 logger = logging.getLogger("bitnexus.web")
@@ -50,6 +50,7 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(docs.blueprint)
+    app.register_blueprint(socket.blueprint)
     cors.configure(app, config.cors_origins)
     return app
 
@@ -59,7 +60,8 @@ def _before() -> None:
     access_log.start()
     _check_accept()
     shape.check_query()
-    shape.parse_body()
+    if request.blueprint != socket.blueprint.name:  # as Phoenix mounts its socket before
+        shape.parse_body()  # Plug.Parsers: LongPoll reads its own (ndjson) body
 
 
 def _after(response: Response) -> Response:

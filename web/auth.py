@@ -40,27 +40,52 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """What a token is checked against: the JWT signing key and the operator token."""
+
+    secret: str
+    admin_token: str | None
+    timeout: float | None = None  # for the Accounts check; None: the configured default
+
+    def user(self, token: object) -> Caller | None:
+        """The caller a JWT names, with the user's current role; None unless the token is
+        valid and still the user's (not deleted, demoted, re-passworded or logged out)."""
+        if not isinstance(token, str) or not token:
+            return None
+        try:
+            claims = tokens.verify(self.secret, token)
+        except tokens.InvalidToken:
+            return None
+        try:
+            role = accounts.authorize(claims.user_id, claims.generation, timeout=self.timeout)
+        except service.Unauthorized:
+            return None
+        return Caller(claims.user_id, role)
+
+    def is_operator(self, token: object) -> bool:
+        expected = self.admin_token
+        if not isinstance(token, str) or not token or not expected:
+            return False
+        return hmac.compare_digest(token.encode(), expected.encode())
+
+    def caller(self, token: object) -> Caller | None:
+        """The operator for the operator token, else the JWT's user, else None."""
+        return OPERATOR if self.is_operator(token) else self.user(token)
+
+
+def credentials() -> Credentials:
+    """The current app's credentials."""
+    config = current_app.config
+    return Credentials(config["SECRET_KEY"], config.get("BITNEXUS_ADMIN_TOKEN"), timeout())
+
+
 def user_from_token(token: str | None) -> Caller | None:
-    """The caller a token names, with the user's current role; None unless the token is
-    valid and still the user's (not deleted, demoted, re-passworded or logged out)."""
-    if token is None:
-        return None
-    try:
-        claims = tokens.verify(current_app.config["SECRET_KEY"], token)
-    except tokens.InvalidToken:
-        return None
-    try:
-        role = accounts.authorize(claims.user_id, claims.generation, timeout=timeout())
-    except service.Unauthorized:
-        return None
-    return Caller(claims.user_id, role)
+    return credentials().user(token)
 
 
 def is_operator_token(token: str | None) -> bool:
-    expected = current_app.config.get("BITNEXUS_ADMIN_TOKEN")
-    if not token or not expected:
-        return False
-    return hmac.compare_digest(token.encode(), expected.encode())
+    return credentials().is_operator(token)
 
 
 def authenticate_user() -> Caller:

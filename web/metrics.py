@@ -72,8 +72,13 @@ class TreeSampler:
         with self._lock:
             depth: dict[str, int] = defaultdict(int)
             running: dict[str, int] = defaultdict(int)
-            for node in walk(self._tree.tree()):
-                if node["kind"] == "worker":
+            # A dynamic supervisor's children (sockets, channels: thousands, coming and
+            # going) count under its path, so the labels stay few.
+            for node in walk(self._tree.tree(dynamic_limit=0)):
+                if "children_total" in node:
+                    depth[node["path"]] += node["children_inbox"]
+                    running[node["path"]] += node["children_running"]
+                elif node["kind"] == "worker":
                     label = node["name"] or node["path"]
                     depth[label] += int(node["inbox"] or 0)
                     running[label] += node["status"] == "running"

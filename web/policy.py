@@ -43,6 +43,11 @@ def is_transaction_party(caller: Caller, tx: Transaction) -> bool:
     return caller.is_admin or caller.user_id in tx.parties
 
 
+def as_seen_by_user(user_id: int, tx: Transaction) -> Transaction:
+    """``tx`` as the (non-admin) user ``user_id`` sees it, e.g. on their own channel."""
+    return as_seen_by(Caller(user_id, "user"), tx)
+
+
 def as_seen_by(caller: Caller, tx: Transaction) -> Transaction:
     """``tx`` with the balance after each posting shown only on the caller's own wallets
     (an admin sees every one): a transfer of 0.01 must not reveal the recipient's balance."""

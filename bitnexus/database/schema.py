@@ -160,3 +160,15 @@ sa.Index(
     postgresql_using="gin",
     postgresql_ops={"search_text": "gin_trgm_ops"},
 )
+
+# PubSub messages too large for a PostgreSQL NOTIFY, read by every process's listener by
+# id and swept after a few minutes (actors/pubsub.py). Not used on SQLite.
+pubsub_payloads = sa.Table(
+    "pubsub_payloads",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column(
+        "inserted_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+)

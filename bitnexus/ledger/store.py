@@ -87,6 +87,7 @@ class Entry:
 
 
 Outcome = Transaction | ValidationFailed  # recorded (`replayed` for a retry) or refused
+Announce = Callable[[Connection, list[Transaction]], None]
 
 
 def record(
@@ -94,8 +95,10 @@ def record(
     entries: Sequence[Entry],
     places: Places,
     limits: Mapping[str, Limit] = MappingProxyType({}),
+    announce: Announce | None = None,
 ) -> list[Outcome]:
-    """Append ``entries`` as one block; one outcome per entry, in order.
+    """Append ``entries`` as one block; one outcome per entry, in order (``announce`` as
+    in `Prepared.commit`).
 
     Retries the whole batch on a serialization failure or deadlock. Any other error
     propagates: then nothing of the batch was recorded (or, if the commit itself was cut
@@ -103,7 +106,7 @@ def record(
     """
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            return prepare(engine, entries, places, limits).commit()
+            return prepare(engine, entries, places, limits).commit(announce)
         except DBAPIError as exc:
             if attempt == MAX_ATTEMPTS or not is_retryable(exc):
                 raise
@@ -184,11 +187,16 @@ class Prepared:
     decided: list[Outcome | _Accepted]
     block: _Block | None  # None when every entry was refused or replayed
 
-    def commit(self) -> list[Outcome]:
+    def commit(self, announce: Announce | None = None) -> list[Outcome]:
         """Write the block and commit; the outcomes in order. On an error nothing is known
-        to be recorded (the transaction is rolled back) and the connection is closed."""
+        to be recorded (the transaction is rolled back) and the connection is closed.
+
+        ``announce(conn, transactions)`` is called with the newly posted transactions
+        inside the block's database transaction, just before its commit."""
         try:
             posted = self.block.write(self.conn) if self.block is not None else []
+            if announce is not None:
+                announce(self.conn, posted)
             self.conn.commit()
         finally:
             self.conn.close()

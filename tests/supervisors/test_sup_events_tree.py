@@ -14,6 +14,7 @@ from supervisors import (
     ActorCrashed,
     Backoff,
     ChildSpec,
+    DynamicSupervisorSpec,
     EventLog,
     NoProcess,
     Pool,
@@ -21,6 +22,7 @@ from supervisors import (
     VirtualClock,
     call,
     crash,
+    start_child,
     terminate_child,
     whereis,
     which_children,
@@ -369,3 +371,15 @@ def test_the_shutdown_event_says_why(start, lab, names):
         ("root/other", "shutdown"),
         ("root/sub", "shutdown"),
     ]
+
+
+def test_tree_can_sum_up_a_dynamic_supervisors_many_children(start, lab, names):
+    tree = start(SupervisorSpec([ChildSpec("dyn", DynamicSupervisorSpec(), name=names("dyn"))]))
+    for n in range(5):
+        start_child(names("dyn"), ChildSpec(f"c{n}", Probe, kwargs={"lab": lab}))
+    full = tree.tree()["children"][0]
+    assert len(full["children"]) == 5 and "children_total" not in full
+    summed = tree.tree(dynamic_limit=2)["children"][0]
+    assert [c["id"] for c in summed["children"]] == ["c0", "c1"]
+    assert (summed["children_total"], summed["children_running"]) == (5, 5)
+    assert summed["children_inbox"] == 0

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from chromium_support import chromium  # noqa: F401 (a fixture for page tests)
 from flask import Flask
 from flask.testing import FlaskClient
 from web_support import OPERATOR_TOKEN, PASSWORD, SECRET, Account, login, new_email, product_attrs

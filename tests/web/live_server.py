@@ -81,10 +81,11 @@ def start(
     workers: int = 1,
     threads: int = 8,
     until: str = "ready",
+    port: int | None = None,
 ) -> LiveServer:
-    """Start `bitnexus serve`; return once `/ready` is 200 (`until="answering"`: once it
-    answers at all)."""
-    port = free_port()
+    """Start `bitnexus serve` (on ``port``, or a free one); return once `/ready` is 200
+    (`until="answering"`: once it answers at all)."""
+    port = port or free_port()
     full_env = {**os.environ, **env, "BITNEXUS_DATABASE_URL": database_url}
     out = (cwd / "stdout.txt").open("w")
     err = (cwd / "stderr.txt").open("w")

@@ -2,40 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import struct
-import subprocess
 import threading
-from pathlib import Path
 
 import pytest
+from chromium_support import png_size, run_chromium
 from web_support import OPERATOR, OPERATOR_TOKEN
 from werkzeug.serving import make_server
-
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1280,900",
-    "--virtual-time-budget=3000",  # lets the page's scripts run before the capture
-]
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """Debian's chromium, installed through apt-get when missing (fails, never skips)."""
-    found = shutil.which("chromium")
-    if found is None:
-        for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-            subprocess.run(command, check=True, capture_output=True, timeout=600)
-        found = shutil.which("chromium")
-    assert found, "chromium is not installed and apt-get could not install it"
-    return found
 
 
 @pytest.fixture
@@ -47,18 +19,6 @@ def http_base(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(10)
-
-
-def run_chromium(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
-    return subprocess.run(command, capture_output=True, timeout=90, check=False)
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    assert data[12:16] == b"IHDR"
-    return struct.unpack(">II", data[16:24])
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -86,10 +46,16 @@ def test_admin_page_draws_the_tree(chromium, http_base, client, services, tmp_pa
     assert 'data-action="restart"' in dom and 'data-action="crash"' in dom
 
 
-def test_admin_page_needs_the_operator(client, user):
-    assert client.get("/admin").status_code == 401
-    assert client.get("/admin?token=wrong").status_code == 401
-    assert client.get("/admin", headers=user.headers).status_code == 403
+def test_admin_page_without_the_operator_is_a_sign_in_form(client, user):
+    first = client.get("/admin")
+    assert first.status_code == 200 and first.mimetype == "text/html"
+    assert b'id="with-token"' in first.data and b'id="with-password"' in first.data
+    wrong = client.get("/admin?token=wrong")
+    assert wrong.status_code == 401 and b"not valid" in wrong.data
+    not_admin = client.get("/admin", headers=user.headers)
+    assert not_admin.status_code == 403 and b"not an admin" in not_admin.data
+    assert b"Supervision" not in first.data + wrong.data + not_admin.data
+    assert client.get("/admin/supervision").status_code == 401  # the API stays JSON
     page = client.get(f"/admin?token={OPERATOR_TOKEN}", headers={"accept": "text/html"})
     assert page.status_code == 200 and page.mimetype == "text/html"
-    assert b"Supervision tree" in page.data
+    assert b"Supervision trees" in page.data

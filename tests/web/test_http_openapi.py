@@ -20,7 +20,16 @@ from bitnexus.config import DEFAULT_CURRENCIES, Config
 from web import Runtime, create_app
 from web.openapi import COMMISSION, EMAIL, PASSWORD, USER_NAME, document, price
 
-UNDOCUMENTED = {"static", "docs.ui", "docs.asset"}  # the documentation UI itself
+# The documentation UI itself; the Phoenix socket's transports (their protocol is Phoenix's:
+# README.md, Real time) and the operator page's script.
+UNDOCUMENTED = {
+    "static",
+    "docs.ui",
+    "docs.asset",
+    "socket.websocket",
+    "socket.longpoll_transport",
+    "admin.asset",
+}
 
 
 def openapi_path(rule: str) -> str:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-from flask import Blueprint, Response, render_template, request
-from werkzeug.exceptions import NotFound, ServiceUnavailable
+from flask import Blueprint, Response, render_template, request, send_file
+from werkzeug.exceptions import Forbidden, NotFound, ServiceUnavailable, Unauthorized
 
 from actors import ledger
 from supervisors import Tree, crash, restart_child, terminate_child, which_children
 from web import render, security_headers
-from web.auth import authenticate_operator
+from web.auth import authenticate_operator, bearer_token
 from web.calls import timeout
 from web.responses import data, json_response, produces
 from web.runtime import runtime
@@ -21,10 +22,33 @@ OPERATION_TIMEOUT = 15.0  # a terminate waits up to the child's shutdown time (5
 VERIFY_TIMEOUT = 120.0  # the whole chain from genesis: grows with the ledger
 
 
+STATIC = Path(__file__).resolve().parent.parent / "static"
+ASSETS = {"phoenix.min.js": "text/javascript"}  # served without a token: public code
+
+
 @blueprint.before_request
-def operator_only() -> None:
-    token = request.args.get("token") if request.endpoint == "admin.page" else None
-    authenticate_operator(token)
+def operator_only() -> Response | None:
+    if request.endpoint == "admin.asset":
+        return None
+    if request.endpoint != "admin.page":
+        authenticate_operator()
+        return None
+    # The page: a sign-in form instead of a bare 401 or 403.
+    token = request.args.get("token")
+    try:
+        authenticate_operator(token)
+    except (Unauthorized, Forbidden) as exc:
+        offered = token is not None or bearer_token() is not None
+        reason = _SIGN_IN_REASONS[type(exc)] if offered else None
+        html = render_template("admin_signin.html", reason=reason, nonce=security_headers.nonce())
+        return Response(html, status=exc.code if offered else 200, mimetype="text/html")
+    return None
+
+
+_SIGN_IN_REASONS = {
+    Unauthorized: "That token is not valid (expired, or not a token of this server).",
+    Forbidden: "That account is not an admin.",
+}
 
 
 blueprint.after_request(security_headers.apply_admin)
@@ -35,6 +59,15 @@ blueprint.after_request(security_headers.apply_admin)
 def page() -> str:
     tree = _tree().tree()
     return render_template("admin.html", tree=tree, pid=os.getpid(), nonce=security_headers.nonce())
+
+
+@blueprint.get("/assets/<name>")
+@produces("text/javascript")
+def asset(name: str) -> Response:
+    if name not in ASSETS:
+        raise NotFound()
+    response = send_file(STATIC / name, mimetype=ASSETS[name], max_age=3600)
+    return response
 
 
 @blueprint.get("/supervision")

@@ -8,6 +8,7 @@ from actors import products
 from web import policy, render
 from web.auth import caller
 from web.calls import timeout
+from web.realtime import notify
 from web.responses import created, data, no_content, page
 from web.shape import query, wrapped
 
@@ -44,9 +45,10 @@ def show(product_id: int) -> Response:
 def update(product_id: int) -> Response:
     attrs = wrapped("product")
     vendor = policy.restricted_to(caller())  # the service checks ownership as it writes
-    return data(
-        render.product(products.update_product(product_id, attrs, vendor, timeout=timeout()))
-    )
+    product = products.update_product(product_id, attrs, vendor, timeout=timeout())
+    if vendor is None and "status" in attrs and product.created_by is not None:
+        notify.product_status_changed(product)  # an admin set it: tell the vendor
+    return data(render.product(product))
 
 
 @blueprint.delete("/<id:product_id>")
