@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -23,20 +25,20 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from gunicorn.app.base import BaseApplication
 from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 from prometheus_client import multiprocess
 
 from bitnexus.config import Config
-from bitnexus.database.engine import make_engine
+from bitnexus.database.engine import make_engine, ping
 from bitnexus.tree import application_spec, render
 from supervisors import start_tree
 from web import Runtime, access_log, create_app, shedding
 from web.shedding import ShedLateRequests
 
 logger = logging.getLogger("bitnexus.server")
+reports = logging.getLogger("bitnexus.supervisor")
 
 GRACEFUL_TIMEOUT = 30  # seconds a stopping worker gives its in-flight requests
 METRICS_PERIOD = 1.0  # seconds between copies of a worker's tree into shared metrics
@@ -93,20 +95,24 @@ class TreeWorker(ThreadWorker):
             signal.signal(signum, self._stop_before_serving)
         server: Server = self.app
         access_log.configure()
+        access_log.configure(reports.name)
         engine = make_engine(server.config)
         tree = start_tree(application_spec(server.config, engine))
-        server.runtime = Runtime(tree, _pinger(engine), server.options.metrics_dir)
+        server.runtime = Runtime(tree, functools.partial(ping, engine), server.options.metrics_dir)
         print(render(tree.tree()), flush=True)
         self._tree, self._gave_up, self._stopping = tree, False, False
         self._stopped = threading.Event()
+        self._reported, self._reporting = 0, threading.Lock()
         threading.Thread(target=self._watch, name="tree-watch", daemon=True).start()
         threading.Thread(target=self._sample, name="tree-metrics", daemon=True).start()
+        threading.Thread(target=self._report, name="tree-reports", daemon=True).start()
         try:
             super().init_process()  # loads the app and serves until told to stop
         finally:
             self._stopping = True
             self._stopped.set()
             tree.stop()  # after the last in-flight request: reverse start order
+            self._report_new()  # the shutdown's own events, before the process goes
             engine.dispose()
         if self._gave_up:
             logger.error("root supervisor gave up; worker exits for a fresh one")
@@ -152,6 +158,22 @@ class TreeWorker(ThreadWorker):
             self._gave_up = True
             self.handle_exit(None, None)
 
+    def _report(self) -> None:
+        """Log each supervisor event as it happens, as OTP's supervisor reports do: the
+        record outlives this worker (whose tree and event log go when it exits) and shows
+        escalations in the server's log, whichever worker they happened in."""
+        while not self._stopped.is_set():
+            with contextlib.suppress(TimeoutError):
+                self._tree.log.wait_for(lambda _e: True, after=self._reported, timeout=1.0)
+            self._report_new()
+
+    def _report_new(self) -> None:
+        with self._reporting:
+            for event in self._tree.events(self._reported):
+                self._reported = event["seq"]
+                line = {"log": "supervisor", "pid": os.getpid(), **event}
+                reports.info(json.dumps(line, separators=(",", ":")))
+
     def _sample(self) -> None:
         sampler = self.app.runtime.sampler
         while not self._stopped.wait(METRICS_PERIOD):
@@ -181,14 +203,6 @@ def _refused_status(exc: BaseException) -> int | None:
     if isinstance(exc, _MALFORMED):
         return 400
     return None
-
-
-def _pinger(engine: sa.Engine) -> Any:
-    def ping() -> None:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-
-    return ping
 
 
 def _child_exit(_arbiter: Any, worker: Any) -> None:

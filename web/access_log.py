@@ -56,12 +56,14 @@ class JsonLinesFormatter(logging.Formatter):
         return json.dumps({"level": record.levelname, "logger": record.name, "msg": message})
 
 
-def configure(level: int = logging.INFO) -> None:
-    """Send access lines to stderr as JSON lines (idempotent)."""
-    if any(isinstance(h.formatter, JsonLinesFormatter) for h in logger.handlers):
+def configure(name: str = logger.name, level: int = logging.INFO) -> None:
+    """Send the `name` logger's lines (access lines by default) to stderr as JSON lines
+    (idempotent)."""
+    target = logging.getLogger(name)
+    if any(isinstance(h.formatter, JsonLinesFormatter) for h in target.handlers):
         return
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLinesFormatter())
-    logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
+    target.addHandler(handler)
+    target.setLevel(level)
+    target.propagate = False

@@ -37,6 +37,12 @@ def make_engine(config: Config) -> Engine:
     raise ValueError(f"unsupported database URL scheme: {url.drivername}")
 
 
+def ping(engine: Engine) -> None:
+    """One round trip to the database; raises when it cannot be reached (`/health`)."""
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+
+
 @contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
     """A read-only transaction; on SQLite it does not take the write lock."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from web_support import OPERATOR_TOKEN, PASSWORD, SECRET, Account, login, new_em
 
 from actors import accounts
 from bitnexus.config import Config
+from bitnexus.database.engine import ping
 from supervisors import Tree, call
 from web import Runtime, create_app
 
@@ -29,11 +31,7 @@ def web_config(config: Config) -> Config:
 
 @pytest.fixture
 def app(web_config: Config, engine: sa.Engine, services: Tree) -> Flask:
-    def ping() -> None:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-
-    return create_app(web_config, Runtime(tree=services, database_ping=ping))
+    return create_app(web_config, Runtime(tree=services, database_ping=partial(ping, engine)))
 
 
 @pytest.fixture
