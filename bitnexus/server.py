@@ -121,6 +121,12 @@ class TreeWorker(ThreadWorker):
     def _stop_before_serving(self, _signum: int, _frame: object) -> None:
         self.alive = False  # the run loop then returns at once, and the tree is stopped
 
+    def handle_exit(self, sig: Any, frame: Any) -> None:
+        """SIGTERM: stop accepting, finish what is in flight (said in the log, so an
+        operator sees the drain begin), then the tree stops."""
+        super().handle_exit(sig, frame)
+        self.log.info("Worker draining: finishing requests in flight (pid: %s)", self.pid)
+
     def enqueue_req(self, conn: Any) -> None:
         conn.bitnexus_queued_at = time.monotonic()  # handed to the thread pool's queue
         super().enqueue_req(conn)
