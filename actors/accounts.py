@@ -1,4 +1,7 @@
-"""The Accounts service (registered name `accounts`, a pool): users and authentication."""
+"""The Accounts service (registered name `accounts`, a pool): users and authentication.
+
+The client functions at the end are its API, as an OTP module exports one.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,19 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from actors import products
-from actors.errors import Unavailable
-from actors.service import database_outage_as_unavailable, require_id
-from bitnexus.accounts.passwords import Passwords
-from bitnexus.accounts.users import Users
+from actors.client import ask, every
+from actors.service import (
+    Service,
+    database_outage_as_unavailable,
+    dependency,
+    dependency_timeout,
+    require_id,
+)
+from bitnexus.accounts import Passwords, User, Users
+from bitnexus.catalog import Product
+from bitnexus.common.pagination import Page
 from bitnexus.config import Config
-from bitnexus.ledger.queries import refuse_nonzero_balances
-from supervisors import ActorCrashed, CallTimeout, NoProcess, Worker, call
+from bitnexus.ledger import refuse_nonzero_balances
 
 NAME = "accounts"
 
@@ -60,10 +69,12 @@ class DeleteUser:
 
 @dataclass(frozen=True)
 class GetUserProducts:
-    """The user's products, from the Products service (NotFound for an unknown user)."""
+    """A page of the user's products, from the Products service (NotFound for an unknown
+    user). Params as for ListProducts; ``viewer_id`` as there (None: an admin)."""
 
     user_id: int
     params: Mapping[str, object] = field(default_factory=dict)
+    viewer_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +83,7 @@ class Authenticate:
     password: object = field(repr=False)
 
 
-class Accounts(Worker):
+class Accounts(Service):
     """Users over the database. Caches nothing, so a restarted incarnation is never stale."""
 
     def __init__(self, config: Config, engine: Engine) -> None:
@@ -101,25 +112,84 @@ class Accounts(Worker):
                 case DeleteUser(id=user_id):
                     users.delete(require_id(user_id, "user"), self.ensure_deletable)
                     return None
-                case GetUserProducts(user_id=user_id, params=params):
+                case GetUserProducts(user_id=user_id, params=params, viewer_id=viewer_id):
                     users.get(require_id(user_id, "user"))
-                    return self._products_of(user_id, params)
+                    return self._products_of(user_id, params, viewer_id)
                 case Authenticate(email=email, password=password):
                     return users.authenticate(email, password)
         return super().handle(message)
 
     def ensure_deletable(self, conn: Connection, user_id: int) -> None:
-        """Hook run inside the delete's transaction: raise a Rejected to refuse.
+        """Hook run inside the delete's transaction: raise a domain error to refuse.
 
         A user who still holds a non-zero balance can't be deleted.
         """
         refuse_nonzero_balances(conn, user_id)
 
-    def _products_of(self, user_id: int, params: Mapping[str, object]) -> object:
+    def _products_of(
+        self, user_id: int, params: Mapping[str, object], viewer_id: int | None
+    ) -> Page[Product]:
         """The inter-service call of the original design: Products, by name."""
-        # Shorter than our own caller's timeout, so the caller hears 503, not a timeout.
-        timeout = self._config.call_timeout * 0.8
-        try:
-            return call(products.NAME, products.ListProductsByUser(user_id, params), timeout)
-        except (ActorCrashed, CallTimeout, NoProcess) as exc:
-            raise Unavailable(f"products: {exc}") from exc
+        with dependency(products.NAME):
+            return products.page_products_by_user(
+                user_id,
+                params,
+                viewer_id=viewer_id,
+                timeout=dependency_timeout(self._config.call_timeout),
+            )
+
+
+# ---------------------------------------------------------------- client functions
+# Each waits `timeout` seconds (default: the configured call timeout) and raises the
+# domain's error (ValidationFailed, NotFound, …) or the runtime's (CallTimeout,
+# NoProcess, ActorCrashed).
+
+
+def create_user(attrs: Mapping[str, object], *, timeout: float | None = None) -> User:
+    return ask(NAME, CreateUser(attrs), timeout)
+
+
+def get_user(user_id: int, *, timeout: float | None = None) -> User:
+    return ask(NAME, GetUser(user_id), timeout)
+
+
+def update_user(user_id: int, attrs: Mapping[str, object], *, timeout: float | None = None) -> User:
+    return ask(NAME, UpdateUser(user_id, attrs), timeout)
+
+
+def delete_user(user_id: int, *, timeout: float | None = None) -> None:
+    ask(NAME, DeleteUser(user_id), timeout)
+
+
+def list_users(
+    params: Mapping[str, object] | None = None,
+    /,
+    *,
+    timeout: float | None = None,
+    **filters: object,
+) -> Page[User]:
+    """Users in id order; filters `limit` (<= 100) and `cursor`, as keywords or as a
+    mapping (a request's query parameters)."""
+    return ask(NAME, ListUsers({**(params or {}), **filters}), timeout)
+
+
+def authenticate_user(email: object, password: object, *, timeout: float | None = None) -> User:
+    """The user with this email and password; Unauthorized otherwise."""
+    return ask(NAME, Authenticate(email, password), timeout)
+
+
+def get_user_products(user_id: int, *, timeout: float | None = None) -> list[Product]:
+    """Every product of the user (NotFound for an unknown user), page after page."""
+    return every(lambda params: page_user_products(user_id, params, timeout=timeout))
+
+
+def page_user_products(
+    user_id: int,
+    params: Mapping[str, object],
+    *,
+    viewer_id: int | None = None,
+    timeout: float | None = None,
+) -> Page[Product]:
+    """One page of the user's products, filtered by `params` as `products.list_products`
+    is; ``viewer_id`` sees only active products and their own (None: everything)."""
+    return ask(NAME, GetUserProducts(user_id, params, viewer_id), timeout)

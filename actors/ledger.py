@@ -4,26 +4,28 @@ Record requests are group-committed: the ledger takes the requests queued behind
 it is handling (up to `ledger_batch_max` in all) and appends them as one block in one
 database transaction, answering each caller only after that commit. Reads and
 verification run in a snapshot.
+
+The client functions at the end are its API, as an OTP module exports one.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from actors.errors import NotFound, Unavailable
-from actors.service import database_outage_as_unavailable, require_id
+from actors.client import ask
+from actors.errors import NotFound, Unavailable, ValidationFailed
+from actors.service import Service, database_outage_as_unavailable, read, require_id
+from bitnexus import ledger as journal
+from bitnexus.common.pagination import DEFAULT_LIMIT, Page
 from bitnexus.config import Config
-from bitnexus.ledger import metrics as ledger_metrics
-from bitnexus.ledger import queries
-from bitnexus.ledger.store import Entry, ensure_genesis, record
-from bitnexus.ledger.verify import verify_chain, verify_tail, verify_transaction
-from supervisors import Rejected, Worker, cast
+from bitnexus.ledger import Block, ChainReport, Entry, Posting, Proof, Transaction, metrics
+from supervisors import cast
 
 NAME = "ledger"
 PREPARE_RETRY_SECONDS = 1.0  # while the database is away at start, how often to try again
@@ -35,7 +37,7 @@ class LedgerDegraded(Unavailable):
 
 @dataclass(frozen=True)
 class Record:
-    """Append ``entry``: replies {"transaction": {...}, "replay": bool}."""
+    """Append ``entry``: replies the recorded `Transaction` (`replayed` for a retry)."""
 
     entry: Entry
 
@@ -82,7 +84,7 @@ class _Prepare:
     """The ledger's own retry of its start-up checks after a database outage."""
 
 
-class Ledger(Worker):
+class Ledger(Service):
     """Appends blocks; refuses to (``degraded``) when the recent chain does not verify."""
 
     def __init__(self, config: Config, engine: Engine) -> None:
@@ -93,11 +95,11 @@ class Ledger(Worker):
         self._verify_tail = config.ledger_verify_tail
 
     def init(self) -> None:
-        # Found by drill 4 (database outage): an init that fails while the database is
-        # away turns every restart into a failed start, which exhausts the supervisors'
-        # intensity and takes the tree, then the gunicorn master, down. As OTP advises for
-        # a server with an external dependency, start anyway (degraded, answering 503) and
-        # check the chain once the database answers: on the next message or retry tick.
+        # An init that fails while the database is away would turn every restart into a
+        # failed start, exhaust the supervisors' intensity and take the tree, then the
+        # gunicorn master, down. As OTP advises for a server with an external dependency,
+        # start anyway (degraded, answering 503) and check the chain once the database
+        # answers: on the next message or retry tick.
         self._prepared = False
         self._retry: threading.Timer | None = None
         self._prepare_or_retry()
@@ -111,9 +113,8 @@ class Ledger(Worker):
         if self._prepared:
             return
         with database_outage_as_unavailable():
-            ensure_genesis(self._engine)
-            with queries.snapshot(self._engine) as conn:
-                reason = verify_tail(conn, self._verify_tail)
+            journal.ensure_genesis(self._engine)
+        reason = read(self._engine, journal.verify_tail, self._verify_tail)
         self._prepared = True
         self.degraded = None if reason is None else f"chain does not verify: {reason}"
 
@@ -136,15 +137,17 @@ class Ledger(Worker):
                 return self._record(entry)
             case GetTransaction(id=transaction_id):
                 return _found(
-                    self._read(
-                        queries.get_transaction,
+                    read(
+                        self._engine,
+                        journal.get_transaction,
                         require_id(transaction_id, "transaction"),
                         self._places,
                     )
                 )
             case History(user_id=user_id, currency=currency, limit=limit, cursor=cursor):
-                return self._read(
-                    queries.history,
+                return read(
+                    self._engine,
+                    journal.history,
                     require_id(user_id, "user"),
                     self._places,
                     currency=currency,
@@ -152,47 +155,51 @@ class Ledger(Worker):
                     cursor=cursor,
                 )
             case Balances(user_id=user_id):
-                return self._read(queries.balances, require_id(user_id, "user"), self._places)
+                return read(
+                    self._engine, journal.balances, require_id(user_id, "user"), self._places
+                )
             case GetBlock(index=index):
-                return _found(self._read(queries.get_block, _block_index(index), self._places))
+                return _found(
+                    read(self._engine, journal.get_block, _block_index(index), self._places)
+                )
             case Verify(transaction_id=transaction_id):
                 return _found(
-                    self._read(verify_transaction, require_id(transaction_id, "transaction"))
+                    read(
+                        self._engine,
+                        journal.verify_transaction,
+                        require_id(transaction_id, "transaction"),
+                    )
                 )
             case VerifyChain():
-                report = self._read(verify_chain)
-                if not report["valid"]:
-                    self.degraded = f"chain does not verify: {_summary(report)}"
+                report = read(self._engine, journal.verify_chain)
+                if not report.valid:
+                    self.degraded = f"chain does not verify: {report.summary()}"
                 return report
         return super().handle(message)
 
-    def _record(self, entry: Entry) -> dict[str, Any]:
+    def _record(self, entry: Entry) -> Transaction:
         if self.degraded is not None:
             raise LedgerDegraded(self.degraded)
         pending = self.drain(self._batch_max - 1, _is_record)
         started = time.perf_counter()
         try:
             with database_outage_as_unavailable():
-                outcomes = record(
+                outcomes = journal.record(
                     self._engine, [entry, *(p.message.entry for p in pending)], self._places
                 )
         except Unavailable as exc:
             for p in pending:  # not posted as far as anyone knows: a retry is safe
                 p.fail(Unavailable(str(exc)))
             raise
-        ledger_metrics.observe_commit(outcomes, time.perf_counter() - started)
+        metrics.observe_commit(outcomes, time.perf_counter() - started)
         for p, outcome in zip(pending, outcomes[1:], strict=True):
-            if isinstance(outcome, Rejected):
+            if isinstance(outcome, ValidationFailed):
                 p.fail(outcome)
             else:
                 p.reply(outcome)
-        if isinstance(outcomes[0], Rejected):
+        if isinstance(outcomes[0], ValidationFailed):
             raise outcomes[0]
         return outcomes[0]
-
-    def _read(self, query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        with database_outage_as_unavailable(), queries.snapshot(self._engine) as conn:
-            return query(conn, *args, **kwargs)
 
 
 def _is_record(message: object) -> bool:
@@ -211,7 +218,44 @@ def _found(value: Any) -> Any:
     return value
 
 
-def _summary(report: dict[str, Any]) -> str:
-    if report["reason"] is not None:
-        return report["reason"]
-    return f"{len(report['balance_mismatches'])} balance(s) differ from their postings"
+# ---------------------------------------------------------------- client functions
+# Each waits `timeout` seconds (default: the configured call timeout) and raises the
+# domain's error (ValidationFailed, NotFound), Unavailable (also while the ledger is
+# degraded) or the runtime's.
+
+
+def record_transaction(entry: Entry, *, timeout: float | None = None) -> Transaction:
+    """Append ``entry`` (its postings sum to zero); answered after the block commits."""
+    return ask(NAME, Record(entry), timeout)
+
+
+def get_history(
+    user_id: int,
+    *,
+    currency: str | None = None,
+    limit: int | str | None = DEFAULT_LIMIT,
+    cursor: str | None = None,
+    timeout: float | None = None,
+) -> Page[Posting]:
+    """The user's postings, newest first, each with its transaction; ``limit`` (<= 100)
+    and ``cursor`` as in every listing (text from a query string is cast)."""
+    return ask(NAME, History(user_id, currency, limit, cursor), timeout)
+
+
+def balances(user_id: int, *, timeout: float | None = None) -> dict[str, Decimal]:
+    """The user's balance in every currency (zero for those never used)."""
+    return ask(NAME, Balances(user_id), timeout)
+
+
+def get_block(index: int, *, timeout: float | None = None) -> Block:
+    return ask(NAME, GetBlock(index), timeout)
+
+
+def verify(transaction_id: int, *, timeout: float | None = None) -> Proof:
+    """The transaction's inclusion proof up to the head; ``.valid`` is the verdict."""
+    return ask(NAME, Verify(transaction_id), timeout)
+
+
+def verify_chain(*, timeout: float | None = None) -> ChainReport:
+    """The whole chain from genesis and every balance; takes what the chain takes."""
+    return ask(NAME, VerifyChain(), timeout)

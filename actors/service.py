@@ -1,14 +1,28 @@
-"""What the database-backed service actors share: id checks and outage handling."""
+"""What the service actors share: their base class, id checks and outage handling."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from actors.errors import NotFound, Unavailable
-from bitnexus.database.schema import MAX_ID
+from actors.errors import DomainError, NotFound, Unavailable
+from bitnexus.database import MAX_ID
+from bitnexus.database.engine import snapshot
+from supervisors import ActorCrashed, CallTimeout, NoProcess, Rejected, Worker
+
+# A service calling another waits less than its own caller does, so that caller hears
+# Unavailable (503), not a timeout of its own.
+DEPENDENCY_TIMEOUT_SHARE = 0.8
+
+
+class Service(Worker):
+    """A service actor: the domain's outcomes are replies, like the runtime's `Rejected`."""
+
+    replies = (Rejected, DomainError)
 
 
 def require_id(value: object, what: str) -> int:
@@ -34,3 +48,26 @@ def database_outage_as_unavailable() -> Iterator[None]:
         if exc.connection_invalidated:
             raise Unavailable(f"database connection lost: {exc.orig!r}") from exc
         raise
+
+
+def read(engine: Engine, query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``query(conn, *args, **kwargs)`` in one snapshot of the database; a database that
+    does not answer is Unavailable."""
+    with database_outage_as_unavailable(), snapshot(engine) as conn:
+        return query(conn, *args, **kwargs)
+
+
+@contextmanager
+def dependency(name: str) -> Iterator[None]:
+    """A call to the service ``name`` that did not complete is Unavailable (HTTP 503).
+
+    Not known to be done: with an idempotency key, the client's retry is safe.
+    """
+    try:
+        yield
+    except (ActorCrashed, CallTimeout, NoProcess) as exc:
+        raise Unavailable(f"{name}: {exc}") from exc
+
+
+def dependency_timeout(call_timeout: float) -> float:
+    return call_timeout * DEPENDENCY_TIMEOUT_SHARE

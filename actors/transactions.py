@@ -3,36 +3,38 @@
 Validates a request, resolves its parties through the Accounts and Products services,
 builds the postings and asks the ledger to record them. An idempotency key makes a retry
 safe: the same key and request answer the original transaction as a replay.
+
+The client functions at the end are its API, as an OTP module exports one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from actors import accounts, ledger, products
-from actors.errors import NotFound, Unavailable, ValidationFailed
-from actors.service import database_outage_as_unavailable, require_id
-from bitnexus.catalog.products import COMMISSION_PLACES
+from actors.client import ask
+from actors.errors import NotFound, ValidationFailed
+from actors.service import Service, dependency, dependency_timeout, read, require_id
+from bitnexus import ledger as journal
+from bitnexus.catalog import ACTIVE, COMMISSION_PLACES, Product
 from bitnexus.common.changeset import DOES_NOT_EXIST
 from bitnexus.common.money import to_minor
+from bitnexus.common.pagination import Page
 from bitnexus.config import Config
-from bitnexus.database.engine import reading
-from bitnexus.ledger import postings, queries
-from bitnexus.ledger.requests import Request, cast_request
-from bitnexus.ledger.store import KEY_REUSED, Entry
-from supervisors import ActorCrashed, CallTimeout, NoProcess, Worker, call
+from bitnexus.ledger import KEY_REUSED, Entry, Request, Transaction, cast_request, postings
 
 NAME = "transactions"
 
 
 @dataclass(frozen=True)
 class CreateTransaction:
-    """Replies {"transaction": {...}, "replay": bool}; ``user_id`` is the initiator."""
+    """Replies the recorded `Transaction` (`replayed` for a retry); ``user_id`` is the
+    initiator."""
 
     user_id: int
     attrs: Mapping[Any, object]
@@ -49,31 +51,33 @@ class ListTransactions:
 
     ``party_id`` None lists everyone's (an admin); else the transactions that user is a
     party to (initiator, recipient, vendor, paid affiliate: every posting's wallet).
-    Replies {"items": [...], "next_cursor": str | None}. Answered by this pool from the
-    ledger's tables, so the ledger's writer is never held up by reads.
+    Replies a `Page`. Answered by this pool from the ledger's tables, so the ledger's
+    writer is never held up by reads.
     """
 
     params: Mapping[str, object] = field(default_factory=dict)
     party_id: int | None = None
 
 
-class Transactions(Worker):
+class Transactions(Service):
     """Stateless between messages: any member of the pool can take any request."""
 
     def __init__(self, config: Config, engine: Engine) -> None:
         super().__init__()
         self._engine = engine
         self._places = config.currencies
-        # Shorter than our own caller's timeout, so the caller hears 503, not a timeout.
-        self._timeout = config.call_timeout * 0.8
+        self._timeout = dependency_timeout(config.call_timeout)
 
     def handle(self, message: object) -> object:
         match message:
             case CreateTransaction(user_id=user_id, attrs=attrs):
                 return self._create(require_id(user_id, "user"), attrs)
             case GetTransaction(id=transaction_id):
-                found = self._read(
-                    queries.get_transaction, require_id(transaction_id, "tx"), self._places
+                found = read(
+                    self._engine,
+                    journal.get_transaction,
+                    require_id(transaction_id, "tx"),
+                    self._places,
                 )
                 if found is None:
                     raise NotFound(f"transaction {transaction_id}")
@@ -81,27 +85,29 @@ class Transactions(Worker):
             case ListTransactions(params=params, party_id=party_id):
                 if party_id is not None and type(party_id) is not int:
                     raise NotFound(f"user {party_id!r}")
-                return self._read(queries.list_transactions, params, party_id, self._places)
+                return read(self._engine, journal.list_transactions, params, party_id, self._places)
         return super().handle(message)
 
-    def _create(self, user_id: int, attrs: Mapping[Any, object]) -> object:
+    def _create(self, user_id: int, attrs: Mapping[Any, object]) -> Transaction:
         request = cast_request(user_id, attrs, self._places)
         if request.idempotency_key is not None:
             replay = self._replay(request)
             if replay is not None:
                 return replay
-        return self._call(ledger.NAME, ledger.Record(self._entry(request)))
+        entry = self._entry(request)
+        with dependency(ledger.NAME):
+            return ledger.record_transaction(entry, timeout=self._timeout)
 
-    def _replay(self, request: Request) -> dict[str, Any] | None:
+    def _replay(self, request: Request) -> Transaction | None:
         """The original answer to a retried request; the ledger checks again atomically."""
         assert request.idempotency_key is not None
-        stored = self._read(queries.find_by_key, request.user_id, request.idempotency_key)
+        stored = read(self._engine, journal.find_by_key, request.user_id, request.idempotency_key)
         if stored is None:
             return None
         if stored["request_hash"] != request.digest():
             raise ValidationFailed({"idempotency_key": [KEY_REUSED]})
-        transaction = self._read(queries.get_transaction, stored["id"], self._places)
-        return {"transaction": transaction, "replay": True}
+        original = read(self._engine, journal.get_transaction, stored["id"], self._places)
+        return dataclasses.replace(original, replayed=True)
 
     def _entry(self, request: Request) -> Entry:
         match request.kind:
@@ -127,26 +133,28 @@ class Transactions(Worker):
                 errors["affiliate_id"] = ["is not an affiliate"]
         if errors or product is None:
             raise ValidationFailed(errors)
-        currency = product["currency"]
-        price = to_minor(Decimal(product["price"]), self._places[currency])
-        commission_bp = to_minor(Decimal(product["commission_rate"]), COMMISSION_PLACES)
+        currency = product.currency
+        price = to_minor(product.price, self._places[currency])
+        commission_bp = to_minor(product.commission_rate, COMMISSION_PLACES)
+        assert product.created_by is not None  # checked by _product
         moves = postings.purchase(
-            request.user_id, product["created_by"], affiliate_id, currency, price, commission_bp
+            request.user_id, product.created_by, affiliate_id, currency, price, commission_bp
         )
         return _entry(request, price, currency, moves)
 
     def _product(
         self, product_id: int | None, buyer_id: int, errors: dict[str, list[str]]
-    ) -> dict[str, Any] | None:
+    ) -> Product | None:
         """The product if it can be bought by ``buyer_id``; else the reason in ``errors``."""
         try:
-            product = self._call(products.NAME, products.GetProduct(product_id))
+            with dependency(products.NAME):
+                product = products.get_product(product_id, timeout=self._timeout)
         except NotFound:
             errors["product_id"] = [DOES_NOT_EXIST]
             return None
-        if product["status"] != "active" or product["created_by"] is None:
+        if product.status != ACTIVE or product.created_by is None:
             errors["product_id"] = ["is not active"]
-        elif product["created_by"] == buyer_id:
+        elif product.created_by == buyer_id:
             errors["product_id"] = ["can't be bought by its vendor"]
         return product
 
@@ -155,23 +163,13 @@ class Transactions(Worker):
     ) -> str | None:
         """The user's role; "does not exist" on ``field`` (raised, or added to ``errors``)."""
         try:
-            return self._call(accounts.NAME, accounts.GetUser(user_id))["role"]
+            with dependency(accounts.NAME):
+                return accounts.get_user(user_id, timeout=self._timeout).role
         except NotFound:
             if errors is None:
                 raise ValidationFailed({field: [DOES_NOT_EXIST]}) from None
             errors[field] = [DOES_NOT_EXIST]
             return None
-
-    def _call(self, name: str, message: object) -> Any:
-        try:
-            return call(name, message, self._timeout)
-        except (ActorCrashed, CallTimeout, NoProcess) as exc:
-            # Not known to be done: with an idempotency key, the client's retry is safe.
-            raise Unavailable(f"{name}: {exc}") from exc
-
-    def _read(self, query: Any, *args: Any) -> Any:
-        with database_outage_as_unavailable(), reading(self._engine) as conn:
-            return query(conn, *args)
 
 
 def _money(request: Request) -> tuple[str, int]:
@@ -180,7 +178,7 @@ def _money(request: Request) -> tuple[str, int]:
 
 
 def _entry(
-    request: Request, amount: int | None, currency: str | None, moves: list[postings.Posting]
+    request: Request, amount: int | None, currency: str | None, moves: list[postings.Move]
 ) -> Entry:
     assert amount is not None and currency is not None
     return Entry(
@@ -196,3 +194,33 @@ def _entry(
         idempotency_key=request.idempotency_key,
         request_hash=request.digest() if request.idempotency_key is not None else None,
     )
+
+
+# ---------------------------------------------------------------- client functions
+# Each waits `timeout` seconds (default: the configured call timeout) and raises the
+# domain's error (ValidationFailed, NotFound) or the runtime's.
+
+
+def create_transaction(
+    user_id: int, attrs: Mapping[str, object], *, timeout: float | None = None
+) -> Transaction:
+    """Record a transaction initiated by ``user_id``; ``attrs`` as the HTTP body's
+    `transaction` object (`kind`, `amount`, `currency`, …, `idempotency_key`)."""
+    return ask(NAME, CreateTransaction(user_id, attrs), timeout)
+
+
+def get_transaction(transaction_id: int, *, timeout: float | None = None) -> Transaction:
+    return ask(NAME, GetTransaction(transaction_id), timeout)
+
+
+def list_transactions(
+    params: Mapping[str, object] | None = None,
+    /,
+    *,
+    party_id: int | None = None,
+    timeout: float | None = None,
+    **filters: object,
+) -> Page[Transaction]:
+    """Newest first; filters `kind`, `currency`, `limit`, `cursor` (as keywords or as a
+    mapping); ``party_id`` only those that user is a party to (None: everyone's)."""
+    return ask(NAME, ListTransactions({**(params or {}), **filters}, party_id), timeout)

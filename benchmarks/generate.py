@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import psycopg
 import sqlalchemy as sa
 
-from bitnexus.accounts.users import iso
+from bitnexus.common.timestamps import iso
 from bitnexus.database.schema import utcnow
 from bitnexus.ledger.hashing import block_hash, transaction_hash
 from bitnexus.ledger.merkle import merkle_root

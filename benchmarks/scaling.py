@@ -147,7 +147,7 @@ def _point(
         report = call("ledger", VerifyChain(), VERIFY_CHAIN_TIMEOUT)
         chain = time.perf_counter() - started
     print(f"  scaling {target:,}: server …", flush=True)
-    return Point(target, grown, ops, chain, report["valid"], _server_rss(url, ids))
+    return Point(target, grown, ops, chain, report.valid, _server_rss(url, ids))
 
 
 def markdown(points: list[Point]) -> str:

@@ -1,8 +1,9 @@
-"""The `bitnexus` console script: `migrate`, `serve` and `admin create`."""
+"""The `bitnexus` console script: `migrate`, `serve`, `console` and `admin create`."""
 
 from __future__ import annotations
 
 import argparse
+import code
 import getpass
 import os
 import shutil
@@ -29,6 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=4000)
     serve.add_argument("--workers", type=int, default=1, help="processes, one tree each")
     serve.add_argument("--threads", type=int, default=16, help="request threads per worker")
+    commands.add_parser(
+        "console", help="a Python shell with the services running, like `iex -S mix`"
+    )
     admin = commands.add_parser("admin", help="operator tasks")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
     create = admin_commands.add_parser("create", help="create an admin, or promote a user")
@@ -47,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_migrate(config)
     if args.command == "admin":
         return run_admin_create(config, args.email, args.name, args.password_stdin)
+    if args.command == "console":
+        return run_console(config)
     return run_serve(config, args)
 
 
@@ -93,10 +99,48 @@ def _print_banner(options: ServeOptions, token: str, generated: bool) -> None:
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 
+CONSOLE_BANNER = """BitNexus console: the services run in this process ({database}).
+accounts, products, transactions and ledger are imported; `app.tree` is the live tree.
+  >>> user = accounts.create_user({{"email": "ada@example.com", "name": "Ada",
+  ...                               "password": "correct horse battery"}})
+"""
+
+
+def run_console(config: Config) -> int:
+    """A Python shell (IPython when installed) with the tree started on the database."""
+    from actors import accounts, ledger, products, transactions
+    from bitnexus.tree import running
+
+    engine = make_engine(config)
+    try:
+        with running(config, engine) as app:
+            namespace = {
+                "accounts": accounts,
+                "products": products,
+                "transactions": transactions,
+                "ledger": ledger,
+                "app": app,
+            }
+            _interact(namespace, CONSOLE_BANNER.format(database=engine.url.render_as_string()))
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _interact(namespace: dict[str, object], banner: str) -> None:
+    try:
+        import IPython
+    except ImportError:
+        code.interact(banner=banner, local=namespace, exitmsg="")
+    else:
+        print(banner)
+        IPython.start_ipython(argv=["--no-banner"], user_ns=namespace)
+
+
 def run_admin_create(config: Config, email: str, name: str, password_stdin: bool) -> int:
     """Create an admin (password from stdin or a prompt), or promote an existing user."""
-    from actors.errors import ValidationFailed
-    from bitnexus.accounts.admins import create_or_promote
+    from bitnexus.accounts import create_or_promote
+    from bitnexus.common.errors import ValidationFailed
 
     def password() -> str:
         if password_stdin:
@@ -116,7 +160,7 @@ def run_admin_create(config: Config, email: str, name: str, password_stdin: bool
     finally:
         engine.dispose()
     verb = "created" if created else "promoted"
-    print(f"bitnexus: {verb} admin {user['email']} (id {user['id']})")
+    print(f"bitnexus: {verb} admin {user.email} (id {user.id})")
     return 0
 
 

@@ -79,8 +79,8 @@ class Server(BaseApplication):
 
     def load(self) -> Any:
         assert self.runtime is not None, "the worker starts the tree before loading the app"
-        # Found by drill 5 (overload): with ten clients per thread, requests queued for
-        # half a second and more. Shed the late ones at the door (web/shedding.py).
+        # Under overload requests would queue for half a second and more: the late ones
+        # are shed at the door (web/shedding.py).
         return ShedLateRequests(create_app(self.config, self.runtime), self.config.max_queue_wait)
 
 
@@ -139,8 +139,8 @@ class TreeWorker(ThreadWorker):
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         """Requests gunicorn refuses before the app get the Phoenix JSON error too.
 
-        Found by drill 6 (the long Schemathesis run): a request line over gunicorn's limit
-        was answered 414 with gunicorn's HTML page, which no client of ours can parse.
+        gunicorn answers, e.g., a request line over its limit with 414 and an HTML page,
+        which no client of ours can parse.
         """
         status = _refused_status(exc)
         if status is None:

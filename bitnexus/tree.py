@@ -7,31 +7,37 @@
         ├── ledger         the one Ledger writer of this process, registered name "ledger"
         └── transactions   pool of Transactions workers, registered name "transactions"
 
-Pool sizes come from the configuration.
+Pool sizes come from the configuration. `start` runs the tree in this process, for a
+script, a REPL (`bitnexus console`) or a test (`bitnexus.testing`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from actors import client
 from actors.accounts import Accounts
 from actors.ledger import Ledger
 from actors.products import Products
 from actors.transactions import Transactions
 from bitnexus.config import Config
-from supervisors import ChildSpec, Pool, SupervisorSpec
+from bitnexus.database import migrate as migrations
+from bitnexus.database.engine import make_engine
+from supervisors import ChildSpec, Pool, SupervisorSpec, Tree, start_tree
 
 RESTARTS_PER_MEMBER = 3  # in the pool's 5 s window: OTP's default intensity, per member
 
 
 def _pool(worker: type, size: int, args: tuple[object, ...]) -> Pool:
-    # Found by drill 1: a pool's supervisor allowed 3 restarts in 5 s for all its members
-    # together, so a few independent member crashes a second made it give up, and
-    # `services` restarted every member: requests in members that never crashed failed.
-    # Members fail independently (one_for_one), so the pool tolerates what each would.
+    # Members fail independently (one_for_one), so the pool tolerates what each would:
+    # with OTP's 3 restarts in 5 s for all members together, a few independent crashes a
+    # second would make it give up and restart members that never crashed.
     return Pool(worker, size=size, args=args, max_restarts=RESTARTS_PER_MEMBER * size)
 
 
@@ -59,12 +65,55 @@ def service_children(config: Config, engine: Engine) -> list[ChildSpec]:
 
 
 def application_spec(config: Config, engine: Engine) -> SupervisorSpec:
-    """Root supervisor with the `services` supervisor under it."""
+    """Root supervisor with the `services` supervisor under it.
+
+    Also makes `config.call_timeout` this process's default for the client functions.
+    """
+    client.configure(config.call_timeout)
     services = SupervisorSpec(children=service_children(config, engine), strategy="one_for_one")
     return SupervisorSpec(
         children=[ChildSpec(id="services", start=services)],
         strategy="one_for_one",
     )
+
+
+@dataclass(frozen=True)
+class App:
+    """The application running in this process: its live tree, configuration and engine."""
+
+    tree: Tree
+    config: Config
+    engine: Engine
+
+
+@contextmanager
+def running(config: Config, engine: Engine) -> Iterator[App]:
+    """The tree started on ``engine``; stopped in reverse start order on exit."""
+    tree = start_tree(application_spec(config, engine))
+    try:
+        yield App(tree, config, engine)
+    finally:
+        tree.stop()
+
+
+@contextmanager
+def start(
+    database_url: str | None = None, *, migrate: bool = False, **settings: Any
+) -> Iterator[App]:
+    """The tree on ``database_url`` (default: the configured one), migrated first when
+    asked; ``settings`` override `Config` fields (``call_timeout=2``, ...)."""
+    config = Config.from_env()
+    if database_url is not None:
+        settings["database_url"] = database_url
+    config = dataclasses.replace(config, **settings)
+    engine = make_engine(config)
+    try:
+        if migrate:
+            migrations.upgrade(engine)
+        with running(config, engine) as app:
+            yield app
+    finally:
+        engine.dispose()
 
 
 def render(node: Mapping[str, Any]) -> str:

@@ -83,10 +83,13 @@ class Pending:
 class Worker(pykka.ThreadingActor):
     """Subclass and implement ``handle``; optionally ``init`` and ``terminate``.
 
-    ``handle`` returns the reply. Raising a ``Rejected`` answers the caller with it and
-    the actor lives on; any other exception (``BaseException`` included) crashes it:
-    its caller and every queued caller get ``ActorCrashed`` and its supervisor decides.
+    ``handle`` returns the reply. Raising one of ``replies`` (``Rejected`` unless a
+    subclass adds its own outcome types) answers the caller with it and the actor lives
+    on; any other exception (``BaseException`` included) crashes it: its caller and every
+    queued caller get ``ActorCrashed`` and its supervisor decides.
     """
+
+    replies: tuple[type[BaseException], ...] = (Rejected,)
 
     # Daemon threads: an abandoned (stuck) actor must not keep the process alive.
     use_daemon_thread = True
@@ -152,11 +155,11 @@ class Worker(pykka.ThreadingActor):
 
     def _handle_receive(self, message: Any) -> Any:
         # Pykka's dispatch (stop, proxy calls, on_receive), wrapped so that every failure
-        # takes OTP's path: a Rejected is a reply; anything else, BaseException included,
-        # crashes this actor alone (Pykka would stop every actor on a BaseException).
+        # takes OTP's path: one of ``replies`` is a reply; anything else, BaseException
+        # included, crashes this actor alone (Pykka would stop every actor on one).
         try:
             return super()._handle_receive(message)
-        except Rejected:
+        except self.replies:
             raise
         except BaseException as exc:
             logger.error("%s crashed", self.label, exc_info=exc)

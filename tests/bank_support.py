@@ -14,7 +14,7 @@ from actors.errors import Unavailable, ValidationFailed
 from actors.transactions import CreateTransaction
 from bitnexus.common.money import format_minor
 from bitnexus.config import Config
-from bitnexus.ledger.queries import snapshot
+from bitnexus.database.engine import snapshot
 from bitnexus.ledger.schema import ledger_accounts, ledger_transactions
 from bitnexus.tree import service_children
 from supervisors import ActorCrashed, CallTimeout, NoProcess, SupervisorSpec, call, crash
@@ -59,7 +59,7 @@ def _until_answered(message: CreateTransaction) -> int | None:
     """Retried under the same key until answered, at most MAX_ATTEMPTS times."""
     for _ in range(MAX_ATTEMPTS):
         try:
-            return call("transactions", message, 10.0)["transaction"]["id"]
+            return call("transactions", message, 10.0).id
         except ValidationFailed as refused:
             assert refused.errors == {"amount": ["insufficient funds"]}, refused.errors
             return None

@@ -5,6 +5,8 @@
 - `config`: a Config for that database with cheap (still argon2id) password hashing.
 - `engine`: migrated to head with every table empty (PostgreSQL: TRUNCATE of all tables but
   alembic_version; SQLite: a fresh copy of a migrated file). Works for tables added later.
+- `services`: the application's tree on `config` and `engine`, from the plugin's
+  `bitnexus_tree` (bitnexus/testing.py).
 - `fresh_database_url`: an empty, unmigrated database of the backend (for migration tests).
 
 PostgreSQL must be reachable: the session starts it if needed and fails loudly otherwise.
@@ -28,6 +30,8 @@ import sqlalchemy as sa
 from bitnexus.config import Config
 from bitnexus.database import migrate
 from bitnexus.database.engine import make_engine
+from bitnexus.testing import empty_tables
+from supervisors import Tree
 
 TEST_DB_PREFIX = "bitnexus_test_"
 BACKENDS = ("sqlite", "postgresql")
@@ -91,15 +95,6 @@ def migrated(url: str) -> None:
         engine.dispose()
 
 
-def clean_tables(engine: sa.Engine) -> None:
-    """Empty every table except alembic_version and restart identities (PostgreSQL)."""
-    with engine.begin() as conn:
-        names = [n for n in sa.inspect(conn).get_table_names() if n != "alembic_version"]
-        if names:
-            quoted = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in names)
-            conn.exec_driver_sql(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
-
-
 # ---------------------------------------------------------------- fixtures
 
 
@@ -150,7 +145,7 @@ def engine(config: Config, backend: str) -> Iterator[sa.Engine]:
     """The application's engine on a migrated, empty database."""
     eng = make_engine(config)
     if backend == "postgresql":
-        clean_tables(eng)  # before the test, so a previous failure can't leak rows
+        empty_tables(eng)  # before the test, so a previous failure can't leak rows
     try:
         yield eng
     finally:
@@ -167,17 +162,24 @@ def fresh_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def services(config: Config, engine: sa.Engine) -> Iterator[object]:
-    """The application's supervision tree (bitnexus.tree) running on `engine`."""
-    from bitnexus.tree import application_spec
-    from supervisors import start_tree
+# The application's tree comes from the pytest plugin (bitnexus/testing.py), run on the
+# fixtures above: every backend, and the engine a test may instrument.
 
-    tree = start_tree(application_spec(config, engine))
-    try:
-        yield tree
-    finally:
-        tree.stop()
+
+@pytest.fixture
+def bitnexus_config(config: Config) -> Config:
+    return config
+
+
+@pytest.fixture
+def bitnexus_engine(engine: sa.Engine) -> sa.Engine:
+    return engine
+
+
+@pytest.fixture
+def services(bitnexus_tree: Tree) -> Tree:
+    """The application's supervision tree (bitnexus.tree) running on `engine`."""
+    return bitnexus_tree
 
 
 @pytest.fixture

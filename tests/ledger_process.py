@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import sys
 
-from actors.transactions import CreateTransaction
+from actors import transactions
 from bitnexus.config import Config
 from bitnexus.database.engine import make_engine
 from bitnexus.tree import application_spec
-from supervisors import Rejected, call, start_tree
+from supervisors import Rejected, start_tree
 
 TIMEOUT = 30.0
 
@@ -30,8 +30,8 @@ def main() -> None:
         for line in sys.stdin:
             request = json.loads(line)
             try:
-                reply = call("transactions", CreateTransaction(**request), TIMEOUT)
-                answer = {"id": reply["transaction"]["id"], "replay": reply["replay"]}
+                tx = transactions.create_transaction(**request, timeout=TIMEOUT)
+                answer = {"id": tx.id, "replay": tx.replayed}
             except Rejected as exc:
                 answer = {"error": repr(exc)}
             print(json.dumps(answer), flush=True)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from actors.accounts import CreateUser
 from actors.transactions import CreateTransaction
+from bitnexus.ledger import Transaction
 from bitnexus.ledger.postings import deposit, transfer
 from bitnexus.ledger.schema import ledger_accounts, ledger_head
 from bitnexus.ledger.store import Entry
@@ -27,15 +28,15 @@ def make_user(role: str = "user") -> int:
         CreateUser({"email": email, "name": "U", "password": "p" * 12, "role": role}),
         TIMEOUT,
     )
-    return user["id"]
+    return user.id
 
 
-def transact(user_id: int, **attrs) -> dict:
-    """Create a transaction through the Transactions service; the transaction dict."""
-    return call("transactions", CreateTransaction(user_id, attrs), TIMEOUT)["transaction"]
+def transact(user_id: int, **attrs) -> Transaction:
+    """Create a transaction through the Transactions service."""
+    return call("transactions", CreateTransaction(user_id, attrs), TIMEOUT)
 
 
-def fund(user_id: int, amount: str, currency: str = "EUR") -> dict:
+def fund(user_id: int, amount: str, currency: str = "EUR") -> Transaction:
     return transact(user_id, kind="deposit", amount=amount, currency=currency)
 
 

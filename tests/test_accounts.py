@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +23,8 @@ from actors.accounts import (
 )
 from actors.errors import NotFound, Unauthorized, Unavailable, ValidationFailed
 from actors.products import CreateProduct
-from bitnexus.common.pagination import encode_cursor
+from bitnexus.accounts import User
+from bitnexus.common.pagination import Page, encode_cursor
 from bitnexus.database.schema import users
 from supervisors import ActorCrashed, Crash, call, walk
 
@@ -51,30 +54,31 @@ def create(**overrides):
 
 def test_create_returns_the_user_without_password(services):
     user = create(email="  Ada@Example.com ")
-    assert set(user) == {"id", "email", "name", "role", "inserted_at", "updated_at"}
-    assert isinstance(user["id"], int)
-    assert user["email"] == "Ada@Example.com"  # trimmed, case kept
-    assert user["name"] == "Ada"
-    assert user["role"] == "user"
-    assert user["inserted_at"].endswith("Z") and user["inserted_at"] == user["updated_at"]
-    assert accounts(GetUser(user["id"])) == user
+    fields = {f.name for f in dataclasses.fields(user)}
+    assert fields == {"id", "email", "name", "role", "inserted_at", "updated_at"}
+    assert isinstance(user.id, int)
+    assert user.email == "Ada@Example.com"  # trimmed, case kept
+    assert user.name == "Ada"
+    assert user.role == "user"
+    assert user.inserted_at.tzinfo == UTC and user.inserted_at == user.updated_at
+    assert accounts(GetUser(user.id)) == user
 
 
 @pytest.mark.parametrize("role", ["user", "affiliate", "admin"])
 def test_every_role_is_accepted(services, role):
-    assert create(role=role)["role"] == role
+    assert create(role=role).role == role
 
 
 def test_limits_are_inclusive(services):
     email = "a" * 150 + "@" + "b" * 9  # 160 characters
     user = create(email=email, name="n" * 100, password="p" * 12)
-    assert user["email"] == email and user["name"] == "n" * 100
+    assert user.email == email and user.name == "n" * 100
 
 
 def test_unknown_fields_and_id_are_ignored(services):
     user = create(id=999, admin=True, password_hash="x", inserted_at="2000-01-01")
-    assert user["id"] != 999
-    assert user["inserted_at"] != "2000-01-01"
+    assert user.id != 999
+    assert user.inserted_at.year != 2000
 
 
 # ---------------------------------------------------------------- create: invalid
@@ -165,9 +169,10 @@ def test_concurrent_creates_of_one_email_make_one_user(services, engine):
 
     with ThreadPoolExecutor(8) as pool:
         outcomes = list(pool.map(attempt, range(8)))
-    created = [o for o in outcomes if "id" in o]
+    created = [o for o in outcomes if isinstance(o, User)]
     assert len(created) == 1
-    assert [o for o in outcomes if "id" not in o] == [{"email": ["has already been taken"]}] * 7
+    refused = [o for o in outcomes if not isinstance(o, User)]
+    assert refused == [{"email": ["has already been taken"]}] * 7
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(users)).scalar() == 1
 
@@ -178,11 +183,11 @@ def test_concurrent_creates_of_one_email_make_one_user(services, engine):
 def test_password_is_stored_only_as_an_argon2id_hash(services, engine):
     user = create()
     with engine.connect() as conn:
-        row = conn.execute(sa.select(users).where(users.c.id == user["id"])).mappings().one()
+        row = conn.execute(sa.select(users).where(users.c.id == user.id)).mappings().one()
     assert row["password_hash"].startswith("$argon2id$")
     assert all(PASSWORD not in str(value) for value in row.values())
-    for reply in (user, accounts(GetUser(user["id"])), accounts(ListUsers())["items"][0]):
-        assert not {"password", "password_hash"} & set(reply)
+    for reply in (user, accounts(GetUser(user.id)), accounts(ListUsers()).items[0]):
+        assert not {"password", "password_hash"} & {f.name for f in dataclasses.fields(reply)}
     assert PASSWORD not in repr(CreateUser(valid()))
 
 
@@ -211,30 +216,30 @@ def test_get_unknown_user_is_not_found(services):
 
 def test_update_is_partial_and_validated(services):
     user = create()
-    updated = accounts(UpdateUser(user["id"], {"name": "Ada L.", "unknown": 1}))
-    assert updated["name"] == "Ada L." and updated["email"] == user["email"]
-    assert errors_of(UpdateUser(user["id"], {"name": " ", "email": "bad", "role": "x"})) == {
+    updated = accounts(UpdateUser(user.id, {"name": "Ada L.", "unknown": 1}))
+    assert updated.name == "Ada L." and updated.email == user.email
+    assert errors_of(UpdateUser(user.id, {"name": " ", "email": "bad", "role": "x"})) == {
         "name": ["can't be blank"],
         "email": ["has invalid format"],
         "role": ["is invalid"],
     }
-    assert errors_of(UpdateUser(user["id"], {"password": None})) == {"password": ["can't be blank"]}
-    assert accounts(GetUser(user["id"]))["name"] == "Ada L."
+    assert errors_of(UpdateUser(user.id, {"password": None})) == {"password": ["can't be blank"]}
+    assert accounts(GetUser(user.id)).name == "Ada L."
 
 
 def test_update_password_and_email(services):
     user = create()
     other = create(email="bob@example.com")
-    assert errors_of(UpdateUser(user["id"], {"email": "BOB@example.com"})) == {
+    assert errors_of(UpdateUser(user.id, {"email": "BOB@example.com"})) == {
         "email": ["has already been taken"]
     }
-    updated = accounts(UpdateUser(user["id"], {"email": "ADA@example.com"}))  # own, new case
-    assert updated["email"] == "ADA@example.com"
-    accounts(UpdateUser(user["id"], {"password": "a new long password"}))
-    assert accounts(Authenticate("ada@example.com", "a new long password"))["id"] == user["id"]
+    updated = accounts(UpdateUser(user.id, {"email": "ADA@example.com"}))  # own, new case
+    assert updated.email == "ADA@example.com"
+    accounts(UpdateUser(user.id, {"password": "a new long password"}))
+    assert accounts(Authenticate("ada@example.com", "a new long password")).id == user.id
     with pytest.raises(Unauthorized):
         accounts(Authenticate("ada@example.com", PASSWORD))
-    assert accounts(GetUser(other["id"]))["email"] == "bob@example.com"
+    assert accounts(GetUser(other.id)).email == "bob@example.com"
 
 
 def test_update_unknown_user_is_not_found(services):
@@ -244,22 +249,22 @@ def test_update_unknown_user_is_not_found(services):
 
 def test_delete(services):
     user = create()
-    assert accounts(DeleteUser(user["id"])) is None
+    assert accounts(DeleteUser(user.id)) is None
     with pytest.raises(NotFound):
-        accounts(GetUser(user["id"]))
+        accounts(GetUser(user.id))
     with pytest.raises(NotFound):
-        accounts(DeleteUser(user["id"]))
+        accounts(DeleteUser(user.id))
     create()  # the email is free again
 
 
 def test_list_users_pages_in_id_order(services):
-    ids = [create(email=f"u{i}@example.com")["id"] for i in range(5)]
+    ids = [create(email=f"u{i}@example.com").id for i in range(5)]
     first = accounts(ListUsers({"limit": 2}))
-    second = accounts(ListUsers({"limit": 2, "cursor": first["next_cursor"]}))
-    third = accounts(ListUsers({"limit": 2, "cursor": second["next_cursor"]}))
-    assert [u["id"] for u in first["items"] + second["items"] + third["items"]] == ids
-    assert third["next_cursor"] is None
-    assert accounts(ListUsers())["next_cursor"] is None
+    second = accounts(ListUsers({"limit": 2, "cursor": first.next_cursor}))
+    third = accounts(ListUsers({"limit": 2, "cursor": second.next_cursor}))
+    assert [u.id for u in first.items + second.items + third.items] == ids
+    assert third.next_cursor is None
+    assert accounts(ListUsers()).next_cursor is None
     too_far = encode_cursor("users", 2**31)
     assert errors_of(ListUsers({"cursor": too_far})) == {"cursor": ["is invalid"]}
     assert errors_of(ListUsers({"limit": 101, "cursor": "nope"})) == {
@@ -272,11 +277,11 @@ def test_get_user_products_asks_the_products_service(services):
     vendor = create()
     other = create(email="other@example.com")
     product = call(
-        "products", CreateProduct({"name": "Lamp", "price": "19.99", "created_by": vendor["id"]})
+        "products", CreateProduct({"name": "Lamp", "price": "19.99", "created_by": vendor.id})
     )
-    call("products", CreateProduct({"name": "Desk", "price": "5", "created_by": other["id"]}))
-    page = accounts(GetUserProducts(vendor["id"]))
-    assert page == {"items": [product], "next_cursor": None}
+    call("products", CreateProduct({"name": "Desk", "price": "5", "created_by": other.id}))
+    page = accounts(GetUserProducts(vendor.id))
+    assert page == Page((product,))
     with pytest.raises(NotFound):
         accounts(GetUserProducts(4242))
 
@@ -296,7 +301,7 @@ def test_crash_mid_workload_loses_and_duplicates_nothing(services, engine):
         for i in range(15):
             email = f"w{t}-{i}@example.com"
             try:
-                outcomes.append((email, accounts(CreateUser(valid(email=email)))["id"]))
+                outcomes.append((email, accounts(CreateUser(valid(email=email))).id))
             except ActorCrashed:
                 outcomes.append((email, None))
             with lock:
@@ -324,7 +329,7 @@ def test_crash_mid_workload_loses_and_duplicates_nothing(services, engine):
     with engine.connect() as conn:
         count = conn.execute(sa.select(sa.func.count()).select_from(users)).scalar()
     assert count == len(outcomes)  # each email exactly once
-    assert accounts(GetUser(next(iter(succeeded.values()))))["id"] in succeeded.values()
+    assert accounts(GetUser(next(iter(succeeded.values())))).id in succeeded.values()
     services.log.wait_for(lambda e: e.kind == "child_restarted", timeout=10)
     node = _find(services.tree(), "accounts")
     assert node["restarts"]["total"] == 1  # the pool restarted the one member that crashed
@@ -351,7 +356,7 @@ def test_crash_inside_a_transaction_rolls_it_back(services, engine):
     with engine.connect() as conn:
         emails = conn.execute(sa.select(users.c.email).order_by(users.c.id)).scalars().all()
     assert emails == ["before@example.com"]
-    assert create(email="doomed@example.com")["email"] == "doomed@example.com"
+    assert create(email="doomed@example.com").email == "doomed@example.com"
 
 
 def test_get_user_products_when_products_crashes_is_unavailable(services, engine):
@@ -365,10 +370,10 @@ def test_get_user_products_when_products_crashes_is_unavailable(services, engine
     event.listen(engine, "before_cursor_execute", explode)
     try:
         with pytest.raises(Unavailable):
-            accounts(GetUserProducts(vendor["id"]))
+            accounts(GetUserProducts(vendor.id))
     finally:
         event.remove(engine, "before_cursor_execute", explode)
-    assert accounts(GetUserProducts(vendor["id"])) == {"items": [], "next_cursor": None}
+    assert accounts(GetUserProducts(vendor.id)) == Page(())
 
 
 def _find(node, child_id):
@@ -381,9 +386,9 @@ def test_terminated_database_connections_are_replaced(services, terminate_backen
     assert terminate_backends() >= 1
     seq = services.log.last_seq
     # The pool pre-pings: a terminated connection is replaced at checkout, unseen.
-    assert accounts(GetUser(user["id"]))["id"] == user["id"]
+    assert accounts(GetUser(user.id)).id == user.id
     assert services.events(seq) == []  # nothing crashed
-    assert create(email="after@example.com")["id"] > user["id"]
+    assert create(email="after@example.com").id > user.id
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
@@ -393,12 +398,12 @@ def test_connection_killed_inside_a_transaction_fails_cleanly(services, engine, 
     with backend_killed_before(engine, "UPDATE", terminate_backends) as killed:
         outcome = None
         try:
-            outcome = accounts(UpdateUser(user["id"], {"name": "Killed"}))
+            outcome = accounts(UpdateUser(user.id, {"name": "Killed"}))
         except Unavailable as exc:  # a 503, never a crash
             outcome = exc
         assert killed.is_set()
-    assert isinstance(outcome, Unavailable) or outcome["name"] == "Killed"
-    assert accounts(UpdateUser(user["id"], {"name": "Again"}))["name"] == "Again"
+    assert isinstance(outcome, Unavailable) or outcome.name == "Killed"
+    assert accounts(UpdateUser(user.id, {"name": "Again"})).name == "Again"
 
 
 @contextmanager

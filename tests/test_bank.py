@@ -24,7 +24,7 @@ from bank_support import (
 from ledger_support import TIMEOUT, fund, make_user
 
 from actors.ledger import VerifyChain
-from bitnexus.ledger.queries import snapshot
+from bitnexus.database.engine import snapshot
 from bitnexus.ledger.schema import ledger_blocks
 from bitnexus.ledger.verify import verify_chain
 from supervisors import call, start_tree
@@ -67,7 +67,7 @@ def test_bank_under_chaos(config, engine):
         assert posted_transfers(engine) == confirmed
         assert len(set(confirmed.values())) == len(confirmed)
         assert snapshot_problem(engine, total) is None
-        assert call("ledger", VerifyChain(), TIMEOUT)["valid"]
+        assert call("ledger", VerifyChain(), TIMEOUT).valid
         with engine.connect() as conn:
             largest = conn.execute(sa.select(sa.func.max(ledger_blocks.c.transaction_count)))
             assert largest.scalar() > 1  # concurrent requests were group-committed
@@ -126,5 +126,5 @@ def test_bank_across_processes(config, engine, tmp_path):
     assert snapshot_problem(engine, total) is None
     with snapshot(engine) as conn:
         report = verify_chain(conn)
-    assert report["valid"], report
-    assert report["blocks_checked"] == report["head"] + 1  # one linear chain from genesis
+    assert report.valid, report
+    assert report.blocks_checked == report.head + 1  # one linear chain from genesis

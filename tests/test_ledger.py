@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from decimal import Decimal
+
 import pytest
 import sqlalchemy as sa
 from ledger_support import (
@@ -26,7 +29,7 @@ from actors.ledger import (
     Verify,
     VerifyChain,
 )
-from bitnexus.ledger.postings import Posting
+from bitnexus.ledger.postings import Move
 from bitnexus.ledger.schema import (
     ledger_blocks,
     ledger_head,
@@ -34,8 +37,8 @@ from bitnexus.ledger.schema import (
     ledger_transactions,
 )
 from bitnexus.ledger.store import Entry
-from bitnexus.tree import application_spec
-from supervisors import call, start_tree, whereis
+from bitnexus.tree import running
+from supervisors import call, whereis
 
 
 def ledger(message):
@@ -48,37 +51,38 @@ def record(entry):
 
 def test_genesis_block_starts_the_chain(services):
     genesis = ledger(GetBlock(0))
-    assert genesis["index"] == 0 and genesis["transaction_count"] == 0
-    assert genesis["previous_hash"] == "0" * 64 and genesis["transactions"] == []
-    assert ledger(VerifyChain())["valid"]
+    assert genesis.index == 0 and genesis.transaction_count == 0
+    assert genesis.previous_hash == "0" * 64 and genesis.transactions == ()
+    assert ledger(VerifyChain()).valid
 
 
 def test_a_record_is_one_block_with_balances_after(services):
     alice, bob = make_user(), make_user()
     funded = record(deposit_entry(alice, 1000))
     moved = record(transfer_entry(alice, bob, 250, description="rent"))
-    assert funded["replay"] is False
-    tx = moved["transaction"]
-    assert tx["kind"] == "transfer" and tx["status"] == "posted" and tx["amount"] == "2.50"
-    assert (
-        tx["description"] == "rent"
-        and tx["block_index"] == funded["transaction"]["block_index"] + 1
-    )
-    assert [(p["user_id"], p["amount"], p["balance_after"]) for p in tx["postings"]] == [
+    assert funded.replayed is False
+    tx = moved
+    assert tx.kind == "transfer" and tx.status == "posted" and tx.amount == Decimal("2.50")
+    assert tx.description == "rent" and tx.block_index == funded.block_index + 1
+    assert [(p.user_id, str(p.amount), str(p.balance_after)) for p in tx.postings] == [
         (alice, "-2.50", "7.50"),
         (bob, "2.50", "2.50"),
     ]
-    assert ledger(GetTransaction(tx["id"])) == tx
-    block = ledger(GetBlock(tx["block_index"]))
-    assert block["transactions"] == [tx] and block["transaction_count"] == 1
-    assert ledger(Balances(alice)) == {"EUR": "7.50", "USD": "0.00", "NXC": "0.00000000"}
+    assert ledger(GetTransaction(tx.id)) == tx
+    block = ledger(GetBlock(tx.block_index))
+    assert block.transactions == (tx,) and block.transaction_count == 1
+    assert {k: format(v, "f") for k, v in ledger(Balances(alice)).items()} == {
+        "EUR": "7.50",
+        "USD": "0.00",
+        "NXC": "0.00000000",
+    }
 
 
 def test_world_accounts_go_negative_and_wallets_never(services, engine):
     alice = make_user()
     record(deposit_entry(alice, 500, "NXC"))
     withdrawal = Entry(
-        "withdrawal", alice, "NXC", 501, (Posting(alice, "NXC", -501), Posting(None, "NXC", 501))
+        "withdrawal", alice, "NXC", 501, (Move(alice, "NXC", -501), Move(None, "NXC", 501))
     )
     with pytest.raises(ValidationFailed) as refused:
         record(withdrawal)
@@ -99,16 +103,16 @@ def test_history_is_newest_first_and_paginated(services):
     alice, bob = make_user(), make_user()
     record(deposit_entry(alice, 1000))
     record(deposit_entry(alice, 7, "USD"))
-    ids = [record(transfer_entry(alice, bob, n))["transaction"]["id"] for n in (1, 2, 3)]
+    ids = [record(transfer_entry(alice, bob, n)).id for n in (1, 2, 3)]
     first = ledger(History(alice, currency="EUR", limit=2))
-    assert [item["transaction"]["id"] for item in first["items"]] == ids[:0:-1]
-    assert [item["amount"] for item in first["items"]] == ["-0.03", "-0.02"]
-    assert first["items"][0]["balance_after"] == "9.94"
-    rest = ledger(History(alice, currency="EUR", limit=2, cursor=first["next_cursor"]))
-    assert [item["amount"] for item in rest["items"]] == ["-0.01", "10.00"]
-    assert rest["next_cursor"] is None
-    everything = ledger(History(alice))["items"]
-    assert [item["currency"] for item in everything] == ["EUR"] * 3 + ["USD", "EUR"]
+    assert [item.transaction.id for item in first.items] == ids[:0:-1]
+    assert [str(item.amount) for item in first.items] == ["-0.03", "-0.02"]
+    assert first.items[0].balance_after == Decimal("9.94")
+    rest = ledger(History(alice, currency="EUR", limit=2, cursor=first.next_cursor))
+    assert [str(item.amount) for item in rest.items] == ["-0.01", "10.00"]
+    assert rest.next_cursor is None
+    everything = ledger(History(alice)).items
+    assert [item.currency for item in everything] == ["EUR"] * 3 + ["USD", "EUR"]
     with pytest.raises(ValidationFailed) as refused:
         ledger(History(alice, limit=101, cursor="nonsense"))
     assert set(refused.value.errors) == {"limit", "cursor"}
@@ -132,14 +136,14 @@ def test_verify_returns_a_merkle_proof_up_to_the_head(services, engine):
     ref = whereis("ledger")
     with writes_held(engine):  # the ledger waits: the requests below queue up as one batch
         futures = [ref.ask(Record(transfer_entry(alice, bob, n)), block=False) for n in range(1, 6)]
-    txs = [f.get(timeout=TIMEOUT)["transaction"] for f in futures]
+    txs = [f.get(timeout=TIMEOUT) for f in futures]
     record(deposit_entry(bob, 1))  # a later block, so the proof links forward
-    proof = ledger(Verify(txs[2]["id"]))
-    assert proof["verdict"] == "valid" and proof["problems"] == []
-    assert proof["computed_hash"] == proof["transaction_hash"] == txs[2]["hash"]
-    assert proof["block"]["index"] == txs[2]["block_index"]
-    assert proof["merkle_proof"]  # the third request shares its block with at least three
-    assert proof["head_index"] == proof["block"]["index"] + 1
+    proof = ledger(Verify(txs[2].id))
+    assert proof.valid and proof.problems == ()
+    assert proof.computed_hash == proof.transaction_hash == txs[2].hash
+    assert proof.block.index == txs[2].block_index
+    assert proof.merkle_proof  # the third request shares its block with at least three
+    assert proof.head_index == proof.block.index + 1
 
 
 def test_group_commit_puts_a_batch_in_one_block_and_refusals_stay_local(services, engine):
@@ -163,15 +167,15 @@ def test_group_commit_puts_a_batch_in_one_block_and_refusals_stay_local(services
             outcomes.append(exc.errors)
     assert outcomes[1] == {"amount": ["insufficient funds"]}
     assert outcomes[4] == {"idempotency_key": ["was already used for another request"]}
-    assert outcomes[3] == {"transaction": outcomes[2]["transaction"], "replay": True}
-    posted = [o["transaction"] for i, o in enumerate(outcomes) if i not in (1, 3, 4)]
-    blocks = {tx["block_index"] for tx in posted}
+    assert outcomes[3] == dataclasses.replace(outcomes[2], replayed=True)
+    posted = [o for i, o in enumerate(outcomes) if i not in (1, 3, 4)]
+    blocks = {tx.block_index for tx in posted}
     assert len(blocks) <= 2  # the first request may have been taken alone before the rest queued
-    counts = [ledger(GetBlock(b))["transaction_count"] for b in sorted(blocks)]
+    counts = [ledger(GetBlock(b)).transaction_count for b in sorted(blocks)]
     assert max(counts) >= len(posted) - 1
-    assert ledger(Balances(alice))["EUR"] == "0.00"
-    assert ledger(Balances(bob))["EUR"] == "7.10"  # 3.00 + 2.00 + 0.01 + ... + 0.20
-    assert ledger(VerifyChain())["valid"]
+    assert ledger(Balances(alice))["EUR"] == Decimal("0.00")
+    assert ledger(Balances(bob))["EUR"] == Decimal("7.10")  # 3.00 + 2.00 + 0.01 + ... + 0.20
+    assert ledger(VerifyChain()).valid
 
 
 @pytest.mark.parametrize("table", ["ledger_transactions", "ledger_postings", "ledger_blocks"])
@@ -186,59 +190,53 @@ def test_ledger_rows_can_be_neither_updated_nor_deleted(services, engine, table)
 
 
 def test_tampering_is_found_and_a_restarted_ledger_refuses_writes(config, engine):
-    tree = start_tree(application_spec(config, engine))
-    try:
+    with running(config, engine):
         alice, bob = make_user(), make_user()
         record(deposit_entry(alice, 1000))
-        target = record(transfer_entry(alice, bob, 100))["transaction"]
+        target = record(transfer_entry(alice, bob, 100))
         record(transfer_entry(alice, bob, 100))
-    finally:
-        tree.stop()
     p = ledger_postings
     tamper(
         engine,
         str(
             sa.update(p)
-            .where(p.c.transaction_id == target["id"], p.c.position == 1)
+            .where(p.c.transaction_id == target.id, p.c.position == 1)
             .values(amount=p.c.amount + 100)
             .compile(engine, compile_kwargs={"literal_binds": True})
         ),
     )
-    tree = start_tree(application_spec(config, engine))
-    try:
-        node = next(c for c in _nodes(tree.tree()) if c["id"] == "ledger")
+    with running(config, engine) as app:
+        node = next(c for c in _nodes(app.tree.tree()) if c["id"] == "ledger")
         assert node["status"] == "degraded"
-        assert f"block {target['block_index']}" in node["degraded_reason"]
-        with pytest.raises(LedgerDegraded, match=f"block {target['block_index']}"):
+        assert f"block {target.block_index}" in node["degraded_reason"]
+        with pytest.raises(LedgerDegraded, match=f"block {target.block_index}"):
             record(deposit_entry(alice, 1))
-        proof = ledger(Verify(target["id"]))
-        assert proof["verdict"] == "invalid"
-        assert proof["computed_hash"] != proof["transaction_hash"]
+        proof = ledger(Verify(target.id))
+        assert not proof.valid
+        assert proof.computed_hash != proof.transaction_hash
         report = ledger(VerifyChain())
-        assert not report["valid"] and report["first_bad_block"] == target["block_index"]
-        assert report["balance_mismatches"]  # bob's balance is no longer the sum of postings
-    finally:
-        tree.stop()
+        assert not report.valid and report.first_bad_block == target.block_index
+        assert report.balance_mismatches  # bob's balance is no longer the sum of postings
 
 
 def test_a_damaged_older_block_is_reported_by_verify_chain(services, engine):
     alice = make_user()
-    first = record(deposit_entry(alice, 100))["transaction"]
+    first = record(deposit_entry(alice, 100))
     record(deposit_entry(alice, 100))
     b = ledger_blocks
     tamper(
         engine,
         str(
             sa.update(b)
-            .where(b.c.index == first["block_index"])
+            .where(b.c.index == first.block_index)
             .values(merkle_root="0" * 64)
             .compile(engine, compile_kwargs={"literal_binds": True})
         ),
     )
     report = ledger(VerifyChain())
-    assert report["first_bad_block"] == first["block_index"]
-    assert "merkle_root" in report["reason"]
-    assert ledger(Verify(first["id"]))["verdict"] == "invalid"
+    assert report.first_bad_block == first.block_index
+    assert "merkle_root" in report.reason
+    assert not ledger(Verify(first.id)).valid
     with pytest.raises(LedgerDegraded):  # a failed verify_chain stops writes at once
         record(deposit_entry(alice, 1))
 
@@ -280,6 +278,6 @@ def test_a_batch_whose_commit_fails_is_told_nothing_was_posted(services, engine)
     keys = sa.select(sa.func.count()).where(ledger_transactions.c.idempotency_key.is_not(None))
     with engine.connect() as conn:
         assert conn.execute(keys).scalar() == 0
-    assert [record(e)["replay"] for e in entries] == [False] * 6  # a retry posts
-    assert [record(e)["replay"] for e in entries] == [True] * 6  # exactly once
-    assert ledger(VerifyChain())["valid"]
+    assert [record(e).replayed for e in entries] == [False] * 6  # a retry posts
+    assert [record(e).replayed for e in entries] == [True] * 6  # exactly once
+    assert ledger(VerifyChain()).valid

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bitnexus.ledger.postings import (
-    Posting,
+    Move,
     basis_points_of,
     deposit,
     merged,
@@ -21,9 +21,9 @@ users = st.integers(min_value=1, max_value=5)
 
 
 def test_simple_kinds_move_money_between_two_accounts():
-    assert deposit(7, "EUR", 100) == [Posting(None, "EUR", -100), Posting(7, "EUR", 100)]
-    assert withdrawal(7, "EUR", 100) == [Posting(7, "EUR", -100), Posting(None, "EUR", 100)]
-    assert transfer(7, 8, "NXC", 1) == [Posting(7, "NXC", -1), Posting(8, "NXC", 1)]
+    assert deposit(7, "EUR", 100) == [Move(None, "EUR", -100), Move(7, "EUR", 100)]
+    assert withdrawal(7, "EUR", 100) == [Move(7, "EUR", -100), Move(None, "EUR", 100)]
+    assert transfer(7, 8, "NXC", 1) == [Move(7, "NXC", -1), Move(8, "NXC", 1)]
 
 
 @pytest.mark.parametrize(
@@ -46,22 +46,22 @@ def test_commission_rounds_half_even_to_the_minor_unit(minor, bp, expected):
 def test_purchase_with_affiliate_leaves_the_rounding_remainder_with_the_vendor():
     # 10.01 EUR at 12.5 %: 125.125 cents -> 125 to the affiliate, 876 to the vendor.
     assert purchase(1, 2, 3, "EUR", 1001, 1250) == [
-        Posting(1, "EUR", -1001),
-        Posting(2, "EUR", 876),
-        Posting(3, "EUR", 125),
+        Move(1, "EUR", -1001),
+        Move(2, "EUR", 876),
+        Move(3, "EUR", 125),
     ]
 
 
 def test_purchase_without_affiliate_pays_the_vendor_the_whole_price():
     assert purchase(1, 2, None, "USD", 500, 1250) == [
-        Posting(1, "USD", -500),
-        Posting(2, "USD", 500),
+        Move(1, "USD", -500),
+        Move(2, "USD", 500),
     ]
 
 
 def test_merged_sums_per_account_and_drops_zeros():
-    postings = [Posting(1, "EUR", -5), Posting(2, "EUR", 5), Posting(2, "EUR", -5)]
-    assert merged(postings) == [Posting(1, "EUR", -5)]
+    postings = [Move(1, "EUR", -5), Move(2, "EUR", 5), Move(2, "EUR", -5)]
+    assert merged(postings) == [Move(1, "EUR", -5)]
 
 
 @given(users, users, st.one_of(st.none(), users), amounts, st.integers(0, 10_000))

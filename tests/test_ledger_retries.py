@@ -10,11 +10,12 @@ import pytest
 import sqlalchemy as sa
 from ledger_support import TIMEOUT, deposit_entry, fund, make_user, waiting_writers
 
+from actors import ledger
 from actors.errors import Unavailable
-from actors.ledger import Record, VerifyChain
+from actors.ledger import Record
 from bitnexus.ledger.schema import ledger_accounts, ledger_head, ledger_transactions
 from bitnexus.ledger.store import MAX_ATTEMPTS
-from supervisors import call, whereis
+from supervisors import whereis
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
 
@@ -42,10 +43,9 @@ def test_a_deadlock_with_another_session_is_retried(services, engine):
             # transaction was aborted as the deadlock's victim.
             other.execute(sa.select(ledger_head.c.block_index).with_for_update()).all()
             waiting_writers(other)  # the ledger's next attempt, waiting for the head now
-        reply = future.get(timeout=TIMEOUT)
-    assert reply["replay"] is False
+        assert future.get(timeout=TIMEOUT).replayed is False
     assert _posted(engine, "after-deadlock") == 1
-    assert call("ledger", VerifyChain(), TIMEOUT)["valid"]
+    assert ledger.verify_chain(timeout=TIMEOUT).valid
 
 
 @pytest.fixture
@@ -91,15 +91,15 @@ def test_serialization_failures_are_retried_up_to_the_limit(
     alice = make_user()
     entry = deposit_entry(alice, 100, idempotency_key="retried", request_hash="h")
     _fail_next(engine, MAX_ATTEMPTS - 1)
-    assert call("ledger", Record(entry), TIMEOUT)["replay"] is False
+    assert ledger.record_transaction(entry, timeout=TIMEOUT).replayed is False
     assert _failures_left(engine) == 0  # every failing attempt ran, then one more
     assert _posted(engine, "retried") == 1
 
     refused = deposit_entry(alice, 100, idempotency_key="given-up", request_hash="h")
     _fail_next(engine, MAX_ATTEMPTS)
     with pytest.raises(Unavailable):
-        call("ledger", Record(refused), TIMEOUT)
+        ledger.record_transaction(refused, timeout=TIMEOUT)
     assert _failures_left(engine) == 0
     assert _posted(engine, "given-up") == 0  # told 503, and nothing was posted
-    assert call("ledger", Record(refused), TIMEOUT)["replay"] is False  # the retry posts
-    assert call("ledger", VerifyChain(), TIMEOUT)["valid"]
+    assert ledger.record_transaction(refused, timeout=TIMEOUT).replayed is False  # posts
+    assert ledger.verify_chain(timeout=TIMEOUT).valid

@@ -28,7 +28,7 @@ def test_login_upgrades_an_old_cost_hash(config, engine):
     user = old.create({"email": "a@b.c", "name": "A", "password": "a long password"})
     stronger = dataclasses.replace(config, argon2_time_cost=config.argon2_time_cost + 1)
     new = Users(engine, Passwords(stronger))
-    assert new.authenticate("A@B.C", "a long password")["id"] == user["id"]
+    assert new.authenticate("A@B.C", "a long password").id == user.id
     with engine.connect() as conn:
         digest = conn.execute(sa.select(users.c.password_hash)).scalar_one()
     assert f"t={stronger.argon2_time_cost}," in digest

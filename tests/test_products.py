@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +20,8 @@ from actors.products import (
     ListProductsByUser,
     UpdateProduct,
 )
+from bitnexus.catalog import Product
+from bitnexus.common.pagination import Page
 from bitnexus.database.schema import products as products_table
 from supervisors import ActorCrashed, Crash, call
 
@@ -35,7 +39,7 @@ def errors_of(message) -> dict[str, list[str]]:
 @pytest.fixture
 def vendor(services) -> int:
     attrs = {"email": "vendor@example.com", "name": "Vendor", "password": "long enough pw"}
-    return call("accounts", CreateUser(attrs))["id"]
+    return call("accounts", CreateUser(attrs)).id
 
 
 @pytest.fixture
@@ -55,21 +59,21 @@ def create(valid, **overrides):
 
 def test_create_returns_the_product_with_defaults(valid, vendor):
     product = create(valid)
-    assert product == {
-        "id": product["id"],
-        "name": "Lamp",
-        "description": None,
-        "category": None,
-        "price": "19.99",
-        "currency": "EUR",
-        "commission_rate": "0.00",
-        "status": "pending",
-        "created_by": vendor,
-        "inserted_at": product["inserted_at"],
-        "updated_at": product["inserted_at"],
-    }
-    assert product["inserted_at"].endswith("Z")
-    assert products(GetProduct(product["id"])) == product
+    assert product == Product(
+        id=product.id,
+        name="Lamp",
+        description=None,
+        category=None,
+        price=Decimal("19.99"),
+        currency="EUR",
+        commission_rate=Decimal("0.00"),
+        status="pending",
+        created_by=vendor,
+        inserted_at=product.inserted_at,
+        updated_at=product.inserted_at,
+    )
+    assert product.inserted_at.tzinfo == UTC
+    assert products(GetProduct(product.id)) == product
 
 
 @pytest.mark.parametrize(
@@ -88,10 +92,10 @@ def test_create_returns_the_product_with_defaults(valid, vendor):
 )
 def test_prices_are_exact_decimals(valid, engine, price, currency, shown):
     product = create(valid, price=price, currency=currency)
-    assert product["price"] == shown and product["currency"] == currency
+    assert format(product.price, "f") == shown and product.currency == currency
     with engine.connect() as conn:
         stored = conn.execute(
-            sa.select(products_table.c.price_minor).where(products_table.c.id == product["id"])
+            sa.select(products_table.c.price_minor).where(products_table.c.id == product.id)
         ).scalar_one()
     assert isinstance(stored, int)
     assert stored == int(shown.replace(".", ""))
@@ -106,21 +110,21 @@ def test_optional_fields_and_limits(valid):
         commission_rate="100",
         status="active",
     )
-    assert (product["name"], product["description"], product["category"]) == (
+    assert (product.name, product.description, product.category) == (
         "n" * 200,
         "d" * 5000,
         "c" * 100,
     )
-    assert product["commission_rate"] == "100.00" and product["status"] == "active"
+    assert product.commission_rate == Decimal(100) and product.status == "active"
     for rate, shown in [("12.5", "12.50"), (0, "0.00"), ("0.01", "0.01"), (7.25, "7.25")]:
-        assert create(valid, commission_rate=rate)["commission_rate"] == shown
+        assert str(create(valid, commission_rate=rate).commission_rate) == shown
     for status in ("pending", "active", "rejected", "archived"):
-        assert create(valid, status=status)["status"] == status
+        assert create(valid, status=status).status == status
 
 
 def test_unknown_fields_and_id_are_ignored(valid):
     product = create(valid, id=999, price_minor=1, colour="red")
-    assert product["id"] != 999 and product["price"] == "19.99"
+    assert product.id != 999 and product.price == Decimal("19.99")
 
 
 # ---------------------------------------------------------------- create: invalid
@@ -237,32 +241,32 @@ def test_get_unknown_product_is_not_found(services):
 
 def test_update_is_partial_and_validated(valid):
     product = create(valid, description="old")
-    updated = products(UpdateProduct(product["id"], {"status": "active", "price": "25"}))
-    assert (updated["status"], updated["price"], updated["description"]) == (
+    updated = products(UpdateProduct(product.id, {"status": "active", "price": "25"}))
+    assert (updated.status, updated.price, updated.description) == (
         "active",
-        "25.00",
+        Decimal("25.00"),
         "old",
     )
-    assert products(UpdateProduct(product["id"], {"description": None}))["description"] is None
-    assert errors_of(UpdateProduct(product["id"], {"name": "", "price": "x", "status": "y"})) == {
+    assert products(UpdateProduct(product.id, {"description": None})).description is None
+    assert errors_of(UpdateProduct(product.id, {"name": "", "price": "x", "status": "y"})) == {
         "name": ["can't be blank"],
         "price": ["is invalid"],
         "status": ["is invalid"],
     }
-    assert errors_of(UpdateProduct(product["id"], {"created_by": 999999})) == {
+    assert errors_of(UpdateProduct(product.id, {"created_by": 999999})) == {
         "created_by": ["does not exist"]
     }
-    assert products(GetProduct(product["id"]))["price"] == "25.00"
+    assert products(GetProduct(product.id)).price == Decimal("25.00")
 
 
 def test_currency_change_rechecks_the_price(valid):
     product = create(valid, price="0.12345678", currency="NXC")
-    assert errors_of(UpdateProduct(product["id"], {"currency": "EUR"})) == {
+    assert errors_of(UpdateProduct(product.id, {"currency": "EUR"})) == {
         "price": ["must have at most 2 decimal place(s)"]
     }
-    updated = products(UpdateProduct(product["id"], {"currency": "EUR", "price": "0.12"}))
-    assert (updated["price"], updated["currency"]) == ("0.12", "EUR")
-    assert products(UpdateProduct(product["id"], {"currency": "NXC"}))["price"] == "0.12000000"
+    updated = products(UpdateProduct(product.id, {"currency": "EUR", "price": "0.12"}))
+    assert (str(updated.price), updated.currency) == ("0.12", "EUR")
+    assert str(products(UpdateProduct(product.id, {"currency": "NXC"})).price) == "0.12000000"
 
 
 def test_update_and_delete_unknown_are_not_found(services):
@@ -274,73 +278,73 @@ def test_update_and_delete_unknown_are_not_found(services):
 
 def test_delete(valid):
     product = create(valid)
-    assert products(DeleteProduct(product["id"])) is None
+    assert products(DeleteProduct(product.id)) is None
     with pytest.raises(NotFound):
-        products(GetProduct(product["id"]))
+        products(GetProduct(product.id))
 
 
 def test_a_caller_changes_only_their_own_and_never_status(valid, vendor):
     other = call(
         "accounts", CreateUser({"email": "c@example.com", "name": "C", "password": "x" * 12})
-    )["id"]
+    ).id
     active = create(valid, status="active")
     draft = create(valid)
     with pytest.raises(Forbidden):  # visible, not theirs
-        products(UpdateProduct(active["id"], {"name": "Mine now"}, other))
+        products(UpdateProduct(active.id, {"name": "Mine now"}, other))
     with pytest.raises(NotFound):  # not even visible to them
-        products(UpdateProduct(draft["id"], {"name": "Mine now"}, other))
+        products(UpdateProduct(draft.id, {"name": "Mine now"}, other))
     with pytest.raises(Forbidden):
-        products(DeleteProduct(active["id"], other))
+        products(DeleteProduct(active.id, other))
     with pytest.raises(NotFound):
-        products(DeleteProduct(draft["id"], other))
+        products(DeleteProduct(draft.id, other))
     for locked in ({"status": "active"}, {"created_by": other}):
         with pytest.raises(Forbidden):
-            products(UpdateProduct(draft["id"], {"name": "Renamed", **locked}, vendor))
-    assert products(GetProduct(draft["id"])) == draft  # nothing was changed
-    assert errors_of(UpdateProduct(draft["id"], {"price": "0"}, vendor)) == {
+            products(UpdateProduct(draft.id, {"name": "Renamed", **locked}, vendor))
+    assert products(GetProduct(draft.id)) == draft  # nothing was changed
+    assert errors_of(UpdateProduct(draft.id, {"price": "0"}, vendor)) == {
         "price": ["must be greater than 0"]
     }
-    assert products(UpdateProduct(draft["id"], {"name": "Renamed"}, vendor))["name"] == "Renamed"
-    assert products(UpdateProduct(draft["id"], {"status": "active"}))["status"] == "active"
-    products(DeleteProduct(draft["id"], vendor))
+    assert products(UpdateProduct(draft.id, {"name": "Renamed"}, vendor)).name == "Renamed"
+    assert products(UpdateProduct(draft.id, {"status": "active"})).status == "active"
+    products(DeleteProduct(draft.id, vendor))
     with pytest.raises(NotFound):
-        products(DeleteProduct(draft["id"], vendor))
-    assert products(GetProduct(active["id"])) == active
+        products(DeleteProduct(draft.id, vendor))
+    assert products(GetProduct(active.id)) == active
 
 
 def test_deleting_the_vendor_keeps_the_product(valid, vendor):
     product = create(valid)
     call("accounts", DeleteUser(vendor))
-    assert products(GetProduct(product["id"]))["created_by"] is None
-    assert products(UpdateProduct(product["id"], {"name": "Orphan"}))["name"] == "Orphan"
+    assert products(GetProduct(product.id)).created_by is None
+    assert products(UpdateProduct(product.id, {"name": "Orphan"})).name == "Orphan"
 
 
 # ---------------------------------------------------------------- listing
 
 
 def ids(page):
-    return [p["id"] for p in page["items"]]
+    return [p.id for p in page.items]
 
 
 def test_filters(valid, vendor):
     other = call(
         "accounts", CreateUser({"email": "o@example.com", "name": "O", "password": "x" * 12})
-    )["id"]
+    ).id
     lamp = create(valid, name="Desk Lamp", category="lighting", status="active")
     bulb = create(valid, name="Bulb", description="A bright LAMP bulb", category="lighting")
     chair = create(valid, name="Chair", category="furniture", created_by=other, status="active")
     odd = create(valid, name="100% cotton_shirt", category="clothes")
     listed = lambda **params: ids(products(ListProducts(params)))  # noqa: E731
-    assert listed() == [lamp["id"], bulb["id"], chair["id"], odd["id"]]
-    assert listed(created_by=vendor) == [lamp["id"], bulb["id"], odd["id"]]
-    assert listed(created_by=str(other)) == [chair["id"]]
-    assert listed(status="active") == [lamp["id"], chair["id"]]
-    assert listed(category="lighting") == [lamp["id"], bulb["id"]]
-    assert listed(q="lamp") == [lamp["id"], bulb["id"]]
-    assert listed(q="LAMP", status="pending") == [bulb["id"]]
-    assert listed(q="%") == [odd["id"]]  # wildcards match literally
+    assert listed() == [lamp.id, bulb.id, chair.id, odd.id]
+    assert listed(created_by=vendor) == [lamp.id, bulb.id, odd.id]
+    assert listed(created_by=str(other)) == [chair.id]
+    assert listed(status="active") == [lamp.id, chair.id]
+    assert listed(category="lighting") == [lamp.id, bulb.id]
+    assert listed(q="lamp") == [lamp.id, bulb.id]
+    assert listed(q="LAMP", status="pending") == [bulb.id]
+    assert listed(q="%") == [odd.id]  # wildcards match literally
     assert listed(q="o_t") == []  # as a wildcard "_" would match "ott" in "cotton"
-    assert listed(q="N_S") == [odd["id"]]
+    assert listed(q="N_S") == [odd.id]
     assert listed(q="  ") == listed()  # blank means no filter
     assert listed(category="nothing") == []
     assert listed(created_by=2**31) == listed(created_by=-1) == []  # beyond INTEGER: none
@@ -349,24 +353,24 @@ def test_filters(valid, vendor):
 def test_a_viewer_sees_active_products_and_their_own(valid, vendor):
     other = call(
         "accounts", CreateUser({"email": "v2@example.com", "name": "V", "password": "x" * 12})
-    )["id"]
+    ).id
     active = create(valid, name="Open lamp", status="active")
     draft = create(valid, name="Draft lamp")
     theirs = create(valid, name="Their lamp", created_by=other)
     retired = create(valid, name="Old lamp", created_by=other, status="archived")
     listed = lambda viewer, **params: ids(products(ListProducts(params, viewer)))  # noqa: E731
-    assert listed(None) == [active["id"], draft["id"], theirs["id"], retired["id"]]
-    assert listed(vendor) == [active["id"], draft["id"]]
-    assert listed(other) == [active["id"], theirs["id"], retired["id"]]
+    assert listed(None) == [active.id, draft.id, theirs.id, retired.id]
+    assert listed(vendor) == [active.id, draft.id]
+    assert listed(other) == [active.id, theirs.id, retired.id]
     # The filters narrow what the viewer may see; they never widen it.
-    assert listed(vendor, q="lamp", status="pending") == [draft["id"]]
-    assert listed(other, status="pending") == [theirs["id"]]
+    assert listed(vendor, q="lamp", status="pending") == [draft.id]
+    assert listed(other, status="pending") == [theirs.id]
     assert listed(vendor, created_by=other) == []
-    assert listed(other, created_by=vendor) == [active["id"]]
-    assert listed(10**6) == listed(2**40) == [active["id"]]  # no products of their own
+    assert listed(other, created_by=vendor) == [active.id]
+    assert listed(10**6) == listed(2**40) == [active.id]  # no products of their own
     page = products(ListProducts({"limit": 1}, other))
-    rest = products(ListProducts({"limit": 5, "cursor": page["next_cursor"]}, other))
-    assert ids(page) + ids(rest) == [active["id"], theirs["id"], retired["id"]]
+    rest = products(ListProducts({"limit": 5, "cursor": page.next_cursor}, other))
+    assert ids(page) + ids(rest) == [active.id, theirs.id, retired.id]
 
 
 def test_invalid_filters(services):
@@ -383,14 +387,14 @@ def test_invalid_filters(services):
 
 
 def test_cursor_pagination_is_stable(valid):
-    made = [create(valid, name=f"p{i}", category="a" if i % 2 else "b")["id"] for i in range(7)]
+    made = [create(valid, name=f"p{i}", category="a" if i % 2 else "b").id for i in range(7)]
     seen, cursor = [], None
     while True:
         params = {"limit": 3, "category": "a"} | ({"cursor": cursor} if cursor else {})
         page = products(ListProducts(params))
         seen += ids(page)
         create(valid, name="late", category="a")  # inserts while paging do not reorder
-        cursor = page["next_cursor"]
+        cursor = page.next_cursor
         if cursor is None:
             break
     assert seen[:3] == [i for i in made if made.index(i) % 2][:3]
@@ -398,11 +402,11 @@ def test_cursor_pagination_is_stable(valid):
 
 
 def test_list_products_by_user(valid, vendor):
-    mine = [create(valid, name=f"m{i}")["id"] for i in range(3)]
+    mine = [create(valid, name=f"m{i}").id for i in range(3)]
     page = products(ListProductsByUser(vendor, {"limit": 2}))
-    rest = products(ListProductsByUser(vendor, {"limit": 2, "cursor": page["next_cursor"]}))
-    assert ids(page) + ids(rest) == mine and rest["next_cursor"] is None
-    assert products(ListProductsByUser(4242)) == {"items": [], "next_cursor": None}
+    rest = products(ListProductsByUser(vendor, {"limit": 2, "cursor": page.next_cursor}))
+    assert ids(page) + ids(rest) == mine and rest.next_cursor is None
+    assert products(ListProductsByUser(4242)) == Page(())
 
 
 def test_every_filter_is_backed_by_an_index(engine):
@@ -425,7 +429,7 @@ def test_crash_mid_workload_loses_and_duplicates_nothing(valid, engine):
         for i in range(12):
             name = f"t{t}-{i}"
             try:
-                outcomes.append((name, create(valid, name=name)["id"]))
+                outcomes.append((name, create(valid, name=name).id))
             except ActorCrashed:
                 outcomes.append((name, None))
             with lock:
@@ -447,4 +451,4 @@ def test_crash_mid_workload_loses_and_duplicates_nothing(valid, engine):
     succeeded = {(name, pid) for name, pid in outcomes if pid is not None}
     assert succeeded <= set(rows)  # nothing committed was lost
     assert set(names) <= {name for name, _ in outcomes}
-    assert products(GetProduct(next(iter(succeeded))[1]))["id"]  # the restarted pool serves
+    assert products(GetProduct(next(iter(succeeded))[1])).id  # the restarted pool serves

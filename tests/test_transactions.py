@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
@@ -16,13 +18,14 @@ from actors.ledger import Balances, VerifyChain
 from actors.products import CreateProduct
 from actors.transactions import CreateTransaction, GetTransaction, ListTransactions
 from bitnexus.common.pagination import encode_cursor
+from bitnexus.ledger import Posting
 from bitnexus.ledger.schema import ledger_transactions
 from supervisors import call
 
 FIELDS = {
-    "id", "kind", "status", "amount", "currency", "user_id", "recipient_id", "product_id",
+    "id", "kind", "amount", "currency", "user_id", "recipient_id", "product_id",
     "affiliate_id", "description", "idempotency_key", "postings", "block_index", "hash",
-    "inserted_at",
+    "inserted_at", "replayed",
 }  # fmt: skip
 
 
@@ -55,59 +58,57 @@ def count_transactions(engine):
 
 def test_deposit_credits_the_wallet_from_the_world(services):
     alice = make_user()
-    reply = create(alice, kind="deposit", amount="12.5", currency="EUR", description="salary")
-    tx = reply["transaction"]
-    assert reply["replay"] is False and set(tx) == FIELDS
-    assert (tx["kind"], tx["status"], tx["amount"], tx["currency"]) == (
+    tx = create(alice, kind="deposit", amount="12.5", currency="EUR", description="salary")
+    assert tx.replayed is False and {f.name for f in dataclasses.fields(tx)} == FIELDS
+    assert (tx.kind, tx.status, tx.amount, tx.currency) == (
         "deposit",
         "posted",
-        "12.50",
+        Decimal("12.50"),
         "EUR",
     )
-    assert tx["user_id"] == alice and tx["description"] == "salary"
-    assert [(p["account"], p["amount"]) for p in tx["postings"]] == [
+    assert tx.user_id == alice and tx.description == "salary"
+    assert [(p.account, str(p.amount)) for p in tx.postings] == [
         ("world", "-12.50"),
         ("wallet", "12.50"),
     ]
-    assert tx["inserted_at"].endswith("Z") and len(tx["hash"]) == 64
-    assert call("transactions", GetTransaction(tx["id"]), TIMEOUT) == tx
+    assert tx.inserted_at.tzinfo == UTC and len(tx.hash) == 64
+    assert call("transactions", GetTransaction(tx.id), TIMEOUT) == tx
 
 
 def test_amounts_are_read_exactly_in_each_currency(services):
     alice = make_user()
-    assert fund(alice, "0.00000001", "NXC")["amount"] == "0.00000001"
-    assert fund(alice, 3, "USD")["amount"] == "3.00"
-    assert fund(alice, 0.1, "EUR")["amount"] == "0.10"
-    assert fund(alice, "1e2", "EUR")["amount"] == "100.00"
+    assert fund(alice, "0.00000001", "NXC").amount == Decimal("0.00000001")
+    assert fund(alice, 3, "USD").amount == Decimal("3.00")
+    assert fund(alice, 0.1, "EUR").amount == Decimal("0.10")
+    assert fund(alice, "1e2", "EUR").amount == Decimal("100.00")
     assert call("ledger", Balances(alice), TIMEOUT) == {
-        "EUR": "100.10",
-        "USD": "3.00",
-        "NXC": "0.00000001",
+        "EUR": Decimal("100.10"),
+        "USD": Decimal("3.00"),
+        "NXC": Decimal("0.00000001"),
     }
 
 
 def test_withdrawal_needs_funds(services):
     alice = make_user()
     fund(alice, "5.00")
-    assert transact(alice, kind="withdrawal", amount="4.99", currency="EUR")["postings"][1] == {
-        "account": "world", "user_id": None, "currency": "EUR", "amount": "4.99",
-        "balance_after": "-0.01",
-    }  # fmt: skip
+    assert transact(alice, kind="withdrawal", amount="4.99", currency="EUR").postings[1] == Posting(
+        user_id=None, currency="EUR", amount=Decimal("4.99"), balance_after=Decimal("-0.01")
+    )
     assert errors_of(alice, kind="withdrawal", amount="0.02", currency="EUR") == {
         "amount": ["insufficient funds"]
     }
     assert errors_of(alice, kind="withdrawal", amount="1", currency="USD") == {
         "amount": ["insufficient funds"]
     }
-    assert balance(alice) == "0.01"
+    assert balance(alice) == Decimal("0.01")
 
 
 def test_transfer_moves_money_between_wallets(services):
     alice, bob = make_user(), make_user()
     fund(alice, "10")
     tx = transact(alice, kind="transfer", amount="2.50", currency="EUR", recipient_id=str(bob))
-    assert tx["recipient_id"] == bob
-    assert (balance(alice), balance(bob)) == ("7.50", "2.50")
+    assert tx.recipient_id == bob
+    assert (balance(alice), balance(bob)) == (Decimal("7.50"), Decimal("2.50"))
     assert errors_of(alice, kind="transfer", amount="8", currency="EUR", recipient_id=bob) == {
         "amount": ["insufficient funds"]
     }
@@ -123,16 +124,16 @@ def test_purchase_pays_the_vendor_and_the_affiliate_commission(services):
     buyer, vendor, affiliate = make_user(), make_user(), make_user("affiliate")
     fund(buyer, "100")
     lamp = product(vendor, price="10.01", commission_rate="12.5")
-    tx = transact(buyer, kind="purchase", product_id=lamp["id"], affiliate_id=affiliate)
-    assert (tx["amount"], tx["product_id"], tx["affiliate_id"]) == ("10.01", lamp["id"], affiliate)
+    tx = transact(buyer, kind="purchase", product_id=lamp.id, affiliate_id=affiliate)
+    assert (str(tx.amount), tx.product_id, tx.affiliate_id) == ("10.01", lamp.id, affiliate)
     # 12.5 % of 10.01 is 1.25125: the affiliate gets 1.25, the vendor the rest.
-    assert [(p["user_id"], p["amount"]) for p in tx["postings"]] == [
+    assert [(p.user_id, str(p.amount)) for p in tx.postings] == [
         (buyer, "-10.01"),
         (vendor, "8.76"),
         (affiliate, "1.25"),
     ]
-    plain = transact(buyer, kind="purchase", product_id=lamp["id"])
-    assert [(p["user_id"], p["amount"]) for p in plain["postings"]] == [
+    plain = transact(buyer, kind="purchase", product_id=lamp.id)
+    assert [(p.user_id, str(p.amount)) for p in plain.postings] == [
         (buyer, "-10.01"),
         (vendor, "10.01"),
     ]
@@ -145,27 +146,27 @@ def test_purchase_refusals(services):
     cheap = product(vendor, price="1.00")
     pending = product(vendor, status="pending")
     mine = product(buyer, price="1.00")
-    assert errors_of(buyer, kind="purchase", product_id=lamp["id"]) == {
+    assert errors_of(buyer, kind="purchase", product_id=lamp.id) == {
         "amount": ["insufficient funds"]
     }
-    assert errors_of(buyer, kind="purchase", product_id=pending["id"]) == {
+    assert errors_of(buyer, kind="purchase", product_id=pending.id) == {
         "product_id": ["is not active"]
     }
-    assert errors_of(buyer, kind="purchase", product_id=mine["id"]) == {
+    assert errors_of(buyer, kind="purchase", product_id=mine.id) == {
         "product_id": ["can't be bought by its vendor"]
     }
     assert errors_of(buyer, kind="purchase", product_id=10**6) == {"product_id": ["does not exist"]}
-    assert errors_of(buyer, kind="purchase", product_id=cheap["id"], affiliate_id=other) == {
+    assert errors_of(buyer, kind="purchase", product_id=cheap.id, affiliate_id=other) == {
         "affiliate_id": ["is not an affiliate"]
     }
-    assert errors_of(buyer, kind="purchase", product_id=pending["id"], affiliate_id=10**6) == {
+    assert errors_of(buyer, kind="purchase", product_id=pending.id, affiliate_id=10**6) == {
         "product_id": ["is not active"],
         "affiliate_id": ["does not exist"],
     }
-    assert errors_of(buyer, kind="purchase", product_id=cheap["id"], affiliate_id=buyer) == {
+    assert errors_of(buyer, kind="purchase", product_id=cheap.id, affiliate_id=buyer) == {
         "affiliate_id": ["can't be the buyer"]
     }
-    assert balance(buyer) == "5.00"
+    assert balance(buyer) == Decimal("5.00")
 
 
 # ---------------------------------------------------------------- validation
@@ -221,7 +222,7 @@ def test_limits_are_inclusive_and_unknown_fields_ignored(services):
         alice, kind="deposit", amount="9999999999.99", currency="EUR", description="d" * 500,
         idempotency_key="k" * 255, id=5, status="void", recipient_id="not looked at",
     )  # fmt: skip
-    assert tx["amount"] == "9999999999.99" and tx["recipient_id"] is None and tx["id"] != 5
+    assert tx.amount == Decimal("9999999999.99") and tx.recipient_id is None and tx.id != 5
 
 
 def test_an_unknown_transaction_is_not_found(services):
@@ -245,16 +246,16 @@ def test_a_replay_returns_the_original_and_posts_nothing(services, engine):
     }
     first = create(alice, **attrs)
     again = create(alice, **attrs | {"amount": "1.00", "recipient_id": str(bob)})  # same request
-    assert again == {"transaction": first["transaction"], "replay": True}
+    assert again == dataclasses.replace(first, replayed=True)
     assert errors_of(alice, **attrs | {"amount": "2"}) == {
         "idempotency_key": ["was already used for another request"]
     }
     # Replays answer even when the request could not be posted again (funds are gone now).
     transact(alice, kind="withdrawal", amount="9", currency="EUR")
-    assert create(alice, **attrs)["replay"] is True
-    assert create(bob, **attrs | {"recipient_id": alice})["replay"] is False  # keys are per user
+    assert create(alice, **attrs).replayed is True
+    assert create(bob, **attrs | {"recipient_id": alice}).replayed is False  # keys are per user
     assert count_transactions(engine) == 4
-    assert balance(alice) == "1.00"
+    assert balance(alice) == Decimal("1.00")
 
 
 # ---------------------------------------------------------------- accounts
@@ -297,22 +298,22 @@ def test_commission_rounds_half_even_and_postings_sum_to_zero(
     rate = Decimal(rate_bp).scaleb(-2)
     fund(buyer, str(price), currency)
     item = product(vendor, price=str(price), currency=currency, commission_rate=str(rate))
-    tx = transact(buyer, kind="purchase", product_id=item["id"], affiliate_id=affiliate)
-    amounts = {p["user_id"]: Decimal(p["amount"]) for p in tx["postings"]}
+    tx = transact(buyer, kind="purchase", product_id=item.id, affiliate_id=affiliate)
+    amounts = {p.user_id: Decimal(p.amount) for p in tx.postings}
     assert sum(amounts.values()) == 0
     expected = (price * rate / 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
     assert amounts.get(affiliate, Decimal(0)) == expected
     assert amounts.get(vendor, Decimal(0)) == price - expected  # nothing left: no posting
-    assert all(Decimal(p["balance_after"]) >= 0 for p in tx["postings"] if p["user_id"] is not None)
+    assert all(Decimal(p.balance_after) >= 0 for p in tx.postings if p.user_id is not None)
 
 
 def test_the_chain_verifies_after_every_kind(services):
     buyer, vendor = make_user(), make_user()
     fund(buyer, "3")
-    transact(buyer, kind="purchase", product_id=product(vendor, price="1")["id"])
+    transact(buyer, kind="purchase", product_id=product(vendor, price="1").id)
     transact(buyer, kind="transfer", amount="1", currency="EUR", recipient_id=vendor)
     transact(vendor, kind="withdrawal", amount="2", currency="EUR")
-    assert call("ledger", VerifyChain(), TIMEOUT)["valid"]
+    assert call("ledger", VerifyChain(), TIMEOUT).valid
 
 
 # ---------------------------------------------------------------- listing
@@ -323,18 +324,18 @@ def listed(party_id=None, **params):
 
 
 def listed_ids(party_id=None, **params):
-    return [tx["id"] for tx in listed(party_id, **params)["items"]]
+    return [tx.id for tx in listed(party_id, **params).items]
 
 
 def test_list_transactions_of_each_party_newest_first(services):
     alice, bob, vendor, stranger = make_user(), make_user(), make_user(), make_user()
     affiliate = make_user("affiliate")
-    eur = fund(alice, "100")["id"]
-    usd = fund(alice, "5", "USD")["id"]
-    sent = transact(alice, kind="transfer", amount="3", currency="EUR", recipient_id=bob)["id"]
-    out = transact(bob, kind="withdrawal", amount="1", currency="EUR")["id"]
+    eur = fund(alice, "100").id
+    usd = fund(alice, "5", "USD").id
+    sent = transact(alice, kind="transfer", amount="3", currency="EUR", recipient_id=bob).id
+    out = transact(bob, kind="withdrawal", amount="1", currency="EUR").id
     lamp = product(vendor, price="10", commission_rate="10")
-    bought = transact(alice, kind="purchase", product_id=lamp["id"], affiliate_id=affiliate)["id"]
+    bought = transact(alice, kind="purchase", product_id=lamp.id, affiliate_id=affiliate).id
     assert listed_ids(alice) == [bought, sent, usd, eur]
     assert listed_ids(bob) == [out, sent]
     assert listed_ids(vendor) == listed_ids(affiliate) == [bought]
@@ -345,26 +346,26 @@ def test_list_transactions_of_each_party_newest_first(services):
     assert listed_ids(bob, kind="deposit") == []
     assert listed_ids(kind="withdrawal", currency="EUR") == [out]
     page = listed(bob)
-    assert page["next_cursor"] is None
-    assert page["items"][1] == call("transactions", GetTransaction(sent), TIMEOUT)
+    assert page.next_cursor is None
+    assert page.items[1] == call("transactions", GetTransaction(sent), TIMEOUT)
 
 
 def test_list_transactions_pages_stably(services):
     alice, bob = make_user(), make_user()
-    made = [fund(alice, str(i + 1))["id"] for i in range(7)]
+    made = [fund(alice, str(i + 1)).id for i in range(7)]
     seen, cursor = [], None
     while True:
         page = listed(alice, limit=3, **({"cursor": cursor} if cursor else {}))
-        assert len(page["items"]) <= 3
-        seen += [tx["id"] for tx in page["items"]]
+        assert len(page.items) <= 3
+        seen += [tx.id for tx in page.items]
         fund(alice, "1")  # newer ones while paging never show up on a later page
         fund(bob, "1")
-        cursor = page["next_cursor"]
+        cursor = page.next_cursor
         if cursor is None:
             break
     assert seen == made[::-1]
     everyone = listed(limit=2)
-    assert len(everyone["items"]) == 2 and everyone["next_cursor"] is not None
+    assert len(everyone.items) == 2 and everyone.next_cursor is not None
 
 
 def test_list_transactions_rejects_invalid_params(services):
@@ -379,7 +380,7 @@ def test_list_transactions_rejects_invalid_params(services):
     user = make_user()
     fund(user, "1")
     fund(user, "1")
-    cursor = listed(user, limit=1)["next_cursor"]
+    cursor = listed(user, limit=1).next_cursor
     assert cursor is not None and listed_ids(user, cursor=cursor)
     # Another listing's cursor is not one of ours.
     assert listed_errors(cursor=encode_cursor("products", 5)) == {"cursor": ["is invalid"]}

@@ -1,7 +1,8 @@
 """Every error response, registered in one place, rendered as the Phoenix contract says.
 
-Services answer with `Rejected` subclasses (actors/errors.py); the runtime with
-`CallTimeout`, `NoProcess` or `ActorCrashed`; Flask/Werkzeug with `HTTPException`.
+Services answer with the domain's outcomes and `Unavailable` (actors/errors.py); the
+runtime with `CallTimeout`, `NoProcess`, `ActorCrashed` or a `Rejected`; Flask/Werkzeug
+with `HTTPException`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from werkzeug.exceptions import HTTPException
 
 from actors import errors as service
 from supervisors import ActorCrashed, CallTimeout, ChildError, NoProcess, Rejected
-from web.responses import error, json_response, validation_errors
+from web.responses import RETRY_AFTER_SECONDS, error, json_response, validation_errors
 
 logger = logging.getLogger("bitnexus.web")
-
-RETRY_AFTER_SECONDS = "1"
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -28,6 +27,7 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(service.Unauthorized, lambda _exc: unauthorized())
     app.register_error_handler(service.Unavailable, _unavailable)
     app.register_error_handler(ChildError, _child_error)
+    app.register_error_handler(service.DomainError, _rejected)
     app.register_error_handler(Rejected, _rejected)
     app.register_error_handler(CallTimeout, _unavailable)
     app.register_error_handler(NoProcess, _unavailable)
@@ -67,7 +67,7 @@ def _child_error(exc: ChildError) -> Response:
     return validation_errors({"status": [exc.reason]})
 
 
-def _rejected(exc: Rejected) -> Response:
+def _rejected(exc: Exception) -> Response:
     # An expected outcome this layer has no specific mapping for: the caller's request.
     return json_response({"errors": {"base": [str(exc) or "is invalid"]}}, 422)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-Schema = dict[str, Any]
+from bitnexus.accounts import ROLES
+from bitnexus.catalog import PRODUCT_STATUSES
+from bitnexus.ledger import TRANSACTION_KINDS
+from web.shape import PATH_ID_MAX
 
-MAX_ID = 2**63 - 1
-ROLES = ["user", "affiliate", "admin"]
-PRODUCT_STATUSES = ["pending", "active", "rejected", "archived"]
-KINDS = ["deposit", "withdrawal", "transfer", "purchase"]
+Schema = dict[str, Any]
 
 
 def ref(name: str) -> Schema:
@@ -28,7 +28,7 @@ def obj(properties: dict[str, Schema], required: list[str] | None = None) -> Sch
 
 
 STRING, INTEGER, DECIMAL = {"type": "string"}, {"type": "integer"}, {"type": "string"}
-ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+ID = {"type": "integer", "minimum": 1, "maximum": PATH_ID_MAX}
 TIMESTAMP = {"type": "string", "format": "date-time"}
 
 SCHEMAS: dict[str, Schema] = {
@@ -37,7 +37,7 @@ SCHEMAS: dict[str, Schema] = {
             "id": INTEGER,
             "email": STRING,
             "name": STRING,
-            "role": {"enum": ROLES},
+            "role": {"enum": list(ROLES)},
             "inserted_at": TIMESTAMP,
             "updated_at": TIMESTAMP,
         }
@@ -47,7 +47,7 @@ SCHEMAS: dict[str, Schema] = {
             "email": STRING,
             "name": STRING,
             "password": {"type": "string", "writeOnly": True},
-            "role": {"enum": ROLES},
+            "role": {"enum": list(ROLES)},
         },
         [],
     ),
@@ -80,7 +80,7 @@ SCHEMAS: dict[str, Schema] = {
             "price": DECIMAL,
             "currency": STRING,
             "commission_rate": DECIMAL,
-            "status": {"enum": PRODUCT_STATUSES},
+            "status": {"enum": list(PRODUCT_STATUSES)},
             "created_by": nullable(INTEGER),
             "inserted_at": TIMESTAMP,
             "updated_at": TIMESTAMP,
@@ -94,7 +94,7 @@ SCHEMAS: dict[str, Schema] = {
             "price": DECIMAL,
             "currency": STRING,
             "commission_rate": DECIMAL,
-            "status": {"enum": PRODUCT_STATUSES},
+            "status": {"enum": list(PRODUCT_STATUSES)},
         },
         [],
     ),
@@ -110,7 +110,7 @@ SCHEMAS: dict[str, Schema] = {
     "Transaction": obj(
         {
             "id": INTEGER,
-            "kind": {"enum": KINDS},
+            "kind": {"enum": list(TRANSACTION_KINDS)},
             "status": STRING,
             "amount": DECIMAL,
             "currency": STRING,
@@ -128,7 +128,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "TransactionParams": obj(
         {
-            "kind": {"enum": KINDS},
+            "kind": {"enum": list(TRANSACTION_KINDS)},
             "amount": DECIMAL,
             "currency": STRING,
             "recipient_id": ID,
@@ -292,7 +292,7 @@ def _paths() -> dict[str, Schema]:
     user_id, product_id, tx_id = path_id("user_id"), path_id("product_id"), path_id("id")
     product_filters = [
         query("created_by", ID),
-        query("status", {"enum": PRODUCT_STATUSES}),
+        query("status", {"enum": list(PRODUCT_STATUSES)}),
         query("category", STRING),
         query("q", STRING),
         *PAGING,
@@ -384,7 +384,11 @@ def _paths() -> dict[str, Schema]:
             "get": operation(
                 "The caller's transactions (as initiator or any party)",
                 _ok(200, page(tx), "A page"),
-                parameters=[query("kind", {"enum": KINDS}), query("currency", STRING), *PAGING],
+                parameters=[
+                    query("kind", {"enum": list(TRANSACTION_KINDS)}),
+                    query("currency", STRING),
+                    *PAGING,
+                ],
             ),
             "post": operation(
                 "Record a transaction; Idempotency-Key makes a retry safe",

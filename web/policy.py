@@ -1,8 +1,8 @@
 """Who may see and change what: access rules keyed on the caller's identity and role.
 
-Field values are never checked here (the services do that). Ownership of a product being
-changed is checked by the Products service in the transaction that writes: web passes
-the caller (`restricted_to`).
+Field values are never checked here (the services do that). Who sees a product, and
+ownership of one being changed, are the catalog's rules, checked by the Products service
+(in the transaction that writes): web passes the caller (`restricted_to`).
 """
 
 from __future__ import annotations
@@ -10,23 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from werkzeug.exceptions import Forbidden, NotFound
+from werkzeug.exceptions import Forbidden
 
+from bitnexus.ledger import Transaction
 from web.auth import Caller
-
-
-def can_see_product(caller: Caller, product: Mapping[str, Any]) -> bool:
-    """Active products are public; others only to their vendor and admins."""
-    return (
-        product.get("status") == "active"
-        or caller.is_admin
-        or caller.is_self(product.get("created_by"))
-    )
-
-
-def check_product_visible(caller: Caller, product: Mapping[str, Any]) -> None:
-    if not can_see_product(caller, product):
-        raise NotFound()  # an invisible product is indistinguishable from a missing one
 
 
 def restricted_to(caller: Caller) -> int | None:
@@ -46,24 +33,6 @@ def check_self_registration(attrs: Mapping[str, Any]) -> None:
         raise Forbidden()
 
 
-def product_filters(caller: Caller, params: dict[str, str]) -> dict[str, str] | None:
-    """The filters a vendor's product listing (`created_by` set) runs with; None when
-    nothing can be visible: another vendor's products are seen only when active.
-    """
-    if caller.is_admin or params.get("created_by") == str(caller.user_id):
-        return params
-    if params.get("status", "active") != "active":
-        return None
-    return {**params, "status": "active"}
-
-
-def transaction_parties(tx: Mapping[str, Any]) -> set[int]:
-    """The initiator, the named parties, and every wallet the postings touch."""
-    named = {tx.get("user_id"), tx.get("recipient_id"), tx.get("affiliate_id")}
-    named |= {p.get("user_id") for p in tx.get("postings", ())}
-    return {party for party in named if isinstance(party, int)}
-
-
-def check_transaction_party(caller: Caller, tx: Mapping[str, Any]) -> None:
-    if not (caller.is_admin or caller.user_id in transaction_parties(tx)):
+def check_transaction_party(caller: Caller, tx: Transaction) -> None:
+    if not (caller.is_admin or caller.user_id in tx.parties):
         raise Forbidden()

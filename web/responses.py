@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from http import HTTPStatus
 from typing import Any, TypeVar
 
 from flask import Response
 
+from bitnexus.common.pagination import Page
+from web import render
+
 JSON_TYPE = "application/json; charset=utf-8"
+RETRY_AFTER_SECONDS = "1"  # what a 503 asks the client to wait, shed or unavailable
 
 View = TypeVar("View")
+T = TypeVar("T")
 
 
 def produces(mimetype: str) -> Callable[[View], View]:
@@ -26,18 +29,10 @@ def produces(mimetype: str) -> Callable[[View], View]:
     return mark
 
 
-def _default(value: object) -> object:
-    if isinstance(value, Decimal):
-        return str(value)  # Ecto encodes decimals as strings
-    if isinstance(value, datetime.datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def json_response(
     payload: object, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
-    body = json.dumps(payload, default=_default, ensure_ascii=False, separators=(",", ":"))
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     return Response(body, status=status, headers=dict(headers or {}), content_type=JSON_TYPE)
 
 
@@ -53,9 +48,10 @@ def no_content() -> Response:
     return Response(status=204)
 
 
-def page(reply: Mapping[str, Any]) -> Response:
-    """A service's page reply (`items`, `next_cursor`) as `{"data", "meta": {"next"}}`."""
-    return json_response({"data": reply["items"], "meta": {"next": reply["next_cursor"]}})
+def page(value: Page[T], item: Callable[[T], dict[str, Any]]) -> Response:
+    """A service's page as `{"data": [...], "meta": {"next": cursor}}`, each item rendered
+    by `item`."""
+    return json_response(render.page(value, item))
 
 
 def error(status: int, headers: Mapping[str, str] | None = None) -> Response:

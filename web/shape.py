@@ -11,8 +11,12 @@ from flask import g, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import BaseConverter
 
+from bitnexus.database import BIGINT_MAX
+
 MAX_BODY_BYTES = 1024 * 1024
-MAX_ID = 2**63 - 1
+# Path ids parse as Ecto's :id, a 64-bit integer; past it a segment is a bad id (400).
+# Between the INTEGER columns' MAX_ID and this, an id names no row: the service says 404.
+PATH_ID_MAX = BIGINT_MAX
 
 
 class BadId(str):
@@ -30,7 +34,7 @@ class IdConverter(BaseConverter):
     part_isolating = True
 
     def to_python(self, value: str) -> int | BadId:
-        if value.isascii() and value.isdigit() and int(value) <= MAX_ID:
+        if value.isascii() and value.isdigit() and int(value) <= PATH_ID_MAX:
             return int(value)
         return BadId(value)
 
@@ -64,8 +68,8 @@ def parse_body() -> None:
 
 
 def _not_json(literal: str) -> float:
-    # Found by drill 6: Python's json accepts NaN and Infinity, which RFC 8259 (and
-    # Phoenix's Jason) do not: a body using them is malformed, 400.
+    # Python's json accepts NaN and Infinity, which RFC 8259 (and Phoenix's Jason) do
+    # not: a body using them is malformed, 400.
     raise ValueError(f"{literal} is not JSON")
 
 

@@ -16,8 +16,9 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from web.responses import RETRY_AFTER_SECONDS
+
 EXEMPT_PREFIXES = ("/health", "/ready", "/metrics", "/admin")
-RETRY_AFTER_SECONDS = "1"
 _BODY = json.dumps({"errors": {"detail": "Service Unavailable"}}).encode()
 _waits = threading.local()
 

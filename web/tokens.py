@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import jwt
 
+from bitnexus.accounts import ROLES
+
 ALGORITHM = "HS256"
 LIFETIME_SECONDS = 24 * 60 * 60
-ROLES = ("user", "affiliate", "admin")
 
 
 class InvalidToken(Exception):

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bitnexus.accounts.passwords import Passwords
-from bitnexus.accounts.users import Users, email_key
+from bitnexus.accounts.users import User, Users, email_key
 from bitnexus.config import Config
 from bitnexus.database.engine import reading
 from bitnexus.database.schema import users
@@ -16,10 +16,10 @@ from bitnexus.database.schema import users
 
 def create_or_promote(
     config: Config, engine: Engine, email: str, name: str, password: Callable[[], str]
-) -> tuple[dict, bool]:
+) -> tuple[User, bool]:
     """The admin user and whether it was created (False: an existing user promoted).
 
-    `password` is asked for only when a new user is created. Raises the services'
+    `password` is asked for only when a new user is created. Raises
     `ValidationFailed` for a bad email, name or password.
     """
     accounts = Users(engine, Passwords(config))

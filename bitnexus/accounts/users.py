@@ -1,17 +1,18 @@
-"""Users: validation rules and persistence behind the Accounts service."""
+"""Users: the `User` value, validation rules and persistence behind the Accounts service."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from actors.errors import NotFound, Unauthorized, ValidationFailed
 from bitnexus.accounts.passwords import Passwords
 from bitnexus.common.changeset import (
     TAKEN,
@@ -20,7 +21,8 @@ from bitnexus.common.changeset import (
     cast_trimmed_string,
     enum_caster,
 )
-from bitnexus.common.pagination import page, page_request
+from bitnexus.common.errors import NotFound, Unauthorized, ValidationFailed
+from bitnexus.common.pagination import Page, page, page_request
 from bitnexus.database.engine import reading
 from bitnexus.database.schema import USER_ROLES, users, utcnow
 
@@ -39,21 +41,31 @@ def email_key(email: str) -> str:
     return email.strip().lower()
 
 
-def user_reply(row: RowMapping) -> dict[str, Any]:
-    """A user as plain data with Phoenix field names; never the password or its hash."""
-    return {
-        "id": row["id"],
-        "email": row["email"],
-        "name": row["name"],
-        "role": row["role"],
-        "inserted_at": iso(row["inserted_at"]),
-        "updated_at": iso(row["updated_at"]),
-    }
+@dataclass(frozen=True)
+class User:
+    """A user as the services answer it: never the password or its hash."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    inserted_at: datetime
+    updated_at: datetime
 
 
-def iso(value: Any) -> str:
-    """ISO 8601 UTC with a `Z`, as Ecto encodes :utc_datetime."""
-    return value.isoformat().replace("+00:00", "Z")
+def to_user(row: RowMapping) -> User:
+    return User(
+        id=row["id"],
+        email=row["email"],
+        name=row["name"],
+        role=row["role"],
+        inserted_at=row["inserted_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def to_users(rows: Sequence[RowMapping]) -> list[User]:
+    return [to_user(row) for row in rows]
 
 
 def changeset(params: Mapping[Any, object], data: Mapping[str, object]) -> Changeset:
@@ -73,13 +85,13 @@ def changeset(params: Mapping[Any, object], data: Mapping[str, object]) -> Chang
 
 
 class Users:
-    """User records over `engine`; raises `actors.errors` exceptions for expected outcomes."""
+    """User records over `engine`; raises the domain's errors for expected outcomes."""
 
     def __init__(self, engine: Engine, passwords: Passwords) -> None:
         self._engine = engine
         self._passwords = passwords
 
-    def list(self, params: Mapping[str, object]) -> dict[str, Any]:
+    def list(self, params: Mapping[str, object]) -> Page[User]:
         cs = Changeset(params, {})
         request = page_request(cs, CURSOR_KIND)
         if not cs.valid:
@@ -92,13 +104,13 @@ class Users:
         )
         with reading(self._engine) as conn:
             rows = conn.execute(query).mappings().all()
-        return page(CURSOR_KIND, [user_reply(r) for r in rows], request.limit)
+        return page(CURSOR_KIND, rows, request.limit, to_users)
 
-    def get(self, user_id: int) -> dict[str, Any]:
+    def get(self, user_id: int) -> User:
         with reading(self._engine) as conn:
-            return user_reply(self._fetch(conn, user_id))
+            return to_user(self._fetch(conn, user_id))
 
-    def create(self, params: Mapping[Any, object]) -> dict[str, Any]:
+    def create(self, params: Mapping[Any, object]) -> User:
         cs = changeset(params, _DEFAULTS)
         if not cs.valid:
             raise ValidationFailed(cs.errors)
@@ -115,9 +127,9 @@ class Users:
         }
         with unique_email(), self._engine.begin() as conn:
             row = conn.execute(users.insert().values(values).returning(*users.c)).mappings().one()
-        return user_reply(row)
+        return to_user(row)
 
-    def update(self, user_id: int, params: Mapping[Any, object]) -> dict[str, Any]:
+    def update(self, user_id: int, params: Mapping[Any, object]) -> User:
         with reading(self._engine) as conn:
             current = self._fetch(conn, user_id)
         cs = changeset(params, current)
@@ -129,14 +141,14 @@ class Users:
         if "password" in cs.changes:
             values["password_hash"] = self._passwords.hash(str(cs.changes["password"]))
         if not values:
-            return user_reply(current)  # nothing changed: Ecto leaves updated_at alone
+            return to_user(current)  # nothing changed: Ecto leaves updated_at alone
         values["updated_at"] = utcnow()
         query = users.update().where(users.c.id == user_id).values(values).returning(*users.c)
         with unique_email(), self._engine.begin() as conn:
             row = conn.execute(query).mappings().one_or_none()
         if row is None:
             raise NotFound(f"user {user_id}")
-        return user_reply(row)
+        return to_user(row)
 
     def delete(self, user_id: int, guard: DeleteGuard) -> None:
         """Delete a user; `guard(conn, user_id)` may refuse by raising, inside the transaction."""
@@ -145,10 +157,10 @@ class Users:
             guard(conn, user_id)
             conn.execute(users.delete().where(users.c.id == user_id))
 
-    def authenticate(self, email: object, password: object) -> dict[str, Any]:
+    def authenticate(self, email: object, password: object) -> User:
         """The user whose email and password match; Unauthorized otherwise (same work)."""
-        # Found by drill 6: a NUL in the email reached PostgreSQL and crashed the actor,
-        # so anyone could crash Accounts workers at will. No stored email holds one.
+        # PostgreSQL's text cannot hold a NUL (the query would fail and crash the actor),
+        # and no stored email holds one: such an email matches nobody.
         key = email_key(email) if isinstance(email, str) and "\x00" not in email else None
         with reading(self._engine) as conn:
             row = (
@@ -161,7 +173,7 @@ class Users:
             raise Unauthorized("invalid email or password")
         if self._passwords.needs_rehash(row["password_hash"]):
             self._rehash(row["id"], secret)
-        return user_reply(row)
+        return to_user(row)
 
     def exists(self, user_id: int) -> bool:
         with reading(self._engine) as conn:

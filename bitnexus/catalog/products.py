@@ -1,9 +1,13 @@
-"""Products: validation rules, money conversion and queries behind the Products service."""
+"""Products: the `Product` value, who sees one, validation rules, money conversion and
+queries behind the Products service."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -11,8 +15,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from actors.errors import Forbidden, NotFound, ValidationFailed
-from bitnexus.accounts.users import iso
 from bitnexus.common.changeset import (
     DOES_NOT_EXIST,
     Changeset,
@@ -21,8 +23,9 @@ from bitnexus.common.changeset import (
     cast_string,
     enum_caster,
 )
-from bitnexus.common.money import format_minor, from_minor, to_minor
-from bitnexus.common.pagination import page, page_request
+from bitnexus.common.errors import Forbidden, NotFound, ValidationFailed
+from bitnexus.common.money import from_minor, to_minor
+from bitnexus.common.pagination import Page, page, page_request
 from bitnexus.database.engine import reading
 from bitnexus.database.schema import MAX_ID, PRODUCT_STATUSES, products, users, utcnow
 
@@ -32,6 +35,7 @@ CATEGORY_MAX = 100
 PRICE_LIMIT = 10_000_000_000  # exclusive; keeps minor units within 64 bits at 8 places
 COMMISSION_PLACES = 2
 CURSOR_KIND = "products"
+ACTIVE = "active"  # the status that makes a product public, and the one that can be bought
 VENDOR_LOCKED_FIELDS = ("status", "created_by")  # only an admin changes these
 _DEFAULTS: Mapping[str, object] = {
     "currency": "EUR",
@@ -55,30 +59,50 @@ def search_text(name: str, description: str | None) -> str:
     return f"{name}\n{description or ''}".lower()
 
 
-def product_reply(row: RowMapping, currencies: Mapping[str, int]) -> dict[str, Any]:
-    """A product as plain data with Phoenix field names; decimals as strings."""
-    return product_fields(row, currencies, format_minor) | {
-        "inserted_at": iso(row["inserted_at"]),
-        "updated_at": iso(row["updated_at"]),
-    }
+@dataclass(frozen=True)
+class Product:
+    """A product as the services answer it; `price` in its currency's places."""
+
+    id: int
+    name: str
+    description: str | None
+    category: str | None
+    price: Decimal
+    currency: str
+    commission_rate: Decimal  # percent of the price paid to the affiliate
+    status: str
+    created_by: int | None  # the vendor; None once the vendor is deleted
+    inserted_at: datetime
+    updated_at: datetime
 
 
-def product_fields(
-    row: RowMapping, currencies: Mapping[str, int], money: Callable[[int, int], Any]
-) -> dict[str, Any]:
-    """A stored row's fields, its minor-unit amounts rendered by ``money(units, places)``."""
-    places = currencies.get(row["currency"], 2)
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "description": row["description"],
-        "category": row["category"],
-        "price": money(row["price_minor"], places),
-        "currency": row["currency"],
-        "commission_rate": money(row["commission_bp"], COMMISSION_PLACES),
-        "status": row["status"],
-        "created_by": row["created_by"],
-    }
+def to_product(row: RowMapping, currencies: Mapping[str, int]) -> Product:
+    """A stored row as a `Product`: its minor-unit amounts as decimals."""
+    return Product(
+        id=row["id"],
+        name=row["name"],
+        description=row["description"],
+        category=row["category"],
+        price=from_minor(row["price_minor"], currencies.get(row["currency"], 2)),
+        currency=row["currency"],
+        commission_rate=from_minor(row["commission_bp"], COMMISSION_PLACES),
+        status=row["status"],
+        created_by=row["created_by"],
+        inserted_at=row["inserted_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+# Who sees a product: active products are public, the others only their vendor's (and
+# an admin's, who is no viewer: `viewer_id` None). In Python and as SQL, side by side.
+
+
+def visible(product: Product, viewer_id: int | None) -> bool:
+    return viewer_id is None or product.status == ACTIVE or product.created_by == viewer_id
+
+
+def _visible_clause(viewer_id: int) -> sa.ColumnElement[bool]:
+    return sa.or_(products.c.status == ACTIVE, _vendor_is(viewer_id))
 
 
 def changeset(
@@ -130,13 +154,13 @@ def _opt_str(value: object) -> str | None:
 
 
 class Products:
-    """Product records over `engine`; raises `actors.errors` exceptions for expected outcomes."""
+    """Product records over `engine`; raises the domain's errors for expected outcomes."""
 
     def __init__(self, engine: Engine, currencies: Mapping[str, int]) -> None:
         self._engine = engine
         self._currencies = currencies
 
-    def list(self, params: Mapping[str, object], viewer_id: int | None = None) -> dict[str, Any]:
+    def list(self, params: Mapping[str, object], viewer_id: int | None = None) -> Page[Product]:
         """Filters `created_by`, `status`, `category`, `q`; pages by `limit` and `cursor`.
 
         A `viewer_id` sees only active products and their own, whatever the filters.
@@ -149,8 +173,7 @@ class Products:
             raise ValidationFailed(cs.errors)
         query = sa.select(products).where(products.c.id > request.after)
         if viewer_id is not None:
-            own = _vendor_is(viewer_id)
-            query = query.where(sa.or_(products.c.status == "active", own))
+            query = query.where(_visible_clause(viewer_id))
         vendor = cs.changes.get("created_by")
         if isinstance(vendor, int):
             query = query.where(_vendor_is(vendor))
@@ -163,13 +186,17 @@ class Products:
         query = query.order_by(products.c.id).limit(request.limit + 1)
         with reading(self._engine) as conn:
             rows = conn.execute(query).mappings().all()
-        return page(CURSOR_KIND, [self._reply(r) for r in rows], request.limit)
+        return page(CURSOR_KIND, rows, request.limit, self._products)
 
-    def get(self, product_id: int) -> dict[str, Any]:
+    def get(self, product_id: int, viewer_id: int | None = None) -> Product:
+        """The product; NotFound also when `viewer_id` may not see it."""
         with reading(self._engine) as conn:
-            return self._reply(self._fetch(conn, product_id))
+            product = self._product(self._fetch(conn, product_id))
+        if not visible(product, viewer_id):
+            raise NotFound(f"product {product_id}")
+        return product
 
-    def create(self, params: Mapping[Any, object]) -> dict[str, Any]:
+    def create(self, params: Mapping[Any, object]) -> Product:
         cs = changeset(params, _DEFAULTS, self._currencies)
         if not cs.valid:
             raise ValidationFailed(cs.errors)
@@ -182,25 +209,25 @@ class Products:
             self._check_vendor(conn, values.get("created_by"))
             query = products.insert().values(values).returning(*products.c)
             row = conn.execute(query).mappings().one()
-        return self._reply(row)
+        return self._product(row)
 
     def update(
         self, product_id: int, params: Mapping[Any, object], caller_id: int | None = None
-    ) -> dict[str, Any]:
+    ) -> Product:
         # Read, validate and write in one transaction: the new price and currency are
         # checked against each other, so neither may change underneath us.
         with existing_vendor(), self._engine.begin() as conn:
-            current = self._fetch(conn, product_id, for_update=True)
+            current = self._product(self._fetch(conn, product_id, for_update=True))
             if caller_id is not None:
                 _check_owner(current, caller_id)
                 if any(f in params for f in VENDOR_LOCKED_FIELDS):
                     raise Forbidden(f"product {product_id}: {VENDOR_LOCKED_FIELDS}")
-            cs = changeset(params, self._data(current), self._currencies)
+            cs = changeset(params, dataclasses.asdict(current), self._currencies)
             if not cs.valid:
                 raise ValidationFailed(cs.errors)
             values = row_values(cs, self._currencies)
             if not values:
-                return self._reply(current)  # nothing changed: Ecto leaves updated_at alone
+                return current  # nothing changed: Ecto leaves updated_at alone
             if "created_by" in values:
                 self._check_vendor(conn, values["created_by"])
             values["updated_at"] = utcnow()
@@ -211,22 +238,22 @@ class Products:
                 .returning(*products.c)
             )
             row = conn.execute(query).mappings().one()
-        return self._reply(row)
+        return self._product(row)
 
     def delete(self, product_id: int, caller_id: int | None = None) -> None:
         with self._engine.begin() as conn:
             if caller_id is not None:
-                _check_owner(self._fetch(conn, product_id, for_update=True), caller_id)
+                row = self._fetch(conn, product_id, for_update=True)
+                _check_owner(self._product(row), caller_id)
             deleted = conn.execute(products.delete().where(products.c.id == product_id))
         if deleted.rowcount == 0:
             raise NotFound(f"product {product_id}")
 
-    def _data(self, row: RowMapping) -> dict[str, object]:
-        """A stored row as changeset data (decimals, not minor units)."""
-        return product_fields(row, self._currencies, from_minor)
+    def _product(self, row: RowMapping) -> Product:
+        return to_product(row, self._currencies)
 
-    def _reply(self, row: RowMapping) -> dict[str, Any]:
-        return product_reply(row, self._currencies)
+    def _products(self, rows: Sequence[RowMapping]) -> list[Product]:
+        return [self._product(row) for row in rows]
 
     @staticmethod
     def _fetch(conn: Connection, product_id: int, *, for_update: bool = False) -> RowMapping:
@@ -250,13 +277,13 @@ class Products:
             raise ValidationFailed({"created_by": [DOES_NOT_EXIST]})
 
 
-def _check_owner(product: RowMapping, caller_id: int) -> None:
+def _check_owner(product: Product, caller_id: int) -> None:
     """A product the caller cannot see is not found; one they can but do not own, forbidden."""
-    if product["created_by"] == caller_id:
+    if product.created_by == caller_id:
         return
-    if product["status"] != "active":
-        raise NotFound(f"product {product['id']}")
-    raise Forbidden(f"product {product['id']}")
+    if not visible(product, caller_id):
+        raise NotFound(f"product {product.id}")
+    raise Forbidden(f"product {product.id}")
 
 
 def _vendor_is(user_id: object) -> sa.ColumnElement[bool]:

@@ -27,8 +27,8 @@ class CastError(ValueError):
 
 
 def cast_string(value: object) -> str:
-    # Found by drill 6: a NUL character reached PostgreSQL, whose text cannot hold one;
-    # the DataError crashed the actor (a client could crash actors at will). Invalid.
+    # PostgreSQL's text cannot hold a NUL: stored, it would fail the query and crash the
+    # actor, so anyone could crash actors at will. Such a string is invalid.
     if not isinstance(value, str) or "\x00" in value:
         raise CastError
     return value

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from bitnexus.common.changeset import Changeset, cast_integer, cast_string
 from bitnexus.database.schema import MAX_ID
 
+T = TypeVar("T")
+
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """Up to `limit` items in cursor order; `next_cursor` fetches the rest (None: no more)."""
+
+    items: tuple[T, ...]
+    next_cursor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,9 +66,15 @@ def page_request(changeset: Changeset, kind: str) -> PageRequest:
     return PageRequest(limit=limit if isinstance(limit, int) else DEFAULT_LIMIT, after=after)
 
 
-def page(kind: str, items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
-    """The reply for a page: `items` holds up to limit + 1 rows fetched in id order."""
-    more = len(items) > limit
-    items = items[:limit]
-    next_cursor = encode_cursor(kind, items[-1]["id"]) if more else None
-    return {"items": items, "next_cursor": next_cursor}
+def page(
+    kind: str,
+    rows: Sequence[Any],
+    limit: int,
+    build: Callable[[Sequence[Any]], Sequence[T]],
+    key: str = "id",
+) -> Page[T]:
+    """The page for `rows`, up to limit + 1 fetched in cursor order: the first `limit` of
+    them built into items, and a cursor after the last one's `key` when there are more."""
+    kept = rows[:limit]
+    more = len(rows) > limit
+    return Page(tuple(build(kept)), encode_cursor(kind, kept[-1][key]) if more else None)

@@ -32,7 +32,7 @@ def make_engine(config: Config) -> Engine:
             max_overflow=config.db_max_overflow,
             pool_timeout=config.db_pool_timeout,
             pool_pre_ping=True,  # a terminated backend is replaced on the next checkout
-            hide_parameters=True,  # drill 6: crash logs printed users' password hashes
+            hide_parameters=True,  # crash logs must not print users' password hashes
         )
     raise ValueError(f"unsupported database URL scheme: {url.drivername}")
 
@@ -48,6 +48,18 @@ def reading(engine: Engine) -> Iterator[Connection]:
     """A read-only transaction; on SQLite it does not take the write lock."""
     with engine.connect() as conn:
         conn = conn.execution_options(sqlite_begin="DEFERRED")
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction that sees one consistent state of every table."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        else:  # SQLite in WAL mode: a deferred read transaction is a snapshot
+            conn = conn.execution_options(sqlite_begin="DEFERRED")
         with conn.begin():
             yield conn
 

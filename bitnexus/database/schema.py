@@ -69,6 +69,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 # Ids are INTEGER columns: a larger value cannot name a row (and PostgreSQL rejects it).
 MAX_ID = 2**31 - 1
+# BIGINT columns (ledger balances, minor units), and the range of Ecto's :id type that the
+# API parses path ids into.
+BIGINT_MAX = 2**63 - 1
 
 USER_ROLES = ("user", "affiliate", "admin")
 PRODUCT_STATUSES = ("pending", "active", "rejected", "archived")

@@ -1,1 +1,51 @@
 """Ledger: the hash-chained double-entry ledger and the transaction requests it posts."""
+
+from bitnexus.ledger import postings
+from bitnexus.ledger.queries import (
+    balances,
+    find_by_key,
+    get_block,
+    get_transaction,
+    history,
+    list_transactions,
+    refuse_nonzero_balances,
+)
+from bitnexus.ledger.requests import Request, cast_request
+from bitnexus.ledger.schema import TRANSACTION_KINDS
+from bitnexus.ledger.store import KEY_REUSED, Entry, ensure_genesis, record
+from bitnexus.ledger.values import (
+    BalanceMismatch,
+    Block,
+    ChainReport,
+    Posting,
+    Proof,
+    Transaction,
+)
+from bitnexus.ledger.verify import verify_chain, verify_tail, verify_transaction
+
+__all__ = [
+    "KEY_REUSED",
+    "TRANSACTION_KINDS",
+    "BalanceMismatch",
+    "Block",
+    "ChainReport",
+    "Entry",
+    "Posting",
+    "Proof",
+    "Request",
+    "Transaction",
+    "balances",
+    "cast_request",
+    "ensure_genesis",
+    "find_by_key",
+    "get_block",
+    "get_transaction",
+    "history",
+    "list_transactions",
+    "postings",
+    "record",
+    "refuse_nonzero_balances",
+    "verify_chain",
+    "verify_tail",
+    "verify_transaction",
+]

@@ -8,9 +8,10 @@ worker's ledger writes to the shared directory and `/metrics` sums them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from prometheus_client import Counter, Histogram
+
+from bitnexus.ledger.values import Transaction
 
 TRANSACTIONS = Counter(
     "bitnexus_ledger_transactions_total",
@@ -29,16 +30,16 @@ COMMIT_SECONDS = Histogram(
 )
 
 
-def observe_commit(outcomes: Iterable[Any], seconds: float) -> None:
+def observe_commit(outcomes: Iterable[object], seconds: float) -> None:
     """Count a committed batch: its new transactions, the block's size, the time taken.
 
     ``outcomes`` are the store's, one per entry: a refusal or a replay posted nothing, and
     a batch that posted nothing wrote no block.
     """
-    posted = [o["transaction"] for o in outcomes if isinstance(o, dict) and not o.get("replay")]
+    posted = [o for o in outcomes if isinstance(o, Transaction) and not o.replayed]
     if not posted:
         return
     for tx in posted:
-        TRANSACTIONS.labels(tx["kind"], tx["currency"]).inc()
+        TRANSACTIONS.labels(tx.kind, tx.currency).inc()
     BLOCK_SIZE.observe(len(posted))
     COMMIT_SECONDS.observe(seconds)

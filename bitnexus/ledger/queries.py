@@ -1,7 +1,8 @@
-"""Reads of the ledger as plain data: transactions, history, balances, blocks.
+"""Reads of the ledger as values (bitnexus/ledger/values.py): transactions, history,
+balances, blocks.
 
-Amounts leave as decimal strings in the currency's places; `places` maps a currency code
-to its decimal places (`Config.currencies`).
+Amounts leave as decimals in the currency's places; `places` maps a currency code to its
+decimal places (`Config.currencies`).
 """
 
 from __future__ import annotations
@@ -9,18 +10,18 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.engine import Connection, RowMapping
 
-from actors.errors import ValidationFailed
-from bitnexus.accounts.users import iso
 from bitnexus.common.changeset import Changeset, cast_string, enum_caster
-from bitnexus.common.money import format_minor
-from bitnexus.common.pagination import encode_cursor, page_request
+from bitnexus.common.errors import ValidationFailed
+from bitnexus.common.money import from_minor
+from bitnexus.common.pagination import Page, page, page_request
+from bitnexus.common.timestamps import iso
 from bitnexus.database.schema import MAX_ID, users
 from bitnexus.ledger.hashing import BLOCK_FIELDS
 from bitnexus.ledger.schema import (
@@ -30,6 +31,7 @@ from bitnexus.ledger.schema import (
     ledger_postings,
     ledger_transactions,
 )
+from bitnexus.ledger.values import Block, Posting, Transaction
 
 Places = Mapping[str, int]
 HISTORY_CURSOR = "history"
@@ -44,55 +46,55 @@ _POSTING_COLUMNS = (
 )
 
 
-@contextmanager
-def snapshot(engine: Engine) -> Iterator[Connection]:
-    """A read-only transaction that sees one consistent state of every table."""
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        else:  # SQLite in WAL mode: a deferred read transaction is a snapshot
-            conn = conn.execution_options(sqlite_begin="DEFERRED")
-        with conn.begin():
-            yield conn
-
-
-def transaction_reply(
+def to_transaction(
     row: Mapping[str, Any], postings: Iterable[Mapping[str, Any]], places: Places
-) -> dict[str, Any]:
-    """A recorded transaction with Phoenix field names; ``row`` holds its table's columns."""
-    decimals = places[row["currency"]]
-    return {
-        "id": row["id"],
-        "kind": row["kind"],
-        "status": "posted",
-        "amount": format_minor(row["amount"], decimals),
-        "currency": row["currency"],
-        "user_id": row["user_id"],
-        "recipient_id": row["recipient_id"],
-        "product_id": row["product_id"],
-        "affiliate_id": row["affiliate_id"],
-        "description": row["description"],
-        "idempotency_key": row["idempotency_key"],
-        "postings": [posting_reply(p, places) for p in postings],
-        "block_index": row["block_index"],
-        "hash": row["hash"],
-        "inserted_at": iso(row["inserted_at"]),
-    }
+) -> Transaction:
+    """A recorded transaction; ``row`` holds its table's columns, ``postings`` theirs."""
+    return Transaction(
+        id=row["id"],
+        kind=row["kind"],
+        amount=from_minor(row["amount"], places[row["currency"]]),
+        currency=row["currency"],
+        user_id=row["user_id"],
+        recipient_id=row["recipient_id"],
+        product_id=row["product_id"],
+        affiliate_id=row["affiliate_id"],
+        description=row["description"],
+        idempotency_key=row["idempotency_key"],
+        postings=tuple(to_posting(p, places) for p in postings),
+        block_index=row["block_index"],
+        hash=row["hash"],
+        inserted_at=row["inserted_at"],
+    )
 
 
-def posting_reply(posting: Mapping[str, Any], places: Places) -> dict[str, Any]:
+def to_posting(
+    posting: Mapping[str, Any], places: Places, transaction: Transaction | None = None
+) -> Posting:
     decimals = places[posting["currency"]]
-    return {
-        "account": "world" if posting["user_id"] is None else "wallet",
-        "user_id": posting["user_id"],
-        "currency": posting["currency"],
-        "amount": format_minor(posting["amount"], decimals),
-        "balance_after": format_minor(posting["balance_after"], decimals),
-    }
+    return Posting(
+        user_id=posting["user_id"],
+        currency=posting["currency"],
+        amount=from_minor(posting["amount"], decimals),
+        balance_after=from_minor(posting["balance_after"], decimals),
+        transaction=transaction,
+    )
+
+
+def to_block(row: Mapping[str, Any], transactions: Iterable[Transaction] = ()) -> Block:
+    return Block(
+        index=row["index"],
+        previous_hash=row["previous_hash"],
+        merkle_root=row["merkle_root"],
+        timestamp=row["timestamp"],
+        transaction_count=row["transaction_count"],
+        hash=row["hash"],
+        transactions=tuple(transactions),
+    )
 
 
 def block_header(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A block's hashed fields, timestamp as text, plus its stored hash."""
+    """A block's hashed fields, timestamp as text, plus its stored hash (for hashing)."""
     header = {field: row[field] for field in BLOCK_FIELDS}
     header["timestamp"] = iso(row["timestamp"])
     header["hash"] = row["hash"]
@@ -118,8 +120,8 @@ def postings_of(
 
 def transactions_where(
     conn: Connection, condition: sa.ColumnElement[bool], places: Places
-) -> list[dict[str, Any]]:
-    """Replies for the transactions matching ``condition``, in id order."""
+) -> list[Transaction]:
+    """The transactions matching ``condition``, in id order."""
     rows = (
         conn.execute(
             sa.select(ledger_transactions).where(condition).order_by(ledger_transactions.c.id)
@@ -127,11 +129,18 @@ def transactions_where(
         .mappings()
         .all()
     )
+    return transactions_of(conn, rows, places)
+
+
+def transactions_of(
+    conn: Connection, rows: Sequence[Mapping[str, Any]], places: Places
+) -> list[Transaction]:
+    """Transaction rows with their postings, in the rows' order."""
     postings = postings_of(conn, (row["id"] for row in rows))
-    return [transaction_reply(row, postings[row["id"]], places) for row in rows]
+    return [to_transaction(row, postings[row["id"]], places) for row in rows]
 
 
-def get_transaction(conn: Connection, transaction_id: int, places: Places) -> dict | None:
+def get_transaction(conn: Connection, transaction_id: int, places: Places) -> Transaction | None:
     found = transactions_where(conn, ledger_transactions.c.id == transaction_id, places)
     return found[0] if found else None
 
@@ -152,24 +161,22 @@ def history(
     currency: str | None = None,
     limit: object = None,
     cursor: object = None,
-) -> dict[str, Any]:
-    """The user's postings, newest first: {"items": [...], "next_cursor": str | None}."""
+) -> Page[Posting]:
+    """The user's postings, newest first, each with its transaction."""
     params = {k: v for k, v in (("limit", limit), ("cursor", cursor)) if v is not None}
     changeset = Changeset(params, {})
     request = page_request(changeset, HISTORY_CURSOR)
     if not changeset.valid:
         raise ValidationFailed(changeset.errors)
     rows = _newest_postings(conn, user_id, currency, request.after, request.limit + 1)
-    more = len(rows) > request.limit
-    rows = rows[: request.limit]
-    ids = [row["transaction_id"] for row in rows]
-    by_id = {
-        tx["id"]: tx for tx in transactions_where(conn, ledger_transactions.c.id.in_(ids), places)
-    }
-    items = [
-        posting_reply(row, places) | {"transaction": by_id[row["transaction_id"]]} for row in rows
-    ]
-    return {"items": items, "next_cursor": encode_cursor(HISTORY_CURSOR, ids[-1]) if more else None}
+
+    def entries(kept: Sequence[Mapping[str, Any]]) -> list[Posting]:
+        ids = [row["transaction_id"] for row in kept]
+        found = transactions_where(conn, ledger_transactions.c.id.in_(ids), places)
+        by_id = {tx.id: tx for tx in found}
+        return [to_posting(row, places, by_id[row["transaction_id"]]) for row in kept]
+
+    return page(HISTORY_CURSOR, rows, request.limit, entries, key="transaction_id")
 
 
 def _newest_postings(
@@ -213,8 +220,8 @@ def _newest_postings(
 
 def list_transactions(
     conn: Connection, params: Mapping[str, object], party_id: int | None, places: Places
-) -> dict[str, Any]:
-    """Transactions newest first: {"items": [...], "next_cursor": str | None}.
+) -> Page[Transaction]:
+    """Transactions newest first.
 
     Filters `kind` and `currency`; pages by `limit` and `cursor`. With ``party_id``, only
     the transactions with a posting on that user's wallets (the initiator always has
@@ -232,7 +239,7 @@ def list_transactions(
     query = sa.select(t).order_by(t.c.id.desc()).limit(request.limit + 1)
     if party_id is not None:
         if not 0 < party_id <= MAX_ID:
-            return {"items": [], "next_cursor": None}  # beyond INTEGER: nobody's
+            return Page(())  # beyond INTEGER: nobody's
         accounts = sa.select(ledger_accounts.c.id).where(ledger_accounts.c.user_id == party_id)
         if currency is not None:
             accounts = accounts.where(ledger_accounts.c.currency == currency)
@@ -247,31 +254,28 @@ def list_transactions(
     if request.after:  # the cursor holds the last id seen; older ones follow
         query = query.where(t.c.id < request.after)
     rows = conn.execute(query).mappings().all()
-    more = len(rows) > request.limit
-    rows = rows[: request.limit]
-    postings = postings_of(conn, (row["id"] for row in rows))
-    items = [transaction_reply(row, postings[row["id"]], places) for row in rows]
-    next_cursor = encode_cursor(TRANSACTIONS_CURSOR, rows[-1]["id"]) if more else None
-    return {"items": items, "next_cursor": next_cursor}
+    return page(
+        TRANSACTIONS_CURSOR, rows, request.limit, lambda kept: transactions_of(conn, kept, places)
+    )
 
 
-def balances(conn: Connection, user_id: int, places: Places) -> dict[str, str]:
+def balances(conn: Connection, user_id: int, places: Places) -> dict[str, Decimal]:
     """The user's balance per currency, zero for currencies never used."""
     query = sa.select(ledger_accounts.c.currency, ledger_accounts.c.balance).where(
         ledger_accounts.c.user_id == user_id
     )
     stored = {currency: balance for currency, balance in conn.execute(query)}
-    return {code: format_minor(stored.get(code, 0), dp) for code, dp in places.items()}
+    return {code: from_minor(stored.get(code, 0), dp) for code, dp in places.items()}
 
 
-def get_block(conn: Connection, index: int, places: Places) -> dict[str, Any] | None:
+def get_block(conn: Connection, index: int, places: Places) -> Block | None:
     """A block's header and its transactions in Merkle order."""
     row = conn.execute(sa.select(ledger_blocks).where(ledger_blocks.c.index == index)).mappings()
     block = row.first()
     if block is None:
         return None
     transactions = transactions_where(conn, ledger_transactions.c.block_index == index, places)
-    return block_header(block) | {"transactions": transactions}
+    return to_block(block, transactions)
 
 
 def refuse_nonzero_balances(conn: Connection, user_id: int) -> None:

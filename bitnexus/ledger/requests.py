@@ -12,8 +12,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from actors.errors import ValidationFailed
-from bitnexus.catalog.products import PRICE_LIMIT
+from bitnexus.catalog import PRICE_LIMIT
 from bitnexus.common.changeset import (
     INVALID,
     Changeset,
@@ -23,6 +22,7 @@ from bitnexus.common.changeset import (
     decimal_places,
     enum_caster,
 )
+from bitnexus.common.errors import ValidationFailed
 from bitnexus.common.money import to_minor
 from bitnexus.ledger.hashing import canonical, sha256_hex
 from bitnexus.ledger.schema import TRANSACTION_KINDS

@@ -8,6 +8,7 @@ changes nothing and does not affect the others.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -19,15 +20,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from actors.errors import ValidationFailed
-from bitnexus.accounts.users import iso
 from bitnexus.common.changeset import DOES_NOT_EXIST
-from bitnexus.database.schema import users, utcnow
+from bitnexus.common.errors import ValidationFailed
+from bitnexus.common.timestamps import iso
+from bitnexus.database.schema import BIGINT_MAX, users, utcnow
 from bitnexus.ledger import postgres as ledger_pg
 from bitnexus.ledger.hashing import TRANSACTION_FIELDS, block_hash, transaction_hash
 from bitnexus.ledger.merkle import EMPTY_ROOT, merkle_root
-from bitnexus.ledger.postings import Posting
-from bitnexus.ledger.queries import Places, get_transaction, transaction_reply
+from bitnexus.ledger.postings import Move
+from bitnexus.ledger.queries import Places, get_transaction, to_transaction
 from bitnexus.ledger.schema import (
     TRANSACTION_KINDS,
     ledger_accounts,
@@ -36,8 +37,8 @@ from bitnexus.ledger.schema import (
     ledger_postings,
     ledger_transactions,
 )
+from bitnexus.ledger.values import Transaction
 
-BIGINT_MAX = 2**63 - 1
 GENESIS = {
     "index": 0,
     "previous_hash": "0" * 64,
@@ -60,7 +61,7 @@ class Entry:
     user_id: int
     currency: str
     amount: int
-    postings: tuple[Posting, ...]
+    postings: tuple[Move, ...]
     recipient_id: int | None = None
     product_id: int | None = None
     affiliate_id: int | None = None
@@ -83,7 +84,7 @@ class Entry:
             raise ValueError("two postings on one account")
 
 
-Outcome = dict[str, Any] | ValidationFailed  # {"transaction": ..., "replay": bool} or refusal
+Outcome = Transaction | ValidationFailed  # recorded (`replayed` for a retry) or refused
 
 
 def record(engine: Engine, entries: Sequence[Entry], places: Places) -> list[Outcome]:
@@ -140,7 +141,9 @@ def _append(conn: Connection, entries: Sequence[Entry], places: Places) -> list[
         decided.append(outcome)
     posted = _write_block(conn, locked, batch, places) if batch.accepted else []
     return [
-        {"transaction": posted[d.n], "replay": d.replay} if isinstance(d, _Accepted) else d
+        (dataclasses.replace(posted[d.n], replayed=True) if d.replay else posted[d.n])
+        if isinstance(d, _Accepted)
+        else d
         for d in decided
     ]
 
@@ -250,7 +253,9 @@ def _replay_stored(
 ) -> Outcome:
     if stored["request_hash"] != entry.request_hash:
         return _key_reused()
-    return {"transaction": get_transaction(conn, stored["id"], places), "replay": True}
+    original = get_transaction(conn, stored["id"], places)
+    assert original is not None  # the key was read under the head lock: it is committed
+    return dataclasses.replace(original, replayed=True)
 
 
 def _key_reused() -> ValidationFailed:
@@ -310,7 +315,9 @@ def _lock_accounts(
     return locked
 
 
-def _write_block(conn: Connection, locked: _Locked, batch: _Batch, places: Places) -> list[dict]:
+def _write_block(
+    conn: Connection, locked: _Locked, batch: _Batch, places: Places
+) -> list[Transaction]:
     """Insert the accepted entries as block ``head + 1``; their replies, in order."""
     now = utcnow()
     index = locked.head + 1
@@ -332,7 +339,7 @@ def _write_block(conn: Connection, locked: _Locked, batch: _Batch, places: Place
             }
             for i, p in enumerate(hashed)
         ]
-        replies.append(transaction_reply(row, hashed, places))
+        replies.append(to_transaction(row, hashed, places))
     previous = locked.previous_hash
     if previous is None:
         query = sa.select(ledger_blocks.c.hash).where(ledger_blocks.c.index == locked.head)

@@ -14,10 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from bitnexus.accounts.users import iso
+from bitnexus.common.timestamps import iso
 from bitnexus.ledger.hashing import TRANSACTION_FIELDS, block_hash, transaction_hash
 from bitnexus.ledger.merkle import merkle_proof, merkle_root, root_from_proof
-from bitnexus.ledger.queries import block_header, postings_of
+from bitnexus.ledger.queries import block_header, postings_of, to_block
 from bitnexus.ledger.schema import (
     ledger_accounts,
     ledger_blocks,
@@ -25,26 +25,25 @@ from bitnexus.ledger.schema import (
     ledger_postings,
     ledger_transactions,
 )
+from bitnexus.ledger.values import BalanceMismatch, ChainReport, Proof
 
 CHUNK_BLOCKS = 100  # blocks loaded per round trip while walking the chain
 
 
-def verify_chain(conn: Connection) -> dict[str, Any]:
+def verify_chain(conn: Connection) -> ChainReport:
     """Walk every block from genesis; report the first bad one and any balance mismatch."""
     head = _head(conn)
     checked, bad_block, reason = _walk(conn, 0, head)
     last = conn.execute(sa.select(sa.func.max(ledger_blocks.c.index))).scalar()
     if reason is None and last != head:
         bad_block, reason = last, f"block {last} lies beyond the head (block {head})"
-    mismatches = balance_mismatches(conn)
-    return {
-        "valid": reason is None and not mismatches,
-        "head": head,
-        "blocks_checked": checked,
-        "first_bad_block": bad_block,
-        "reason": reason,
-        "balance_mismatches": mismatches,
-    }
+    return ChainReport(
+        head=head,
+        blocks_checked=checked,
+        first_bad_block=bad_block,
+        reason=reason,
+        balance_mismatches=tuple(balance_mismatches(conn)),
+    )
 
 
 def verify_tail(conn: Connection, count: int) -> str | None:
@@ -55,7 +54,7 @@ def verify_tail(conn: Connection, count: int) -> str | None:
     return _walk(conn, max(0, head - count + 1), head)[2]
 
 
-def verify_transaction(conn: Connection, transaction_id: int) -> dict[str, Any] | None:
+def verify_transaction(conn: Connection, transaction_id: int) -> Proof | None:
     """A transaction's inclusion proof up to the head, and the verdict on each step."""
     tx = (
         conn.execute(
@@ -68,7 +67,7 @@ def verify_transaction(conn: Connection, transaction_id: int) -> dict[str, Any] 
         return None
     index = tx["block_index"]
     block = conn.execute(sa.select(ledger_blocks).where(ledger_blocks.c.index == index))
-    header = block_header(block.mappings().one())
+    header = block.mappings().one()
     leaves = list(
         conn.execute(
             sa.select(ledger_transactions.c.hash)
@@ -86,16 +85,15 @@ def verify_transaction(conn: Connection, transaction_id: int) -> dict[str, Any] 
     head = _head(conn)
     link = _link_problem(conn, index, head)
     problems += [link] if link else []
-    return {
-        "transaction_id": transaction_id,
-        "verdict": "invalid" if problems else "valid",
-        "problems": problems,
-        "transaction_hash": tx["hash"],
-        "computed_hash": computed,
-        "merkle_proof": proof,
-        "block": header,
-        "head_index": head,
-    }
+    return Proof(
+        transaction_id=transaction_id,
+        problems=tuple(problems),
+        transaction_hash=tx["hash"],
+        computed_hash=computed,
+        merkle_proof=tuple(proof),
+        block=to_block(header),
+        head_index=head,
+    )
 
 
 def recomputed_hash(tx: Mapping[str, Any], postings: Sequence[Mapping[str, Any]]) -> str:
@@ -104,7 +102,7 @@ def recomputed_hash(tx: Mapping[str, Any], postings: Sequence[Mapping[str, Any]]
     return transaction_hash(content, postings)
 
 
-def balance_mismatches(conn: Connection) -> list[dict[str, Any]]:
+def balance_mismatches(conn: Connection) -> list[BalanceMismatch]:
     """Accounts whose stored balance is not the sum of their postings."""
     a, p = ledger_accounts, ledger_postings
     total = sa.func.coalesce(sa.func.sum(p.c.amount), 0)
@@ -115,7 +113,7 @@ def balance_mismatches(conn: Connection) -> list[dict[str, Any]]:
         .having(a.c.balance != total)
         .order_by(a.c.id)
     )
-    return [dict(row) for row in conn.execute(query).mappings()]
+    return [BalanceMismatch(**row) for row in conn.execute(query).mappings()]
 
 
 def _head(conn: Connection) -> int:

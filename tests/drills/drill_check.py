@@ -19,7 +19,7 @@ from drill_http import send
 from drill_server import OPERATOR
 
 from bitnexus.common.money import to_minor
-from bitnexus.ledger.queries import snapshot
+from bitnexus.database.engine import snapshot
 from bitnexus.ledger.schema import ledger_accounts, ledger_transactions
 from bitnexus.ledger.verify import verify_chain
 
@@ -163,6 +163,6 @@ def _chain_verifies(engine: sa.Engine, base: str) -> list[str]:
         problems.append(f"/admin/ledger/verify: {answer.status} {answer.body}")
     with snapshot(engine) as conn:
         report = verify_chain(conn)
-    if not report["valid"]:
+    if not report.valid:
         problems.append(f"verify_chain: {report}")
     return problems

@@ -12,7 +12,7 @@ from drill_http import Answer, bearer, send
 from drill_report import record
 from drill_server import OPERATOR
 
-from bitnexus.ledger.queries import snapshot
+from bitnexus.database.engine import snapshot
 from bitnexus.ledger.schema import ledger_accounts, ledger_transactions
 
 BAD_REQUEST = {"errors": {"detail": "Bad Request"}}

@@ -20,7 +20,7 @@ from web_support import OPERATOR_TOKEN, PASSWORD, SECRET, Account, login, new_em
 from actors import accounts
 from bitnexus.config import Config
 from bitnexus.database.engine import ping
-from supervisors import Tree, call
+from supervisors import Tree
 from web import Runtime, create_app
 
 
@@ -46,8 +46,8 @@ def make_account(client: FlaskClient, services: Tree) -> Callable[..., Account]:
     def make(role: str = "user") -> Account:
         email = new_email(role)
         attrs = {"email": email, "name": role.title(), "password": PASSWORD, "role": role}
-        user = call(accounts.NAME, accounts.CreateUser(attrs))
-        return Account(user["id"], email, role, login(client, email))
+        user = accounts.create_user(attrs)
+        return Account(user.id, email, role, login(client, email))
 
     return make
 

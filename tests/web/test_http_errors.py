@@ -123,7 +123,7 @@ def test_actor_crash_is_500_without_traceback(app, client, user, monkeypatch):
 
         return real_call(ref, message, timeout)
 
-    monkeypatch.setattr("web.calls.call", crash_then_fail)
+    monkeypatch.setattr("actors.client.call", crash_then_fail)
     response = client.get("/api/v1/auth/me", headers=user.headers)
     assert response.status_code == 500
     assert response.get_json() == {"errors": {"detail": "Internal Server Error"}}
@@ -134,7 +134,7 @@ def test_unexpected_exception_is_500_without_traceback(app, client, user, monkey
     def explode(name, message, timeout=5.0):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("web.calls.call", explode)
+    monkeypatch.setattr("actors.client.call", explode)
     response = client.get("/api/v1/auth/me", headers=user.headers)
     assert response.status_code == 500
     assert b"secret internals" not in response.data

@@ -6,11 +6,11 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import Unauthorized
 
 from actors import accounts
-from actors import errors as service
 from actors.errors import NotFound
-from web import policy, tokens
+from actors.errors import Unauthorized as WrongCredentials
+from web import policy, render, tokens
 from web.auth import caller
-from web.calls import ask
+from web.calls import timeout
 from web.login_limits import LoginLimiter
 from web.responses import created, data, error
 from web.shape import params, wrapped
@@ -23,14 +23,14 @@ TRUSTED_PROXIES = frozenset({"127.0.0.1", "::1"})
 def register() -> Response:
     attrs = wrapped("user")
     policy.check_self_registration(attrs)
-    user = ask(accounts.NAME, accounts.CreateUser(attrs))
-    return created(user, f"/api/v1/users/{user['id']}")
+    user = accounts.create_user(attrs, timeout=timeout())
+    return created(render.user(user), f"/api/v1/users/{user.id}")
 
 
 @blueprint.post("/login")
 def login() -> Response:
-    # Found by drill 7 (auth abuse): nothing bounded password guessing. Failed logins are
-    # counted per account and per client (web/login_limits.py); past a limit, 429.
+    # Password guessing is bounded: failed logins are counted per account and per client
+    # (web/login_limits.py); past a limit, 429.
     body = params()
     email, client = _account(body.get("email")), _client()
     limiter = _limiter()
@@ -38,18 +38,20 @@ def login() -> Response:
     if wait is not None:
         return error(429, {"retry-after": str(wait)})
     try:
-        user = ask(accounts.NAME, accounts.Authenticate(body.get("email"), body.get("password")))
-    except service.Unauthorized:
+        user = accounts.authenticate_user(
+            body.get("email"), body.get("password"), timeout=timeout()
+        )
+    except WrongCredentials:
         limiter.failed(email, client)
         raise
     limiter.succeeded(email)
-    token = tokens.issue(current_app.config["SECRET_KEY"], user["id"], user["role"])
+    token = tokens.issue(current_app.config["SECRET_KEY"], user.id, user.role)
     return data(
         {
             "token": token,
             "token_type": "Bearer",
             "expires_in": tokens.LIFETIME_SECONDS,
-            "user": user,
+            "user": render.user(user),
         }
     )
 
@@ -76,6 +78,6 @@ def _client() -> str:
 @blueprint.get("/me")
 def me() -> Response:
     try:
-        return data(ask(accounts.NAME, accounts.GetUser(caller().user_id)))
+        return data(render.user(accounts.get_user(caller().user_id, timeout=timeout())))
     except NotFound:
         raise Unauthorized() from None  # a valid token for a deleted user

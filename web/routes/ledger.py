@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from actors import ledger, transactions
-from web import policy
+from web import policy, render
 from web.auth import caller, require_self_or_admin
-from web.calls import ask
+from web.calls import timeout
 from web.responses import data, page
 from web.shape import query
 
@@ -18,22 +18,23 @@ blueprint = Blueprint("ledger", __name__, url_prefix="/ledger")
 def history(user_id: int) -> Response:
     require_self_or_admin(user_id)
     filters = query()
-    message = ledger.History(
+    found = ledger.get_history(
         user_id,
         currency=filters.get("currency"),
         limit=filters.get("limit"),
         cursor=filters.get("cursor"),
+        timeout=timeout(),
     )
-    return page(ask(ledger.NAME, message))
+    return page(found, render.posting)
 
 
 @blueprint.get("/block/<id:index>")
 def block(index: int) -> Response:
-    return data(ask(ledger.NAME, ledger.GetBlock(index)))
+    return data(render.block(ledger.get_block(index, timeout=timeout())))
 
 
 @blueprint.get("/verify/<id:transaction_id>")
 def verify(transaction_id: int) -> Response:
-    tx = ask(transactions.NAME, transactions.GetTransaction(transaction_id))
+    tx = transactions.get_transaction(transaction_id, timeout=timeout())
     policy.check_transaction_party(caller(), tx)
-    return data(ask(ledger.NAME, ledger.Verify(transaction_id)))
+    return data(render.proof(ledger.verify(transaction_id, timeout=timeout())))

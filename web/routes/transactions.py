@@ -8,9 +8,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from actors import transactions
-from web import policy
+from web import policy, render
 from web.auth import caller
-from web.calls import ask
+from web.calls import timeout
 from web.responses import data, page
 from web.shape import query, wrapped
 
@@ -22,7 +22,8 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 @blueprint.get("")
 def index() -> Response:
     party = policy.restricted_to(caller())  # those they are a party to; admin all
-    return page(ask(transactions.NAME, transactions.ListTransactions(query(), party)))
+    found = transactions.list_transactions(query(), party_id=party, timeout=timeout())
+    return page(found, render.transaction)
 
 
 @blueprint.post("")
@@ -31,16 +32,15 @@ def create() -> Response:
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is not None:
         attrs["idempotency_key"] = key  # the header wins over a field in the body
-    reply = ask(transactions.NAME, transactions.CreateTransaction(caller().user_id, attrs))
-    tx = reply["transaction"]
-    headers = {"location": f"/api/v1/transactions/{tx['id']}"}
-    if reply.get("replay"):
+    tx = transactions.create_transaction(caller().user_id, attrs, timeout=timeout())
+    headers = {"location": f"/api/v1/transactions/{tx.id}"}
+    if tx.replayed:
         headers["idempotent-replayed"] = "true"
-    return data(tx, 201, headers)
+    return data(render.transaction(tx), 201, headers)
 
 
 @blueprint.get("/<id:transaction_id>")
 def show(transaction_id: int) -> Response:
-    tx = ask(transactions.NAME, transactions.GetTransaction(transaction_id))
+    tx = transactions.get_transaction(transaction_id, timeout=timeout())
     policy.check_transaction_party(caller(), tx)
-    return data(tx)
+    return data(render.transaction(tx))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from actors import accounts, ledger
-from web import policy
+from web import policy, render
 from web.auth import caller, require_admin, require_self_or_admin
-from web.calls import ask
+from web.calls import timeout
 from web.responses import created, data, no_content, page
 from web.shape import query, wrapped
 
@@ -17,20 +17,20 @@ blueprint = Blueprint("users", __name__, url_prefix="/users")
 @blueprint.get("")
 def index() -> Response:
     require_admin()
-    return page(ask(accounts.NAME, accounts.ListUsers(query())))
+    return page(accounts.list_users(query(), timeout=timeout()), render.user)
 
 
 @blueprint.post("")
 def create() -> Response:
     require_admin()
-    user = ask(accounts.NAME, accounts.CreateUser(wrapped("user")))
-    return created(user, f"/api/v1/users/{user['id']}")
+    user = accounts.create_user(wrapped("user"), timeout=timeout())
+    return created(render.user(user), f"/api/v1/users/{user.id}")
 
 
 @blueprint.get("/<id:user_id>")
 def show(user_id: int) -> Response:
     require_self_or_admin(user_id)
-    return data(ask(accounts.NAME, accounts.GetUser(user_id)))
+    return data(render.user(accounts.get_user(user_id, timeout=timeout())))
 
 
 @blueprint.route("/<id:user_id>", methods=["PATCH", "PUT"])
@@ -38,32 +38,27 @@ def update(user_id: int) -> Response:
     require_self_or_admin(user_id)
     attrs = wrapped("user")
     policy.check_role_change(caller(), attrs)
-    return data(ask(accounts.NAME, accounts.UpdateUser(user_id, attrs)))
+    return data(render.user(accounts.update_user(user_id, attrs, timeout=timeout())))
 
 
 @blueprint.delete("/<id:user_id>")
 def delete(user_id: int) -> Response:
     require_self_or_admin(user_id)
-    ask(accounts.NAME, accounts.DeleteUser(user_id))
+    accounts.delete_user(user_id, timeout=timeout())
     return no_content()
 
 
 @blueprint.get("/<id:user_id>/products")
 def products(user_id: int) -> Response:
-    filters: dict[str, str] | None = query()
-    current = caller()
-    if not (current.is_admin or current.is_self(user_id)):
-        filters = policy.product_filters(current, {**filters, "created_by": str(user_id)})
-    if filters is None:
-        return page({"items": [], "next_cursor": None})
-    return page(ask(accounts.NAME, accounts.GetUserProducts(user_id, filters)))
+    viewer = policy.restricted_to(caller())  # another vendor's products: the active ones
+    found = accounts.page_user_products(user_id, query(), viewer_id=viewer, timeout=timeout())
+    return page(found, render.product)
 
 
 @blueprint.get("/<id:user_id>/balances")
 def balances(user_id: int) -> Response:
     require_self_or_admin(user_id)
-    # Found by drill 7: a deleted user's token still read zero balances here. Like any
-    # /users/:id route, a user that is gone is 404.
-    ask(accounts.NAME, accounts.GetUser(user_id))
-    reply = ask(ledger.NAME, ledger.Balances(user_id))
-    return data([{"currency": code, "balance": amount} for code, amount in reply.items()])
+    # Like any /users/:id route, a user that is gone is 404 (a deleted user's token
+    # would otherwise still read zero balances).
+    accounts.get_user(user_id, timeout=timeout())
+    return data(render.balances(ledger.balances(user_id, timeout=timeout())))
