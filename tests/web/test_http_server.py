@@ -3,6 +3,7 @@ load, and a worker whose root supervisor gives up being replaced."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -212,3 +213,11 @@ def test_worker_whose_root_gives_up_is_replaced(engine, database_url, tmp_path, 
         code = live.stop()
     assert f"(pid:{first_pid}) exited with code 1" in live.stderr()
     assert code == 0
+    # The worker reported its root giving up before it exited (its supervisor reports).
+    reports = [
+        json.loads(line)
+        for line in live.stderr().splitlines()
+        if line.startswith('{"log":"supervisor"')
+    ]
+    gave_up = [(r["pid"], r["supervisor"]) for r in reports if r["kind"] == "gave_up"]
+    assert (first_pid, "root") in gave_up, gave_up
