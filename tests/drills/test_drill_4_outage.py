@@ -1,10 +1,11 @@
 """Drill 4: the database taken away mid-load, twice: its connections terminated
 (pg_terminate_backend), then the whole PostgreSQL server stopped (3 s short, 30 s long)
-while the ledger is restarted in every worker, then crashed every two seconds. During the outage:
-503 with Retry-After well within the call timeout, /health unhealthy, each restarted ledger
-`degraded`, no supervisor gives up (every worker's supervisor reports). Within 10 s of the
-database returning: healthy again, every node running, in the same worker processes,
-nothing lost. Without the outage lock the short form skips (saying why), the long fails."""
+while the ledger is restarted in every worker, then crashed every two seconds. During
+the outage: 503 with Retry-After well within the call timeout, /health unhealthy, each
+restarted ledger `degraded`, no supervisor gives up (every worker's supervisor reports).
+Within 10 s of the database returning: healthy again, every node running, in the same
+worker processes, nothing lost. Without the outage lock the short form skips (saying
+why), the long form fails."""
 
 from __future__ import annotations
 
