@@ -101,7 +101,8 @@ def supervisor_reports(server: DrillServer) -> list[dict[str, Any]]:
     order each worker logged them: these outlive a worker that exits."""
     events = []
     for log in sorted(server.log_dir.glob("run*/stderr.txt")):
-        for line in log.read_text(errors="replace").splitlines():
+        complete = log.read_text(errors="replace").split("\n")[:-1]  # not a line being written
+        for line in complete:
             if line.startswith('{"log":"supervisor"'):
                 events.append(json.loads(line))
     return events
