@@ -75,8 +75,8 @@ def serialization_failures(engine: sa.Engine) -> Iterator[None]:
             conn.exec_driver_sql("DROP SEQUENCE ledger_test_failures")
 
 
-def _fail_next(conn_engine: sa.Engine, times: int) -> None:
-    with conn_engine.begin() as conn:
+def _fail_next(engine: sa.Engine, times: int) -> None:
+    with engine.begin() as conn:
         conn.exec_driver_sql(f"SELECT setval('ledger_test_failures', {times})")
 
 

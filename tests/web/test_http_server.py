@@ -1,5 +1,6 @@
-"""A real `bitnexus serve` over HTTP, on both databases: the walkthrough, SIGTERM under
-load, and a worker whose root supervisor gives up being replaced."""
+"""A real `bitnexus serve` over HTTP: the walkthrough (both databases), SIGTERM with
+requests in flight behind the ledger's lock, and a worker whose root supervisor gives up
+being replaced."""
 
 from __future__ import annotations
 
