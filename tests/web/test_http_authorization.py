@@ -15,6 +15,7 @@ from web_support import OPERATOR_TOKEN, PASSWORD
 SUBJECTS = ("anonymous", "user", "affiliate", "vendor", "admin")
 NEW_USER = {"user": {"email": "new@example.com", "name": "New", "password": PASSWORD}}
 DEPOSIT = {"transaction": {"kind": "deposit", "amount": "5.00", "currency": "EUR"}}
+OWNED_BY_CREATOR = {"/api/v1/transactions": "user_id", "/api/v1/products": "created_by"}
 PUBLIC = ("/health", "/ready", "/api/openapi.json", "/api/v1/ledger/block/0")
 RESTART = "/admin/supervision/root/services/products/products-1/restart"
 
@@ -86,6 +87,10 @@ def test_authorization_matrix(client, make_account, make_product, admin, subject
             mismatches.append(f"{method} {path}: {status} != {expected[column]}")
         if method == "GET" and status == 200 and me is not None and me.role != "admin":
             mismatches += [f"GET {path}: {p}" for p in _not_theirs(template, response, me, ids)]
+        if status == 201 and template in OWNED_BY_CREATOR:
+            owner = response.get_json()["data"][OWNED_BY_CREATOR[template]]
+            if owner != me.id:
+                mismatches.append(f"{method} {path}: created for user {owner}")
         if method != "GET":
             after = _world(client, admin, ids, accounts.values())
             if status >= 400 and after != world:
