@@ -12,17 +12,19 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from actors.errors import DomainError, NotFound, Unavailable
 from bitnexus.database import MAX_ID
 from bitnexus.database.engine import snapshot
-from supervisors import ActorCrashed, CallTimeout, NoProcess, Rejected, Worker
+from supervisors import ActorCrashed, CallTimeout, NoProcess, Worker
 
 # A service calling another waits less than its own caller does, so that caller hears
 # Unavailable (503), not a timeout of its own.
 DEPENDENCY_TIMEOUT_SHARE = 0.8
 
+TASKS = "tasks"  # the application's Task.Supervisor, for lookups that fan out
+
 
 class Service(Worker):
     """A service actor: the domain's outcomes are replies, like the runtime's `Rejected`."""
 
-    replies = (Rejected, DomainError)
+    replies = (*Worker.replies, DomainError)
 
 
 def require_id(value: object, what: str) -> int:

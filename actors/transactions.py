@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from actors import accounts, ledger, products
 from actors.client import ask
 from actors.errors import NotFound, ValidationFailed
-from actors.service import Service, dependency, dependency_timeout, read, require_id
+from actors.service import TASKS, Service, dependency, dependency_timeout, read, require_id
 from bitnexus import ledger as journal
 from bitnexus.catalog import ACTIVE, COMMISSION_PLACES, Product
 from bitnexus.common.changeset import DOES_NOT_EXIST
@@ -27,6 +27,7 @@ from bitnexus.common.money import to_minor
 from bitnexus.common.pagination import Page
 from bitnexus.config import Config
 from bitnexus.ledger import KEY_REUSED, Entry, Request, Transaction, cast_request, postings
+from supervisors import task
 
 NAME = "transactions"
 
@@ -125,10 +126,19 @@ class Transactions(Service):
 
     def _purchase(self, request: Request) -> Entry:
         errors: dict[str, list[str]] = {}
-        product = self._product(request.product_id, request.user_id, errors)
         affiliate_id = request.affiliate_id
-        if affiliate_id is not None:
-            role = self._require_user(affiliate_id, "affiliate_id", errors)
+        affiliate_errors: dict[str, list[str]] = {}
+        lookup = None
+        if affiliate_id is not None:  # looked up (Accounts) while the product is (Products)
+            with dependency(TASKS):
+                lookup = task.async_nolink(
+                    TASKS, self._require_user, affiliate_id, "affiliate_id", affiliate_errors
+                )
+        product = self._product(request.product_id, request.user_id, errors)
+        if lookup is not None:
+            with dependency(TASKS):
+                role = lookup.await_(self._timeout)
+            errors.update(affiliate_errors)
             if role not in (None, "affiliate"):
                 errors["affiliate_id"] = ["is not an affiliate"]
         if errors or product is None:

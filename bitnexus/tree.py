@@ -2,6 +2,7 @@
 
     root (one_for_one)
     └── services (one_for_one)
+        ├── tasks          Task.Supervisor for the services' fan-out, registered name "tasks"
         ├── products       pool of Products workers, registered name "products"
         ├── accounts       pool of Accounts workers, registered name "accounts"
         ├── ledger         the one Ledger writer of this process, registered name "ledger"
@@ -25,11 +26,12 @@ from actors import client
 from actors.accounts import Accounts
 from actors.ledger import Ledger
 from actors.products import Products
+from actors.service import TASKS
 from actors.transactions import Transactions
 from bitnexus.config import Config
 from bitnexus.database import migrate as migrations
 from bitnexus.database.engine import make_engine
-from supervisors import ChildSpec, Pool, SupervisorSpec, Tree, start_tree
+from supervisors import ChildSpec, Pool, SupervisorSpec, TaskSupervisorSpec, Tree, start_tree
 
 RESTARTS_PER_MEMBER = 3  # in the pool's 5 s window: OTP's default intensity, per member
 
@@ -45,6 +47,7 @@ def service_children(config: Config, engine: Engine) -> list[ChildSpec]:
     """The services, in start order (a service starts after those it calls at start-up)."""
     args = (config, engine)
     return [
+        ChildSpec(id="tasks", start=TaskSupervisorSpec(), name=TASKS),
         ChildSpec(
             id="products",
             start=_pool(Products, config.products_pool_size, args),

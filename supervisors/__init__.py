@@ -6,10 +6,12 @@ from supervisors.errors import (
     ActorCrashed,
     CallTimeout,
     ChildError,
+    InvalidSpec,
     NoProcess,
     Rejected,
     Shutdown,
     StartFailed,
+    SupervisorError,
 )
 from supervisors.events import Event, EventLog
 from supervisors.operations import (
@@ -21,10 +23,19 @@ from supervisors.operations import (
     which_children,
 )
 from supervisors.registry import whereis
-from supervisors.spec import Backoff, ChildSpec, DynamicSupervisorSpec, Pool, SupervisorSpec
-from supervisors.supervisor import DynamicSupervisor, Supervisor
+from supervisors.signals import demonitor, exit, link, monitor, unlink
+from supervisors.spec import (
+    Backoff,
+    ChildSpec,
+    DynamicSupervisorSpec,
+    Pool,
+    SupervisorSpec,
+    TaskSupervisorSpec,
+)
+from supervisors.supervisor import DynamicSupervisor, Supervisor, TaskSupervisor
+from supervisors.task import Task
 from supervisors.tree import Tree, start_tree, walk
-from supervisors.worker import Crash, Pending, Worker
+from supervisors.worker import Crash, Down, Exit, MonitorRef, Pending, Worker
 
 __all__ = [
     "ActorCrashed",
@@ -33,10 +44,14 @@ __all__ = [
     "ChildError",
     "ChildSpec",
     "Crash",
+    "Down",
     "DynamicSupervisor",
     "DynamicSupervisorSpec",
     "Event",
     "EventLog",
+    "Exit",
+    "InvalidSpec",
+    "MonitorRef",
     "NoProcess",
     "Pending",
     "Pool",
@@ -44,7 +59,11 @@ __all__ = [
     "Shutdown",
     "StartFailed",
     "Supervisor",
+    "SupervisorError",
     "SupervisorSpec",
+    "Task",
+    "TaskSupervisor",
+    "TaskSupervisorSpec",
     "Tree",
     "VirtualClock",
     "Worker",
@@ -53,10 +72,15 @@ __all__ = [
     "count_children",
     "crash",
     "delete_child",
+    "demonitor",
+    "exit",
+    "link",
+    "monitor",
     "restart_child",
     "start_child",
     "start_tree",
     "terminate_child",
+    "unlink",
     "walk",
     "whereis",
     "which_children",

@@ -11,7 +11,7 @@ from pykka._envelope import Envelope
 from supervisors import registry
 from supervisors.errors import CallTimeout, NoProcess
 from supervisors.reply import Reply
-from supervisors.worker import Crash, Stopped
+from supervisors.worker import Crash, Stopped, post
 
 Target = str | ActorRef[Any]
 
@@ -51,8 +51,7 @@ def cast(target: Target, message: object) -> None:
             return
     else:
         ref = target
-    # A reply slot nobody reads: a Rejected lands there, a crash still crashes.
-    ref.actor_inbox.put(Envelope(message, Reply()))
+    post(ref, message)
 
 
 def crash(target: Target, reason: str = "crash requested") -> None:

@@ -27,7 +27,15 @@ class ActorCrashed(Exception):
         self.reason = reason
 
 
-class StartFailed(Rejected):
+class SupervisorError(Exception):
+    """A supervisor refused an operation or could not start a child.
+
+    Answered to the caller like a ``Rejected`` (the supervisor lives on), but not one: a
+    handler catching domain refusals never swallows it.
+    """
+
+
+class StartFailed(SupervisorError):
     """A child failed to start: OTP's ``{shutdown, {failed_to_start_child, Id, Reason}}``."""
 
     def __init__(self, child_id: str, reason: object) -> None:
@@ -36,14 +44,24 @@ class StartFailed(Rejected):
         self.reason = reason
 
 
-class ChildError(Rejected):
+class ChildError(SupervisorError):
     """A supervisor operation refused: ``not_found``, ``running``, ``restarting``,
-    ``already_present``, ``already_started`` or ``max_children``."""
+    ``already_present``, ``already_started``, ``max_children`` or ``ambiguous`` (an id
+    shared by dynamic children: address one by its ref)."""
 
     def __init__(self, reason: str, child_id: str | None = None) -> None:
         super().__init__(reason if child_id is None else f"{reason}: {child_id}")
         self.reason = reason
         self.child_id = child_id
+
+
+class InvalidSpec(ValueError):
+    """A spec field with a value OTP would refuse (``invalid_shutdown``, ``invalid_period``…)."""
+
+    def __init__(self, field: str, value: object, expected: str) -> None:
+        super().__init__(f"invalid {field}: {value!r} (expected {expected})")
+        self.field = field
+        self.value = value
 
 
 class Shutdown(Exception):

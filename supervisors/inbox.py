@@ -40,6 +40,16 @@ class Inbox(queue.Queue):
         self.received += 1
         self.queue.append(envelope)
 
+    def put_first(self, envelope: Envelope[Any]) -> None:
+        """Queue ``envelope`` ahead of every waiting message (an exit signal)."""
+        with self.mutex:
+            if self.closed_with is not None:
+                _fail(envelope, self.closed_with)
+                return
+            self.received += 1
+            self.queue.appendleft(envelope)
+            self.not_empty.notify()
+
     def close(self, error: Callable[[], BaseException]) -> None:
         """Refuse new messages and fail queued calls with a fresh ``error()`` each."""
         with self.mutex:

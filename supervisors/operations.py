@@ -9,6 +9,7 @@ from pykka import ActorRef
 from supervisors.call import DEFAULT_TIMEOUT, call
 from supervisors.spec import ChildSpec
 from supervisors.supervisor import (
+    ChildKey,
     CountChildren,
     DeleteChild,
     RestartChild,
@@ -26,7 +27,8 @@ def _ref(sup: Sup) -> str | ActorRef[Any]:
 
 
 def which_children(sup: Sup, timeout: float = DEFAULT_TIMEOUT) -> list[tuple[Any, ...]]:
-    """``[(id, ref | "restarting" | None, "worker" | "supervisor", [class])]``"""
+    """``[(id, ref | "restarting" | None, "worker" | "supervisor", [class])]``, newest
+    first as in OTP (the reverse of start order)."""
     return call(_ref(sup), WhichChildren(), timeout)
 
 
@@ -35,18 +37,20 @@ def count_children(sup: Sup, timeout: float = DEFAULT_TIMEOUT) -> dict[str, int]
     return call(_ref(sup), CountChildren(), timeout)
 
 
-def terminate_child(sup: Sup, child_id: str, timeout: float = DEFAULT_TIMEOUT) -> None:
-    call(_ref(sup), TerminateChild(child_id), timeout)
+def terminate_child(sup: Sup, child: ChildKey, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Stop a child, by id or by the ref ``start_child`` returned (a dynamic child's handle)."""
+    call(_ref(sup), TerminateChild(child), timeout)
 
 
-def restart_child(sup: Sup, child_id: str, timeout: float = DEFAULT_TIMEOUT) -> Any:
-    return call(_ref(sup), RestartChild(child_id), timeout)
+def restart_child(sup: Sup, child: ChildKey, timeout: float = DEFAULT_TIMEOUT) -> Any:
+    return call(_ref(sup), RestartChild(child), timeout)
 
 
-def delete_child(sup: Sup, child_id: str, timeout: float = DEFAULT_TIMEOUT) -> None:
-    call(_ref(sup), DeleteChild(child_id), timeout)
+def delete_child(sup: Sup, child: ChildKey, timeout: float = DEFAULT_TIMEOUT) -> None:
+    call(_ref(sup), DeleteChild(child), timeout)
 
 
 def start_child(sup: Sup, spec: ChildSpec, timeout: float = DEFAULT_TIMEOUT) -> Any:
-    """Add and start a child; ``ChildError`` for already_present, max_children, …"""
+    """Add and start a child; return its ref. ``ChildError`` for already_present,
+    max_children, …; a DynamicSupervisor starts any number of children from one spec."""
     return call(_ref(sup), StartChild(spec), timeout)

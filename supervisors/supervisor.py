@@ -11,15 +11,21 @@ import contextlib
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pykka import ActorDeadError, ActorRef
 
 from supervisors import registry
-from supervisors.errors import ChildError, Shutdown, StartFailed, is_normal
+from supervisors.errors import ChildError, Killed, Shutdown, StartFailed, is_normal
 from supervisors.events import EventLog
-from supervisors.spec import ChildSpec, DynamicSupervisorSpec, Pool, SupervisorSpec
+from supervisors.spec import (
+    ChildSpec,
+    DynamicSupervisorSpec,
+    Pool,
+    SupervisorSpec,
+    TaskSupervisorSpec,
+)
 from supervisors.worker import ChildExited, Link, Worker, spawn
 
 START_TIMEOUT = 10.0  # for a worker's init; a supervisor's start waits for its whole subtree
@@ -35,19 +41,22 @@ class CountChildren:
     pass
 
 
+ChildKey = str | ActorRef[Any]  # a child id, or the ref a dynamic child was started with
+
+
 @dataclass(frozen=True)
 class TerminateChild:
-    id: str
+    id: ChildKey
 
 
 @dataclass(frozen=True)
 class RestartChild:
-    id: str
+    id: ChildKey
 
 
 @dataclass(frozen=True)
 class DeleteChild:
-    id: str
+    id: ChildKey
 
 
 @dataclass(frozen=True)
@@ -57,7 +66,7 @@ class StartChild:
 
 @dataclass(frozen=True)
 class _RestartDue:
-    ids: tuple[str, ...]
+    child: Child  # the child whose group restart is due: OTP's try_again_restart id
 
 
 class Child:
@@ -100,6 +109,7 @@ class Supervisor(Worker):
         self._window: deque[float] = deque()
         self._timers: list[threading.Timer] = []
         self._exit_reason: object = None
+        self._pending: dict[Child, list[Child]] = {}  # a due restart: its child -> group
 
     # Lifecycle.
 
@@ -125,18 +135,19 @@ class Supervisor(Worker):
         for timer in self._timers:
             timer.cancel()
         self.log.append(self.path, "shutdown", None, self._exit_reason)
-        for child in reversed(self.children):
-            self._stop_child(child)
+        children = list(reversed(self.children))
+        self._stop_all(children)
+        for child in children:
             self._mark_stopped(child)
 
     def handle(self, message: object) -> object:
         match message:
             case ChildExited():
                 self._child_exited(message)
-            case _RestartDue(ids):
-                self._restart_due(ids)
+            case _RestartDue(child):
+                self._restart_due(child)
             case WhichChildren():
-                return [self._which(c) for c in self.children]
+                return [self._which(c) for c in reversed(self.children)]  # newest first
             case CountChildren():
                 return self._count()
             case TerminateChild(child_id):
@@ -170,8 +181,7 @@ class Supervisor(Worker):
         child.actor, child.link = actor, link
         child.status = "running"
         child.started_at = time.time()
-        kind = "child_restarted" if restarted else "child_started"
-        self.log.append(self.path, kind, spec.id, None)
+        self._note("child_restarted" if restarted else "child_started", spec.id, None)
 
     def _build(self, spec: ChildSpec) -> Worker:
         start = spec.start
@@ -189,32 +199,57 @@ class Supervisor(Worker):
                 clock=self.spec.clock,
             )
             return Supervisor(pool, path, self.log, member_name=spec.name)
-        if isinstance(start, DynamicSupervisorSpec):
-            return DynamicSupervisor(start, path, self.log)
-        if isinstance(start, SupervisorSpec):
-            return Supervisor(start, path, self.log)
+        if isinstance(start, SupervisorSpec | DynamicSupervisorSpec):
+            return supervisor_for(start)(start, path, self.log)
         return start(*spec.args, **spec.kwargs)
 
     def _stop_child(self, child: Child) -> None:
         """Stop one child within its shutdown time, or abandon it as stuck."""
+        self._stop_together([child])
+
+    def _stop_all(self, children: list[Child]) -> None:
+        """Stop children one after the other, in the order given (OTP's shutdown order)."""
+        for child in children:
+            self._stop_child(child)
+
+    def _stop_together(self, children: list[Child]) -> None:
+        """Ask every child to stop at once, then give each its own shutdown time."""
+        began = time.monotonic()
+        stopping = [(child, self._ask_to_stop(child)) for child in children]
+        for child, asked in stopping:
+            if asked is not None:
+                self._await_stop(child, *asked, began)
+            if child.spec.restart == "temporary":
+                self._remove(child)
+
+    def _ask_to_stop(self, child: Child) -> tuple[Worker, Link] | None:
         actor, link = child.actor, child.link
         if actor is None or link is None:
-            return
+            return None
         child.actor = child.link = None
         link.stopping = True
         if link.name is not None:
             registry.leave(link.name, actor.actor_ref)
-        with contextlib.suppress(ActorDeadError):
-            actor.actor_ref.stop(block=False)
-        if link.exited.wait(child.spec.shutdown):
+        if child.spec.shutdown != "brutal_kill":
+            with contextlib.suppress(ActorDeadError):
+                actor.actor_ref.stop(block=False)
+        return actor, link
+
+    def _await_stop(self, child: Child, actor: Worker, link: Link, began: float) -> None:
+        shutdown = child.spec.shutdown
+        if shutdown == "brutal_kill":
+            actor.kill("killed")
             child.status = "stopped"
-            self.log.append(self.path, "child_terminated", child.spec.id, link.reason)
+            self._note("child_terminated", child.spec.id, "killed")
+        elif link.exited.wait(
+            None if shutdown in (None, "infinity") else began + shutdown - time.monotonic()
+        ):
+            child.status = "stopped"
+            self._note("child_terminated", child.spec.id, link.reason)
         else:
-            actor.abandon()
+            actor.kill(Killed("did not stop in time"))
             child.status = "stuck"
-            self.log.append(self.path, "child_stuck", child.spec.id, "did not stop in time")
-        if child.spec.restart == "temporary":
-            self._remove(child)
+            self._note("child_stuck", child.spec.id, "did not stop in time")
 
     # Deciding after an exit.
 
@@ -230,7 +265,7 @@ class Supervisor(Worker):
             kind = "child_terminated" if is_normal(reason) else "child_crashed"
         if kind != "child_terminated":
             child.last_crash = _crash_record(reason)
-        self.log.append(self.path, kind, child.spec.id, reason)
+        self._note(kind, child.spec.id, reason)
         restart = child.spec.restart
         if restart == "permanent" or (restart == "transient" and not is_normal(reason)):
             self._restart(child)
@@ -243,15 +278,21 @@ class Supervisor(Worker):
         if not self._count_restart(child):
             self._give_up()
             return
-        # Siblings an operator stopped stay stopped; only running ones go down and come back.
-        group = [c for c in self._group(child) if c is child or c.status == "running"]
+        self._take_down(child)
+        self._schedule(child, retry=False)
+
+    def _take_down(self, child: Child) -> None:
+        """Stop the rest of ``child``'s group in reverse start order; then every member
+        left (temporary ones are dropped) is due to start again, as in OTP, where a group
+        restart starts every non-temporary child, also one an operator had terminated."""
+        group = self._group(child)
         for other in reversed(group):
             if other is not child:
                 self._stop_child(other)
-        group = [c for c in group if c in self.children]  # temporary siblings are gone
+        group = [c for c in group if c in self.children]
         for c in group:
             c.status = "restarting"
-        self._schedule(tuple(c.spec.id for c in group), retry=False)
+        self._pending[child] = group
 
     def _group(self, child: Child) -> list[Child]:
         if self.spec.strategy == "one_for_all":
@@ -260,35 +301,39 @@ class Supervisor(Worker):
             return self.children[self.children.index(child) :]
         return [child]
 
-    def _schedule(self, ids: tuple[str, ...], retry: bool) -> None:
+    def _schedule(self, child: Child, retry: bool) -> None:
         backoff = self.spec.backoff
         if backoff is not None:
             timer = threading.Timer(
-                backoff.delay(len(self._window)), self._tell_self, (_RestartDue(ids),)
+                backoff.delay(len(self._window)), self._tell_self, (_RestartDue(child),)
             )
             timer.daemon = True
             self._timers = [t for t in self._timers if t.is_alive()] + [timer]
             timer.start()
         elif retry:
             # OTP's try_again_restart: go round the inbox so operators' calls get through.
-            self._tell_self(_RestartDue(ids))
+            self._tell_self(_RestartDue(child))
         else:
-            self._restart_due(ids)
+            self._restart_due(child)
 
-    def _restart_due(self, ids: tuple[str, ...]) -> None:
-        for i, child_id in enumerate(ids):
-            child = self._find(child_id)
-            if child is None or child.status != "restarting":
+    def _restart_due(self, child: Child) -> None:
+        group = self._pending.pop(child, None)
+        if group is None or child.status != "restarting":
+            return  # terminated meanwhile, or already restarted with another group
+        for member in group:
+            if member.status == "running" or member not in self.children:
                 continue
             try:
-                self._start(child, restarted=True)
+                self._start(member, restarted=True)
             except StartFailed as exc:
-                child.last_crash = _crash_record(exc.reason)
-                self.log.append(self.path, "child_crashed", child_id, exc.reason)
-                if not self._count_restart(child):
+                member.last_crash = _crash_record(exc.reason)
+                self._note("child_crashed", member.spec.id, exc.reason)
+                if not self._count_restart(member):
                     self._give_up()
                     return
-                self._schedule(ids[i:], retry=True)
+                # OTP's try_again_restart: the failed child's whole group goes again.
+                self._take_down(member)
+                self._schedule(member, retry=True)
                 return
 
     def _count_restart(self, child: Child) -> bool:
@@ -304,7 +349,7 @@ class Supervisor(Worker):
         return len(window) <= self.spec.max_restarts
 
     def _give_up(self) -> None:
-        self.log.append(self.path, "gave_up", None, "reached_max_restart_intensity")
+        self._note("gave_up", None, "reached_max_restart_intensity")
         self._exit(Shutdown("reached_max_restart_intensity"))  # terminate() stops the children
 
     def _tell_self(self, message: object) -> None:
@@ -317,11 +362,19 @@ class Supervisor(Worker):
         self._stop_child(child)
         if child in self.children:
             self._park(child)
+        # A restart waiting on this child is dropped: OTP leaves the rest of its group down.
+        for member in self._pending.pop(child, ()):
+            if member.status == "restarting":
+                self._park(member)
 
     def _restart_child(self, child: Child) -> ActorRef[Any] | None:
         if child.status in ("running", "restarting"):
             raise ChildError(child.status, child.spec.id)
-        self._start(child)
+        try:
+            self._start(child)
+        except StartFailed:
+            self._mark_stopped(child)  # no process and none coming: callers get NoProcess
+            raise
         return child.ref
 
     def _delete_child(self, child: Child) -> None:
@@ -334,6 +387,9 @@ class Supervisor(Worker):
         if existing is not None:
             running = existing.status == "running"
             raise ChildError("already_started" if running else "already_present", spec.id)
+        return self._add(spec)
+
+    def _add(self, spec: ChildSpec) -> ActorRef[Any] | None:
         child = Child(spec)
         self.children.append(child)
         try:
@@ -348,11 +404,21 @@ class Supervisor(Worker):
     def _find(self, child_id: str) -> Child | None:
         return next((c for c in self.children if c.spec.id == child_id), None)
 
-    def _get(self, child_id: str) -> Child:
-        child = self._find(child_id)
-        if child is None:
-            raise ChildError("not_found", child_id)
-        return child
+    def _get(self, key: ChildKey) -> Child:
+        if isinstance(key, str):
+            found = [c for c in self.children if c.spec.id == key]
+        else:
+            found = [
+                c for c in self.children if c.ref is not None and c.ref.actor_urn == key.actor_urn
+            ]
+        if not found:
+            raise ChildError("not_found", str(key))
+        if len(found) > 1:  # dynamic children started from one spec share its id
+            raise ChildError("ambiguous", str(key))
+        return found[0]
+
+    def _note(self, kind: str, child_id: str | None, reason: object) -> None:
+        self.log.append(self.path, kind, child_id, reason)
 
     def _park(self, child: Child) -> None:
         """A child that will not come back by itself keeps its spec, for restart_child."""
@@ -434,7 +500,8 @@ class Supervisor(Worker):
 
 
 class DynamicSupervisor(Supervisor):
-    """Children only through ``start_child``; ``max_children`` caps them."""
+    """Children only through ``start_child``, any number from one spec, each addressed by
+    the ref ``start_child`` returns; ``max_children`` caps them. They stop all at once."""
 
     spec: DynamicSupervisorSpec
 
@@ -442,12 +509,36 @@ class DynamicSupervisor(Supervisor):
         limit = self.spec.max_children
         if limit is not None and len(self.children) >= limit:
             raise ChildError("max_children", spec.id)
-        return super()._start_child(spec)
+        return self._add(spec)
+
+    def _stop_all(self, children: list[Child]) -> None:
+        self._stop_together(children)
 
     def _park(self, child: Child) -> None:
         # A dynamic child that is terminated or not restarted leaves no spec behind: its
         # max_children slot is free again.
         self._remove(child)
+
+
+class TaskSupervisor(DynamicSupervisor):
+    """Elixir's Task.Supervisor (the client side is ``task.py``): temporary children, each
+    stopped within the spec's ``shutdown``. A task's start and normal end are routine, not
+    decisions: only its failures reach the event log, so tasks do not drown it."""
+
+    spec: TaskSupervisorSpec
+
+    def _start_child(self, spec: ChildSpec) -> ActorRef[Any] | None:
+        return super()._start_child(replace(spec, shutdown=self.spec.shutdown))
+
+    def _note(self, kind: str, child_id: str | None, reason: object) -> None:
+        if child_id is None or kind not in ("child_started", "child_terminated"):
+            super()._note(kind, child_id, reason)
+
+
+def supervisor_for(spec: SupervisorSpec | DynamicSupervisorSpec) -> type[Supervisor]:
+    if isinstance(spec, TaskSupervisorSpec):
+        return TaskSupervisor
+    return DynamicSupervisor if isinstance(spec, DynamicSupervisorSpec) else Supervisor
 
 
 def _own_name(spec: ChildSpec) -> str | None:
@@ -459,10 +550,8 @@ def _class_name(spec: ChildSpec) -> str:
     start = spec.start
     if isinstance(start, Pool):
         return f"Pool[{start.worker.__name__}]"
-    if isinstance(start, DynamicSupervisorSpec):
-        return "DynamicSupervisor"
-    if isinstance(start, SupervisorSpec):
-        return "Supervisor"
+    if isinstance(start, SupervisorSpec | DynamicSupervisorSpec):
+        return supervisor_for(start).__name__
     return start.__name__
 
 

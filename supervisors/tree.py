@@ -9,7 +9,7 @@ from typing import Any
 from supervisors.errors import ChildError, StartFailed
 from supervisors.events import EventLog
 from supervisors.spec import DynamicSupervisorSpec, SupervisorSpec
-from supervisors.supervisor import DynamicSupervisor, Supervisor
+from supervisors.supervisor import Supervisor, supervisor_for
 from supervisors.worker import Link, Worker, spawn
 
 
@@ -87,8 +87,7 @@ def start_tree(
     spec: SupervisorSpec | DynamicSupervisorSpec, root_id: str = "root", log: EventLog | None = None
 ) -> Tree:
     """Start a root supervisor; return once every child is up, or raise ``StartFailed``."""
-    kind = DynamicSupervisor if isinstance(spec, DynamicSupervisorSpec) else Supervisor
-    root = kind(spec, root_id, log)
+    root = supervisor_for(spec)(spec, root_id, log)
     link = Link(None, root_id)
     try:
         spawn(root, link, None)

@@ -11,12 +11,25 @@ from typing import Any
 
 import pykka
 from pykka import ActorDeadError, ActorRef
+from pykka._envelope import Envelope
 
 from supervisors import registry
-from supervisors.errors import ActorCrashed, Killed, Rejected, StartFailed, is_normal
+from supervisors.errors import (
+    ActorCrashed,
+    Rejected,
+    StartFailed,
+    SupervisorError,
+    is_normal,
+)
 from supervisors.inbox import Inbox, fail_future
+from supervisors.reply import Reply
 
 logger = logging.getLogger("supervisors")
+
+# Guards every actor's exit claim and its monitors and links: taken once per exit and per
+# monitor or link call, never per message.
+_signals = threading.Lock()
+_local = threading.local()  # .actor: the Worker whose thread this is
 
 
 class Stopped(Exception):
@@ -32,6 +45,42 @@ class Crash:
 
 class CrashRequested(Exception):
     """The exception a ``Crash`` message raises inside the actor."""
+
+
+class MonitorRef:
+    """What ``monitor`` returns; the ``Down`` message carries it back."""
+
+    __slots__ = ("actor", "target")
+
+    def __init__(self, target: ActorRef[Any] | str, actor: Worker | None) -> None:
+        self.target = target  # as given: a name or a ref
+        self.actor = actor  # the incarnation watched; None if there was none
+
+    def __repr__(self) -> str:
+        return f"MonitorRef({self.target})"
+
+
+@dataclass(frozen=True)
+class Down:
+    """A monitored actor exited (reason ``"noproc"`` if it was gone already)."""
+
+    ref: MonitorRef
+    reason: object
+
+
+@dataclass(frozen=True)
+class Exit:
+    """An exit signal from a linked actor (or ``exit()``), received by one that traps exits."""
+
+    sender: ActorRef[Any] | None
+    reason: object
+
+
+@dataclass(frozen=True)
+class ExitSignal:
+    """Makes a non-trapping actor exit with ``reason`` once its current message is done."""
+
+    reason: object
 
 
 @dataclass(eq=False)
@@ -83,18 +132,24 @@ class Pending:
 class Worker(pykka.ThreadingActor):
     """Subclass and implement ``handle``; optionally ``init`` and ``terminate``.
 
-    ``handle`` returns the reply. Raising one of ``replies`` (``Rejected`` unless a
-    subclass adds its own outcome types) answers the caller with it and the actor lives
-    on; any other exception (``BaseException`` included) crashes it: its caller and every
-    queued caller get ``ActorCrashed`` and its supervisor decides.
+    ``handle`` returns the reply. Raising one of ``replies`` (``Rejected`` and
+    ``SupervisorError`` unless a subclass adds its own outcome types) answers the caller
+    with it and the actor lives on; any other exception (``BaseException`` included)
+    crashes it: its caller and every queued caller get ``ActorCrashed`` and its
+    supervisor decides.
     """
 
-    replies: tuple[type[BaseException], ...] = (Rejected,)
+    # A supervisor's ChildError and StartFailed answer too: refusals, not crashes.
+    replies: tuple[type[BaseException], ...] = (Rejected, SupervisorError)
 
     # Daemon threads: an abandoned (stuck) actor must not keep the process alive.
     use_daemon_thread = True
     _link: Link | None = None
     degraded: str | None = None  # set by an actor that runs but refuses part of its work
+    trap_exit = False  # True: exit signals arrive as ``Exit`` messages instead of stopping it
+    # Who watches this actor; created on first use, so unused they cost nothing.
+    _monitors: dict[MonitorRef, Worker] | None = None
+    _links: set[Worker] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -133,6 +188,7 @@ class Worker(pykka.ThreadingActor):
     # Pykka's hooks, in the actor's own thread.
 
     def on_start(self) -> None:
+        _local.actor = self
         try:
             self.init()
         except BaseException as exc:
@@ -149,8 +205,12 @@ class Worker(pykka.ThreadingActor):
             link.settled.set()
 
     def on_receive(self, message: object) -> object:
-        if message.__class__ is Crash:
+        kind = message.__class__
+        if kind is Crash:
             raise CrashRequested(message.reason)
+        if kind is ExitSignal:
+            self._exit(message.reason)
+            return None
         return self.handle(message)
 
     def _handle_receive(self, message: Any) -> Any:
@@ -180,10 +240,11 @@ class Worker(pykka.ThreadingActor):
 
     # The single way out.
 
-    def _exit(self, reason: object) -> None:
-        if self._exiting:
-            return
-        self._exiting = True
+    def _exit(self, reason: object, cleanup: bool = True) -> None:
+        with _signals:
+            if self._exiting:
+                return
+            self._exiting = True
         link = self._link
         if link is not None and link.name is not None:
             registry.leave(link.name, self.actor_ref)
@@ -191,14 +252,16 @@ class Worker(pykka.ThreadingActor):
         self.actor_stopped.set()
         error = self._queued_error(reason)
         self.actor_inbox.close(error)
-        self._settle_held(error)
-        if link is not None and link.started:
+        if cleanup:  # else another thread is killing this one: the held requests are its own
+            self._settle_held(error)
+        if cleanup and link is not None and link.started:
             try:
                 self.terminate()
             except BaseException as exc:
                 logger.error("%s failed in terminate", self.label, exc_info=exc)
                 if is_normal(reason):
                     reason = exc
+        self._signal_watchers(reason)
         if link is None:
             return
         link.reason = reason
@@ -208,11 +271,35 @@ class Worker(pykka.ThreadingActor):
             with contextlib.suppress(ActorDeadError):
                 link.parent.tell(ChildExited(link, reason))
 
-    def abandon(self) -> None:
-        """Called by a supervisor giving up on a stuck actor: fail whatever waits on it."""
-        self.actor_stopped.set()
-        pykka.ActorRegistry.unregister(self.actor_ref)
-        self.actor_inbox.close(self._queued_error(Killed("did not stop in time")))
+    def kill(self, reason: object = "killed") -> None:
+        """OTP's ``exit(Pid, kill)`` as far as a thread allows: from any thread, the actor
+        is abandoned at once. It takes no more messages, its queued callers are answered,
+        ``terminate`` does not run, and its exit is signalled as any other. A handler
+        running in its thread finishes; what it returns is dropped."""
+        self._exit(reason, cleanup=False)
+
+    def signal_exit(self, sender: ActorRef[Any] | None, reason: object) -> None:
+        """Deliver an exit signal with OTP's rules: ``kill`` kills; an actor that traps
+        exits gets an ``Exit`` message; otherwise ``normal`` is ignored and any other reason
+        makes it exit with that reason after its current message, ahead of queued ones."""
+        if reason == "kill":
+            self.kill()
+        elif self.trap_exit:
+            post(self, Exit(sender, reason))
+        elif reason != "normal":
+            self.actor_inbox.put_first(Envelope(ExitSignal(reason), Reply()))
+
+    def _signal_watchers(self, reason: object) -> None:
+        with _signals:
+            monitors, links = self._monitors, self._links
+            self._monitors = self._links = None
+            for other in links or ():
+                if other._links is not None:
+                    other._links.discard(self)
+        for ref, watcher in (monitors or {}).items():
+            post(watcher, Down(ref, reason))
+        for other in links or ():
+            other.signal_exit(self.actor_ref, reason)
 
     def _queued_error(self, reason: object) -> Callable[[], BaseException]:
         label = self.label
@@ -239,10 +326,57 @@ def spawn(actor: Worker, link: Link, timeout: float | None) -> None:
     pykka.ActorRegistry.register(actor.actor_ref)
     actor._start_actor_loop()
     if not link.settled.wait(timeout):
-        actor.abandon()
+        actor.kill()
         raise StartFailed(link.child_id, "timeout")
     if not link.started:
         reason = link.reason
         raise StartFailed(link.child_id, reason) from (
             reason if isinstance(reason, BaseException) else None
         )
+
+
+def post(target: Worker | ActorRef[Any], message: object) -> None:
+    """Put ``message`` in ``target``'s inbox without waiting; a closed inbox drops it. The
+    reply slot nobody reads keeps a ``Rejected`` from handling it from being a crash."""
+    target.actor_inbox.put(Envelope(message, Reply()))
+
+
+def current() -> Worker | None:
+    """The actor whose thread is running, if any."""
+    return getattr(_local, "actor", None)
+
+
+def watch(target: Worker, ref: MonitorRef, watcher: Worker) -> bool:
+    """Register a monitor; False if ``target`` has exited (or is exiting) already."""
+    with _signals:
+        if target._exiting:
+            return False
+        if target._monitors is None:
+            target._monitors = {}
+        target._monitors[ref] = watcher
+        return True
+
+
+def unwatch(target: Worker, ref: MonitorRef) -> None:
+    with _signals:
+        if target._monitors is not None:
+            target._monitors.pop(ref, None)
+
+
+def tie(one: Worker, other: Worker) -> bool:
+    """Link two actors both ways; False if ``other`` has exited (or is exiting) already."""
+    with _signals:
+        if other._exiting or one._exiting:
+            return False
+        for a, b in ((one, other), (other, one)):
+            if a._links is None:
+                a._links = set()
+            a._links.add(b)
+        return True
+
+
+def untie(one: Worker, other: Worker) -> None:
+    with _signals:
+        for a, b in ((one, other), (other, one)):
+            if a._links is not None:
+                a._links.discard(b)

@@ -9,7 +9,7 @@ from actors.ledger import Ledger
 from actors.products import Products
 from actors.transactions import Transactions
 from bitnexus.tree import application_spec, render
-from supervisors import Pool
+from supervisors import Pool, TaskSupervisorSpec
 
 
 def test_spec_shape_pool_sizes_and_intensities(config, engine):
@@ -26,7 +26,9 @@ def test_spec_shape_pool_sizes_and_intensities(config, engine):
     spec = services.start
     assert (spec.strategy, spec.max_restarts, spec.max_seconds) == ("one_for_one", 3, 5)
     children = {c.id: c for c in spec.children}
-    assert list(children) == ["products", "accounts", "ledger", "transactions"]  # start order
+    assert list(children) == ["tasks", "products", "accounts", "ledger", "transactions"]
+    assert isinstance(children["tasks"].start, TaskSupervisorSpec)  # the services' fan-out
+    assert children["tasks"].name == "tasks"
     assert children["ledger"].name == "ledger"
     assert children["ledger"].start is Ledger
     for name, worker, size in [

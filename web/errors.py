@@ -1,8 +1,9 @@
 """Every error response, registered in one place, rendered as the Phoenix contract says.
 
 Services answer with the domain's outcomes and `Unavailable` (actors/errors.py); the
-runtime with `CallTimeout`, `NoProcess`, `ActorCrashed` or a `Rejected`; Flask/Werkzeug
-with `HTTPException`.
+runtime with `CallTimeout`, `NoProcess`, `ActorCrashed` or a `Rejected`, and supervisor
+operations with `ChildError` or `StartFailed` (not `Rejected`s); Flask/Werkzeug with
+`HTTPException`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
 from actors import errors as service
-from supervisors import ActorCrashed, CallTimeout, ChildError, NoProcess, Rejected
+from supervisors import ActorCrashed, CallTimeout, ChildError, NoProcess, Rejected, StartFailed
 from web.responses import RETRY_AFTER_SECONDS, error, json_response, validation_errors
 
 logger = logging.getLogger("bitnexus.web")
@@ -29,6 +30,7 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ChildError, _child_error)
     app.register_error_handler(service.DomainError, _rejected)
     app.register_error_handler(Rejected, _rejected)
+    app.register_error_handler(StartFailed, _rejected)  # an operator's restart that failed
     app.register_error_handler(CallTimeout, _unavailable)
     app.register_error_handler(NoProcess, _unavailable)
     app.register_error_handler(ActorCrashed, _server_error)

@@ -114,8 +114,8 @@ class SupervisionModel(RuleBasedStateMachine):
             group = self.kids[self.kids.index(kid) :]
         else:
             group = [kid]
-        group = [k for k in group if k is kid or k.running]
-        order += [("terminate", k.id) for k in reversed(group) if k is not kid]
+        # OTP restarts every non-temporary member, also one an operator terminated.
+        order += [("terminate", k.id) for k in reversed(group) if k is not kid and k.running]
         for other in group:
             if other is not kid and other.restart == "temporary":
                 self.kids.remove(other)  # terminated as a sibling: its spec is dropped
@@ -209,8 +209,8 @@ class SupervisionModel(RuleBasedStateMachine):
 
     def check(self) -> None:
         which = which_children(self.tree)
-        assert [w[0] for w in which] == [k.id for k in self.kids]
-        for (cid, ref, _, _), kid in zip(which, self.kids, strict=True):
+        assert [w[0] for w in which] == [k.id for k in reversed(self.kids)]  # newest first
+        for (cid, ref, _, _), kid in zip(which, reversed(self.kids), strict=True):
             assert self.lab.inits[cid] == kid.starts, f"{cid}: incarnations"
             if not kid.running:
                 assert ref is None, f"{cid} should be stopped"
