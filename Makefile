@@ -15,15 +15,22 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make run PORT=4001 HOST=0.0.0.0`; logs read as text here (BITNEXUS_LOG_FORMAT=json for JSON).
 run: $(STAMP)
 	$(BIN)/bitnexus migrate
-	$(BIN)/bitnexus serve
+	BITNEXUS_LOG_FORMAT=$${BITNEXUS_LOG_FORMAT:-console} \
+	  $(BIN)/bitnexus serve $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# promtool (Debian's prometheus) and docker-compose check ops/ and compose.yaml; where
+# they cannot be installed, those two checks skip and say so.
 test: lint
+	command -v promtool >/dev/null && command -v docker-compose >/dev/null || \
+	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+	    prometheus docker-compose) >/dev/null 2>&1 || echo "promtool/docker-compose not installed"
 	$(BIN)/pytest
 
 # The drills' long forms (tests/drills, BITNEXUS_CHAOS=long): about 15 minutes; stops and

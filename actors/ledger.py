@@ -115,6 +115,7 @@ class Ledger(Service):
         with database_outage_as_unavailable():
             journal.ensure_genesis(self._engine)
         reason = read(self._engine, journal.verify_tail, self._verify_tail)
+        metrics.observe_head(read(self._engine, journal.head_index))
         self._prepared = True
         self.degraded = None if reason is None else f"chain does not verify: {reason}"
 

@@ -1,38 +1,105 @@
-"""The `bitnexus` console script: `migrate`, `serve`, `console` and `admin create`."""
+"""The `bitnexus` console script: `migrate`, `db`, `serve`, `console` and `admin create`.
+
+A mistake at the command line is one line on stderr and a non-zero exit, never a
+traceback: bad arguments and settings exit 2, a database or file problem exits 1.
+"""
 
 from __future__ import annotations
 
 import argparse
 import code
+import errno
 import getpass
+import logging
 import os
 import shutil
+import socket
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
-from bitnexus.config import Config, ConfigError
-from bitnexus.database import migrate
+import sqlalchemy as sa
+
+from bitnexus import __version__, logs
+from bitnexus.config import Config, ConfigError, load_dotenv, port_number
+from bitnexus.database import migrate, setup
 from bitnexus.database.engine import make_engine
+from bitnexus.diagnosis import explain
 
 if TYPE_CHECKING:  # bitnexus.server is imported late, after the metrics directory is set
     from bitnexus.server import ServeOptions
 
 
+banner = logging.getLogger("bitnexus.banner")
+
+
+class Refused(Exception):
+    """A command that cannot go on; its message is the one line the user sees."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bitnexus", description="BitNexus backend")
+    args = _parser().parse_args(argv)
+    load_dotenv()
+    try:
+        config = Config.from_env()
+    except ConfigError as exc:
+        print(f"bitnexus: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(config)
+    try:
+        return args.run(config, args)
+    except Refused as exc:
+        print(f"bitnexus: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        message = explain(exc, config.database_url)
+        if message is None:
+            raise
+        print(f"bitnexus: {message}", file=sys.stderr)
+        return 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (its subcommands' parsers are of this class too)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="bitnexus", description="BitNexus backend")
+    parser.add_argument("--version", action="version", version=f"bitnexus {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("migrate", help="apply database migrations (BITNEXUS_DATABASE_URL)")
+    commands.add_parser(
+        "migrate", help="apply database migrations (BITNEXUS_DATABASE_URL or DATABASE_URL)"
+    ).set_defaults(run=run_migrate)
+    db = commands.add_parser("db", help="create, set up or reset the database")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser(
+        "create", help="create the PostgreSQL database, or the SQLite file's folder"
+    ).set_defaults(run=run_db_create)
+    db_setup = db_commands.add_parser("setup", help="create, migrate, and optionally seed")
+    db_setup.add_argument("--seed", action="store_true", help="add demo data")
+    db_setup.set_defaults(run=run_db_setup)
+    reset = db_commands.add_parser("reset", help="drop, then set up again (needs --yes)")
+    reset.add_argument("--yes", action="store_true", help="confirm: every row is deleted")
+    reset.add_argument("--seed", action="store_true", help="add demo data")
+    reset.set_defaults(run=run_db_reset)
     serve = commands.add_parser("serve", help="serve the HTTP API under gunicorn")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=4000)
-    serve.add_argument("--workers", type=int, default=1, help="processes, one tree each")
-    serve.add_argument("--threads", type=int, default=16, help="request threads per worker")
+    serve.add_argument("--host", help="address to bind (default HOST, or 127.0.0.1)")
+    serve.add_argument("--port", type=_checked(port_number), help="default PORT, or 4000")
+    serve.add_argument(
+        "--workers", type=_checked(_at_least_one), default=1, help="processes, one tree each"
+    )
+    serve.add_argument(
+        "--threads", type=_checked(_at_least_one), default=16, help="request threads per worker"
+    )
+    serve.set_defaults(run=run_serve)
     commands.add_parser(
         "console", help="a Python shell with the services running, like `iex -S mix`"
-    )
+    ).set_defaults(run=run_console)
     admin = commands.add_parser("admin", help="operator tasks")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
     create = admin_commands.add_parser("create", help="create an admin, or promote a user")
@@ -41,34 +108,125 @@ def main(argv: Sequence[str] | None = None) -> int:
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
-    args = parser.parse_args(argv)
-    try:
-        config = Config.from_env()
-    except ConfigError as exc:
-        print(f"bitnexus: configuration error: {exc}", file=sys.stderr)
-        return 2
-    if args.command == "migrate":
-        return run_migrate(config)
-    if args.command == "admin":
-        return run_admin_create(config, args.email, args.name, args.password_stdin)
-    if args.command == "console":
-        return run_console(config)
-    return run_serve(config, args)
+    create.set_defaults(run=run_admin_create)
+    return parser
 
 
-def run_migrate(config: Config) -> int:
-    """Apply every pending migration."""
+def _at_least_one(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
+def _checked(parse: Callable[[str], int]) -> Callable[[str], int]:
+    """An argparse type whose error message says what is wrong with the value."""
+
+    def parse_argument(raw: str) -> int:
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            reason = str(exc) if "literal" not in str(exc) else "must be an integer"
+            raise argparse.ArgumentTypeError(f"{raw!r} {reason}") from None
+
+    return parse_argument
+
+
+def run_migrate(config: Config, _args: argparse.Namespace | None = None) -> int:
+    """Apply every pending migration, printing each."""
     engine = make_engine(config)
     try:
-        migrate.upgrade(engine)
+        migrate.upgrade(
+            engine, on_applied=lambda rev, title: print(f"bitnexus: applied {rev}  {title}")
+        )
         print(f"bitnexus: database at revision {migrate.current(engine)}")
     finally:
         engine.dispose()
     return 0
 
 
+def run_db_create(config: Config, _args: argparse.Namespace | None = None) -> int:
+    created = setup.create(config.database_url)
+    print(f"bitnexus: database {_name(config)} {'created' if created else 'already exists'}")
+    return 0
+
+
+def run_db_setup(config: Config, args: argparse.Namespace) -> int:
+    run_db_create(config)
+    run_migrate(config)
+    if args.seed:
+        for line in _seed_demo(config):
+            print(f"bitnexus: seeded {line}")
+    return 0
+
+
+DEMO_USERS = (
+    ("vendor", "Vera Vendor", "user"),
+    ("buyer", "Bo Buyer", "user"),
+    ("affiliate", "Ada Affiliate", "affiliate"),
+)
+DEMO_PRODUCTS = (
+    ("Elixir in Action", "30.00", "EUR"),
+    ("Designing for Scalability with Erlang/OTP", "45.50", "EUR"),
+)
+
+
+def _seed_demo(config: Config) -> Iterator[str]:
+    """Demo data, posted through the services like any request: a vendor with two active
+    products, a buyer, an affiliate; the buyer deposits, buys one product through the
+    affiliate (commission 10 %) and pays the vendor. Passwords are `<role>-password-1`."""
+    from actors import accounts, products, transactions
+    from bitnexus.tree import running
+
+    engine = make_engine(config)
+    try:
+        with running(config, engine):
+            ids = {}
+            for key, name, role in DEMO_USERS:
+                email, password = f"{key}@example.com", f"{key}-password-1"
+                attrs = {"email": email, "name": name, "password": password, "role": role}
+                ids[key] = accounts.create_user(attrs).id
+                yield f"user {email} (password {password}, id {ids[key]})"
+            catalog = []
+            for name, price, currency in DEMO_PRODUCTS:
+                attrs = {"name": name, "price": price, "currency": currency}
+                attrs |= {"commission_rate": "10", "status": "active"}
+                catalog.append(products.create_product(attrs, ids["vendor"]).id)
+                yield f"product {name!r} ({price} {currency}, id {catalog[-1]})"
+            for attrs in (
+                {"kind": "deposit", "amount": "100.00", "currency": "EUR"},
+                {"kind": "purchase", "product_id": catalog[0], "affiliate_id": ids["affiliate"]},
+                {
+                    "kind": "transfer",
+                    "amount": "5",
+                    "currency": "EUR",
+                    "recipient_id": ids["vendor"],
+                },
+            ):
+                posted = transactions.create_transaction(ids["buyer"], attrs)
+                yield f"transaction {posted.kind} {posted.amount} {posted.currency}"
+    finally:
+        engine.dispose()
+
+
+def run_db_reset(config: Config, args: argparse.Namespace) -> int:
+    if not args.yes:
+        raise Refused(f"db reset deletes every row of {_name(config)}; run it with --yes")
+    dropped = setup.drop(config.database_url)
+    print(f"bitnexus: database {_name(config)} {'dropped' if dropped else 'did not exist'}")
+    return run_db_setup(config, args)
+
+
+def _name(config: Config) -> str:
+    return sa.make_url(config.database_url).render_as_string(hide_password=True)
+
+
 def run_serve(config: Config, args: argparse.Namespace) -> int:
     """Serve the API under gunicorn until SIGTERM (graceful) or SIGINT."""
+    host = args.host or config.host
+    port = args.port or config.port
+    _check_port_free(host, port)
+    _check_database(config)
     # prometheus_client picks its multiprocess mode from the environment at import time,
     # so the directory is set before anything imports it (web, via bitnexus.server).
     metrics_dir = tempfile.mkdtemp(prefix="bitnexus-metrics-")
@@ -76,27 +234,55 @@ def run_serve(config: Config, args: argparse.Namespace) -> int:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     from bitnexus import server
 
-    config, generated = server.with_secrets(config, Path.cwd() / "var")
-    options = server.ServeOptions(args.host, args.port, args.workers, args.threads, metrics_dir)
-    _print_banner(options, config.admin_token or "", generated)
     try:
+        config, generated = server.with_secrets(config, Path.cwd() / "var")
+        options = server.ServeOptions(host, port, args.workers, args.threads, metrics_dir)
+        _log_banner(options, config.admin_token or "", generated)
         return server.serve(config, options)
     finally:
         if os.getpid() == master:  # a worker's exit unwinds through here too
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-def _print_banner(options: ServeOptions, token: str, generated: bool) -> None:
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse before anything is printed when the address is taken or cannot be bound."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise Refused(f"cannot bind {host}:{port}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise Refused(f"port {port} on {host} is already in use; try --port") from None
+            raise Refused(f"cannot bind {host}:{port}: {exc.strerror}") from None
+
+
+def _check_database(config: Config) -> None:
+    """Connect once, so a missing or silent database is one line, not a worker's crash."""
+    engine = make_engine(config)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    finally:
+        engine.dispose()
+
+
+def _log_banner(options: ServeOptions, token: str, generated: bool) -> None:
     base = f"http://{options.host}:{options.port}"
     origin = "generated for this run" if generated else "from BITNEXUS_ADMIN_TOKEN"
-    lines = [
-        f"bitnexus: API       {base}/api/v1",
-        f"bitnexus: health    {base}/health  {base}/ready  {base}/metrics",
-        f"bitnexus: OpenAPI   {base}/api/openapi.json",
-        f"bitnexus: operator  {base}/admin?token={token}",
-        f"bitnexus: operator token ({origin}): {token}",
-    ]
-    print("\n".join(lines), file=sys.stderr, flush=True)
+    lines = {
+        "api": f"API       {base}/api/v1",
+        "health": f"health    {base}/health  {base}/ready  {base}/metrics",
+        "openapi": f"OpenAPI   {base}/api/openapi.json  docs {base}/api/docs",
+        "operator": f"operator  {base}/admin?token={token}",
+        "token": f"operator token ({origin}): {token}",
+    }
+    for key, line in lines.items():
+        banner.info(line, extra={"banner": key})
 
 
 CONSOLE_BANNER = """BitNexus console: the services run in this process ({database}).
@@ -106,7 +292,7 @@ accounts, products, transactions and ledger are imported; `app.tree` is the live
 """
 
 
-def run_console(config: Config) -> int:
+def run_console(config: Config, _args: argparse.Namespace | None = None) -> int:
     """A Python shell (IPython when installed) with the tree started on the database."""
     from actors import accounts, ledger, products, transactions
     from bitnexus.tree import running
@@ -137,13 +323,16 @@ def _interact(namespace: dict[str, object], banner: str) -> None:
         IPython.start_ipython(argv=["--no-banner"], user_ns=namespace)
 
 
-def run_admin_create(config: Config, email: str, name: str, password_stdin: bool) -> int:
+def run_admin_create(config: Config, args: argparse.Namespace) -> int:
     """Create an admin (password from stdin or a prompt), or promote an existing user."""
     from bitnexus.accounts import create_or_promote
     from bitnexus.common.errors import ValidationFailed
 
+    if not args.password_stdin and not sys.stdin.isatty():
+        raise Refused("no terminal to ask for the password; pipe it in with --password-stdin")
+
     def password() -> str:
-        if password_stdin:
+        if args.password_stdin:
             return sys.stdin.readline().rstrip("\n")
         first = getpass.getpass("Password: ")
         if getpass.getpass("Repeat password: ") != first:
@@ -152,7 +341,7 @@ def run_admin_create(config: Config, email: str, name: str, password_stdin: bool
 
     engine = make_engine(config)
     try:
-        user, created = create_or_promote(config, engine, email, name, password)
+        user, created = create_or_promote(config, engine, args.email, args.name, password)
     except ValidationFailed as exc:
         for field, messages in exc.errors.items():
             print(f"bitnexus: {field} {', '.join(messages)}", file=sys.stderr)

@@ -1,16 +1,28 @@
-"""Application configuration, read from the environment in exactly one place."""
+"""Application configuration, read from the environment in exactly one place.
+
+Each `BITNEXUS_` setting wins; the conventional (Phoenix, twelve-factor) names
+`DATABASE_URL`, `PORT`, `HOST` and `SECRET_KEY_BASE` are read when it is unset. A `.env`
+file in the working directory fills in what the environment does not set (`load_dotenv`).
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
 
+import dotenv
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 T = TypeVar("T")
 
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("json", "console")
 DEFAULT_CURRENCIES: Mapping[str, int] = MappingProxyType({"EUR": 2, "USD": 2, "NXC": 8})
 
 
@@ -24,11 +36,20 @@ def default_database_url(cwd: Path | None = None) -> str:
     return f"sqlite:///{base / 'var' / 'bitnexus.db'}"
 
 
+def load_dotenv(cwd: Path | None = None) -> None:
+    """Add the variables of `.env` in the working directory that the environment lacks."""
+    path = (cwd or Path.cwd()) / ".env"
+    if path.is_file():
+        dotenv.load_dotenv(path, override=False)
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything the application needs to know about its environment."""
 
     database_url: str
+    host: str = "127.0.0.1"
+    port: int = 4000
     db_pool_size: int = 10
     db_max_overflow: int = 10
     db_pool_timeout: float = 10.0
@@ -48,13 +69,20 @@ class Config:
     argon2_parallelism: int = 4
     secret_key: str | None = field(default=None, repr=False)
     admin_token: str | None = field(default=None, repr=False)
+    cors_origins: tuple[str, ...] = ()
+    log_level: str = "info"
+    log_format: str = "json"  # or "console": readable lines for a terminal (`make run`)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
         """Build a config from `environ`; raises ConfigError naming a bad variable."""
         env = _Env(environ)
         return cls(
-            database_url=env.get("BITNEXUS_DATABASE_URL", str, default_database_url()),
+            database_url=env.get(
+                ("BITNEXUS_DATABASE_URL", "DATABASE_URL"), _database_url, default_database_url()
+            ),
+            host=env.get(("BITNEXUS_HOST", "HOST"), str, "127.0.0.1"),
+            port=env.get(("BITNEXUS_PORT", "PORT"), port_number, 4000),
             db_pool_size=env.get("BITNEXUS_DB_POOL_SIZE", _positive_int, 10),
             db_max_overflow=env.get("BITNEXUS_DB_MAX_OVERFLOW", _non_negative_int, 10),
             db_pool_timeout=env.get("BITNEXUS_DB_POOL_TIMEOUT", _positive_float, 10.0),
@@ -69,8 +97,11 @@ class Config:
             argon2_time_cost=env.get("BITNEXUS_ARGON2_TIME_COST", _positive_int, 3),
             argon2_memory_cost=env.get("BITNEXUS_ARGON2_MEMORY_COST", _positive_int, 65536),
             argon2_parallelism=env.get("BITNEXUS_ARGON2_PARALLELISM", _positive_int, 4),
-            secret_key=env.get("BITNEXUS_SECRET_KEY", str, None),
+            secret_key=env.get(("BITNEXUS_SECRET_KEY", "SECRET_KEY_BASE"), str, None),
             admin_token=env.get("BITNEXUS_ADMIN_TOKEN", str, None),
+            cors_origins=env.get("BITNEXUS_CORS_ORIGINS", _origins, ()),
+            log_level=env.get("BITNEXUS_LOG_LEVEL", _choice(LOG_LEVELS), "info"),
+            log_format=env.get("BITNEXUS_LOG_FORMAT", _choice(LOG_FORMATS), "json"),
         )
 
 
@@ -80,14 +111,76 @@ class _Env:
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ = environ
 
-    def get(self, name: str, parse: Callable[[str], T], default: T) -> T:
-        raw = self._environ.get(name, "").strip()
-        if not raw:
-            return default
-        try:
-            return parse(raw)
-        except ValueError as exc:
-            raise ConfigError(f"{name}={raw!r} is invalid: {exc}") from None
+    def get(self, names: str | tuple[str, ...], parse: Callable[[str], T], default: T) -> T:
+        """The first of `names` that is set, parsed; `default` when none is."""
+        for name in (names,) if isinstance(names, str) else names:
+            raw = self._environ.get(name, "").strip()
+            if raw:
+                try:
+                    return parse(raw)
+                except ValueError as exc:
+                    raise ConfigError(f"{name}={_shown(name, raw)} is invalid: {exc}") from None
+        return default
+
+
+def _shown(name: str, raw: str) -> str:
+    """The value for an error message, with a database URL's password masked."""
+    if "DATABASE_URL" in name:
+        return repr(re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", raw))
+    return repr(raw)
+
+
+# The schemes a database URL may use; the bare PostgreSQL names mean psycopg 3.
+_DRIVERS = {
+    "sqlite": "sqlite",
+    "sqlite+pysqlite": "sqlite+pysqlite",
+    "postgres": "postgresql+psycopg",
+    "postgresql": "postgresql+psycopg",
+    "postgresql+psycopg": "postgresql+psycopg",
+}
+
+
+def _database_url(raw: str) -> str:
+    """A SQLAlchemy URL for `sqlite:` or PostgreSQL (`postgres://`, `postgresql://` too)."""
+    scheme = raw.partition("://")[0]
+    if scheme not in _DRIVERS:
+        supported = "sqlite:///PATH, postgresql://USER@HOST/DB or postgres://USER@HOST/DB"
+        raise ValueError(f"unsupported scheme {scheme!r}: expected {supported}")
+    normalized = _DRIVERS[scheme] + raw[len(scheme) :]
+    try:
+        url = make_url(normalized)
+        url.port  # noqa: B018  # a non-numeric port raises only when read
+    except (ArgumentError, ValueError):
+        raise ValueError("not a database URL") from None
+    if url.get_backend_name() == "postgresql" and not url.database:
+        raise ValueError("names no database (postgresql://USER@HOST/DB)")
+    return normalized
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    """`http://localhost:8000,https://app.example` (scheme://host[:port]) or `*`."""
+    origins = tuple(item.strip().rstrip("/") for item in raw.split(",") if item.strip())
+    for origin in origins:
+        if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+            raise ValueError(f"{origin!r} is not an origin like http://localhost:8000 or *")
+    return origins
+
+
+def _choice(allowed: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw.lower() not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return raw.lower()
+
+    return parse
+
+
+def port_number(raw: str) -> int:
+    """A TCP port, 1 to 65535."""
+    value = int(raw)
+    if not 1 <= value <= 65535:
+        raise ValueError("must be a port number between 1 and 65535")
+    return value
 
 
 def _positive_int(raw: str) -> int:

@@ -25,20 +25,22 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from gunicorn.app.base import BaseApplication
 from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 from prometheus_client import multiprocess
 
+from bitnexus import logs
 from bitnexus.config import Config
-from bitnexus.database.engine import make_engine, ping
+from bitnexus.database import migrate
+from bitnexus.database.engine import make_engine, ping, pool_stats
 from bitnexus.tree import application_spec, render
 from supervisors import start_tree
-from web import Runtime, access_log, create_app, shedding
+from web import Runtime, create_app, shedding
 from web.shedding import ShedLateRequests
 
 logger = logging.getLogger("bitnexus.server")
-reports = logging.getLogger("bitnexus.supervisor")
 
 GRACEFUL_TIMEOUT = 30  # seconds a stopping worker gives its in-flight requests
 METRICS_PERIOD = 1.0  # seconds between copies of a worker's tree into shared metrics
@@ -72,7 +74,10 @@ class Server(BaseApplication):
             "graceful_timeout": GRACEFUL_TIMEOUT,
             "control_socket_disable": True,  # one shared socket path would clash
             "child_exit": _child_exit,
+            "when_ready": _master_ready,
             "proc_name": "bitnexus",
+            "logconfig_dict": logs.dict_config(self.config),
+            "loglevel": self.config.log_level,
         }
         for key, value in settings.items():
             self.cfg.set(key, value)
@@ -94,25 +99,32 @@ class TreeWorker(ThreadWorker):
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
             signal.signal(signum, self._stop_before_serving)
         server: Server = self.app
-        access_log.configure()
-        access_log.configure(reports.name)
         engine = make_engine(server.config)
-        tree = start_tree(application_spec(server.config, engine))
-        server.runtime = Runtime(tree, functools.partial(ping, engine), server.options.metrics_dir)
-        print(render(tree.tree()), flush=True)
+        # On a database that lacks migrations the services cannot start: serve the probes
+        # (/ready says what is missing), and every API call answers 503.
+        tree = None if _unmigrated(engine) else start_tree(application_spec(server.config, engine))
+        server.runtime = Runtime(
+            tree,
+            functools.partial(ping, engine),
+            server.options.metrics_dir,
+            migrations_pending=lambda: migrate.pending(engine),
+            pool_stats=lambda: pool_stats(engine),
+        )
         self._tree, self._gave_up, self._stopping = tree, False, False
         self._stopped = threading.Event()
-        self._reported, self._reporting = 0, threading.Lock()
-        threading.Thread(target=self._watch, name="tree-watch", daemon=True).start()
-        threading.Thread(target=self._sample, name="tree-metrics", daemon=True).start()
-        threading.Thread(target=self._report, name="tree-reports", daemon=True).start()
+        self._logged, self._logging = 0, threading.Lock()
+        if tree is not None:
+            print(render(tree.tree()), flush=True)
+            threading.Thread(target=self._watch, name="tree-watch", daemon=True).start()
+            threading.Thread(target=self._sample, name="tree-metrics", daemon=True).start()
         try:
             super().init_process()  # loads the app and serves until told to stop
         finally:
             self._stopping = True
             self._stopped.set()
-            tree.stop()  # after the last in-flight request: reverse start order
-            self._report_new()  # the shutdown's own events, before the process goes
+            if tree is not None:
+                tree.stop()  # after the last in-flight request: reverse start order
+                self._log_events()  # the last decisions (a root giving up), before exiting
             engine.dispose()
         if self._gave_up:
             logger.error("root supervisor gave up; worker exits for a fresh one")
@@ -148,7 +160,7 @@ class TreeWorker(ThreadWorker):
             return
         self.log.warning("Invalid request from ip=%s: %s", (addr or ("", -1))[0], exc)
         phrase = HTTPStatus(status).phrase
-        body = json.dumps({"errors": {"detail": phrase}}).encode()
+        body = json.dumps({"errors": {"detail": phrase}}).encode() + b"\n"
         head = (
             f"HTTP/1.1 {status} {phrase}\r\nConnection: close\r\n"
             f"Content-Type: application/json; charset=utf-8\r\n"
@@ -164,26 +176,19 @@ class TreeWorker(ThreadWorker):
             self._gave_up = True
             self.handle_exit(None, None)
 
-    def _report(self) -> None:
-        """Log each supervisor event as it happens, as OTP's supervisor reports do: the
-        record outlives this worker (whose tree and event log go when it exits) and shows
-        escalations in the server's log, whichever worker they happened in."""
-        while not self._stopped.is_set():
-            with contextlib.suppress(TimeoutError):
-                self._tree.log.wait_for(lambda _e: True, after=self._reported, timeout=1.0)
-            self._report_new()
-
-    def _report_new(self) -> None:
-        with self._reporting:
-            for event in self._tree.events(self._reported):
-                self._reported = event["seq"]
-                line = {"log": "supervisor", "pid": os.getpid(), **event}
-                reports.info(json.dumps(line, separators=(",", ":")))
-
     def _sample(self) -> None:
-        sampler = self.app.runtime.sampler
+        runtime = self.app.runtime
         while not self._stopped.wait(METRICS_PERIOD):
-            sampler.sample()
+            runtime.sample()
+            self._log_events()
+
+    def _log_events(self) -> None:
+        """Supervisor decisions, in the log too (OTP's supervisor reports): they outlive
+        this worker, whose tree and event log go when it exits."""
+        with self._logging:
+            for event in self._tree.events(self._logged):
+                self._logged = event["seq"]
+                logs.log_event(event)
 
 
 _MALFORMED = (  # what gunicorn itself answers 400; the rest keeps gunicorn's own answer
@@ -209,6 +214,27 @@ def _refused_status(exc: BaseException) -> int | None:
     if isinstance(exc, _MALFORMED):
         return 400
     return None
+
+
+def _unmigrated(engine: sa.Engine) -> bool:
+    """Whether the database lacks migrations; logged with what to do about it."""
+    try:
+        pending = migrate.pending(engine)
+    except sa.exc.SQLAlchemyError:
+        return False  # the database is down: /health says so, and the ledger starts degraded
+    if pending:
+        logger.error(
+            "database lacks migrations %s: the services are not started and /ready answers "
+            "503; run `bitnexus migrate`, then restart the server",
+            ", ".join(pending),
+        )
+    return bool(pending)
+
+
+def _master_ready(arbiter: Any) -> None:
+    # The master only imported the metrics: its zero-valued live gauges are not a worker's.
+    if arbiter.app.options.metrics_dir:
+        multiprocess.mark_process_dead(os.getpid(), arbiter.app.options.metrics_dir)
 
 
 def _child_exit(_arbiter: Any, worker: Any) -> None:

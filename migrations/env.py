@@ -24,12 +24,14 @@ def run_migrations_online() -> None:
 
 
 def _run(connection: object) -> None:
+    report = context.config.attributes.get("on_version_apply")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER much
         compare_type=True,
         transaction_per_migration=True,
+        on_version_apply=(lambda step, **_: report(step)) if report else (),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,6 +1,6 @@
 """OTP-style supervision for Pykka threading actors. Knows nothing of any application."""
 
-from supervisors.call import call, cast, crash
+from supervisors.call import call, cast, crash, observe_calls
 from supervisors.clock import VirtualClock
 from supervisors.errors import (
     ActorCrashed,
@@ -76,6 +76,7 @@ __all__ = [
     "exit",
     "link",
     "monitor",
+    "observe_calls",
     "restart_child",
     "start_child",
     "start_tree",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pykka import ActorDeadError, ActorRef
@@ -17,6 +18,23 @@ Target = str | ActorRef[Any]
 
 DEFAULT_TIMEOUT = 5.0
 
+# fn(name, kind, outcome, seconds) after each message to a name: kind "call" or "cast";
+# outcome "ok", or the exception's class name. Set by the host (its metrics).
+CallObserver = Callable[[str, str, str, float], None]
+_observers: list[CallObserver] = []
+
+
+def observe_calls(observer: CallObserver) -> None:
+    """Have ``observer`` told about every call and cast by name (idempotent)."""
+    if observer not in _observers:
+        _observers.append(observer)
+
+
+def _observed(name: str, kind: str, outcome: str, started: float) -> None:
+    seconds = time.monotonic() - started
+    for observer in _observers:
+        observer(name, kind, outcome, seconds)
+
 
 def call(target: Target, message: object, timeout: float = DEFAULT_TIMEOUT) -> Any:
     """Send ``message`` to a name (or a ref) and return the reply.
@@ -25,6 +43,19 @@ def call(target: Target, message: object, timeout: float = DEFAULT_TIMEOUT) -> A
     A message that was never handled because its actor stopped cleanly is sent again to
     the next incarnation, within the same deadline.
     """
+    if not _observers or type(target) is not str:
+        return _call(target, message, timeout)
+    started, outcome = time.monotonic(), "ok"
+    try:
+        return _call(target, message, timeout)
+    except Exception as exc:
+        outcome = type(exc).__name__
+        raise
+    finally:
+        _observed(target, "call", outcome, started)
+
+
+def _call(target: Target, message: object, timeout: float) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         ref = registry.resolve(target, deadline) if type(target) is str else target
@@ -44,6 +75,8 @@ def cast(target: Target, message: object) -> None:
     """Send ``message`` without waiting. An unknown name raises ``NoProcess``; a name
     between incarnations drops it, as a message to a dead pid is dropped in OTP."""
     if type(target) is str:
+        if _observers:
+            _observed(target, "cast", "ok", time.monotonic())
         ref = registry.whereis(target)
         if ref is None:
             if not registry.is_declared(target):

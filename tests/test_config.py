@@ -82,3 +82,59 @@ def test_sqlite_directory_is_created_on_first_use(tmp_path):
     finally:
         engine.dispose()
     assert Path(path).exists()
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:pw@db.example:5433/app", "postgresql+psycopg://u:pw@db.example:5433/app"),
+        ("postgresql://u@h/app", "postgresql+psycopg://u@h/app"),
+        ("postgresql+psycopg://u@h/app", "postgresql+psycopg://u@h/app"),
+        ("sqlite:////srv/app.db", "sqlite:////srv/app.db"),
+    ],
+)
+def test_postgres_urls_mean_psycopg(given, expected):
+    assert Config.from_env({"DATABASE_URL": given}).database_url == expected
+
+
+def test_conventional_names_are_read_when_the_bitnexus_ones_are_unset():
+    conventional = {
+        "DATABASE_URL": "postgres://u@h/conventional",
+        "PORT": "4001",
+        "HOST": "0.0.0.0",
+        "SECRET_KEY_BASE": "phoenix-secret",
+    }
+    config = Config.from_env(conventional)
+    assert config.database_url == "postgresql+psycopg://u@h/conventional"
+    assert (config.host, config.port, config.secret_key) == ("0.0.0.0", 4001, "phoenix-secret")
+    ours = {
+        "BITNEXUS_DATABASE_URL": "sqlite:////srv/ours.db",
+        "BITNEXUS_PORT": "4002",
+        "BITNEXUS_HOST": "::1",
+        "BITNEXUS_SECRET_KEY": "ours",
+    }
+    config = Config.from_env({**conventional, **ours})
+    assert config.database_url == "sqlite:////srv/ours.db"
+    assert (config.host, config.port, config.secret_key) == ("::1", 4002, "ours")
+
+
+@pytest.mark.parametrize("value", ["0", "99999", "http"])
+def test_a_bad_port_names_the_variable(value):
+    with pytest.raises(ConfigError, match="PORT="):
+        Config.from_env({"PORT": value})
+
+
+def test_only_config_reads_the_environment():
+    """bitnexus/config.py is the one module that reads os.environ or getenv."""
+    root = Path(__file__).resolve().parents[1]
+    readers = {
+        str(path.relative_to(root))
+        for package in ("bitnexus", "actors", "web", "supervisors")
+        for path in (root / package).rglob("*.py")
+        if "os.environ" in path.read_text() or "getenv" in path.read_text()
+    }
+    # The CLI sets prometheus_client's directory for its workers; it reads nothing. The
+    # pytest plugin reads its own BITNEXUS_TEST_DATABASE_URL: a test setting, not the app's.
+    assert readers <= {"bitnexus/config.py", "bitnexus/cli.py", "bitnexus/testing.py"}
+    cli = (root / "bitnexus" / "cli.py").read_text()
+    assert "os.environ[" in cli and "os.environ.get" not in cli and "getenv" not in cli

@@ -1,8 +1,7 @@
-"""One JSON line per request on the `bitnexus.access` logger, with the request id."""
+"""One log line per request on the `bitnexus.access` logger (bitnexus.logs formats it)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 
@@ -25,8 +24,7 @@ def record(response: Response, request_id: str) -> None:
     query = "&".join(
         f"{k}={'[REDACTED]' if k in _SECRET_PARAMS else v}" for k, v in request.args.items()
     )
-    line = {
-        "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    fields = {
         "request_id": request_id,
         "method": request.method,
         "path": request.path,
@@ -37,33 +35,10 @@ def record(response: Response, request_id: str) -> None:
         "remote": request.remote_addr,
         "user_id": getattr(g.get("caller"), "user_id", None),
     }
-    logger.info(json.dumps(line, separators=(",", ":")))
+    logger.info("%s %s %s", request.method, request.path, response.status_code, extra=fields)
 
 
 def route() -> str:
     """The matched URL rule, so that metrics and logs group `/users/1` and `/users/2`."""
     rule = request.url_rule
     return rule.rule if rule is not None else "unmatched"
-
-
-class JsonLinesFormatter(logging.Formatter):
-    """Passes JSON messages through; wraps anything else in a JSON object."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        if message.startswith("{"):
-            return message
-        return json.dumps({"level": record.levelname, "logger": record.name, "msg": message})
-
-
-def configure(name: str = logger.name, level: int = logging.INFO) -> None:
-    """Send the `name` logger's lines (access lines by default) to stderr as JSON lines
-    (idempotent)."""
-    target = logging.getLogger(name)
-    if any(isinstance(h.formatter, JsonLinesFormatter) for h in target.handlers):
-        return
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonLinesFormatter())
-    target.addHandler(handler)
-    target.setLevel(level)
-    target.propagate = False

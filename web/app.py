@@ -8,8 +8,9 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import NotAcceptable
 
 from bitnexus.config import Config
-from web import access_log, metrics, request_id, shape
+from web import access_log, cors, metrics, request_id, shape
 from web.errors import register_error_handlers
+from web.responses import negotiate
 from web.routes import admin, api, docs, health
 from web.runtime import Runtime
 
@@ -29,6 +30,7 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
         SECRET_KEY=config.secret_key,
         BITNEXUS_ADMIN_TOKEN=config.admin_token,
         BITNEXUS_CALL_TIMEOUT=config.call_timeout,
+        BITNEXUS_CURRENCIES=config.currencies,
         MAX_CONTENT_LENGTH=shape.MAX_BODY_BYTES,
         PROVIDE_AUTOMATIC_OPTIONS=False,  # Phoenix answers OPTIONS like any unknown route
     )
@@ -39,10 +41,12 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
     register_error_handlers(app)
     app.before_request(_before)
     app.after_request(_after)
+    app.teardown_request(request_id.release)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(docs.blueprint)
+    cors.configure(app, config.cors_origins)
     return app
 
 
@@ -69,6 +73,5 @@ def _check_accept() -> None:
     if request.url_rule is None or "accept" not in request.headers:
         return
     view = current_app.view_functions.get(request.endpoint or "")
-    produces = getattr(view, "produces", "application/json")
-    if request.accept_mimetypes.best_match([produces]) is None:
+    if negotiate(getattr(view, "produces", ("application/json",))) is None:
         raise NotAcceptable()

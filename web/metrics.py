@@ -90,10 +90,15 @@ class TreeSampler:
                     RESTARTS.labels(f"{event['supervisor']}/{event['child']}").inc()
 
 
-def exposition(metrics_dir: str | None) -> bytes:
-    """The text exposition: this process's registry, or every worker's under gunicorn."""
+def registry(metrics_dir: str | None) -> CollectorRegistry:
+    """This process's registry, or one merging every worker's under gunicorn."""
     if metrics_dir is None:
-        return generate_latest(REGISTRY)
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=metrics_dir)
-    return generate_latest(registry)
+        return REGISTRY
+    merged = CollectorRegistry()
+    MultiProcessCollector(merged, path=metrics_dir)
+    return merged
+
+
+def exposition(metrics_dir: str | None) -> bytes:
+    """The text exposition of `registry(metrics_dir)`."""
+    return generate_latest(registry(metrics_dir))

@@ -1,16 +1,26 @@
-"""The OpenAPI 3.1 document for every `/api/v1` route: requests, replies and errors."""
+"""The OpenAPI 3.1 document for every route: requests, replies and errors.
+
+Request schemas are built from the constants and formats the changesets validate with
+(bitnexus.accounts.users, bitnexus.catalog.products) and the configured currencies, so a
+value the server accepts is one the document accepts (tests/web/test_http_openapi.py
+checks both directions).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from bitnexus.accounts import ROLES
-from bitnexus.catalog import PRODUCT_STATUSES
+from bitnexus import __version__
+from bitnexus.accounts import ROLES, users
+from bitnexus.catalog import PRODUCT_STATUSES, products
 from bitnexus.ledger import TRANSACTION_KINDS
 from web.shape import PATH_ID_MAX
 
 Schema = dict[str, Any]
+
+SELF_ROLES = ["user", "affiliate"]  # registration cannot make an admin
 
 
 def ref(name: str) -> Schema:
@@ -42,35 +52,6 @@ SCHEMAS: dict[str, Schema] = {
             "updated_at": TIMESTAMP,
         }
     ),
-    "UserParams": obj(
-        {
-            "email": STRING,
-            "name": STRING,
-            "password": {"type": "string", "writeOnly": True},
-            "role": {"enum": list(ROLES)},
-        },
-        [],
-    ),
-    "NewUser": obj(
-        {
-            "email": {"type": "string", "pattern": "^[a-z0-9._-]{1,40}@[a-z0-9.-]{1,40}$"},
-            "name": {"type": "string", "minLength": 1, "maxLength": 100},
-            "password": {"type": "string", "minLength": 12, "maxLength": 64, "writeOnly": True},
-            "role": {"enum": ["user", "affiliate"]},
-        },
-        ["email", "name", "password"],
-    ),
-    "NewProduct": obj(
-        {
-            "name": {"type": "string", "minLength": 1, "maxLength": 200},
-            "description": {"type": "string", "maxLength": 5000},
-            "category": {"type": "string", "maxLength": 100},
-            "price": {"type": "string", "pattern": "^[1-9][0-9]{0,5}(\\.[0-9]{1,2})?$"},
-            "currency": {"enum": ["EUR", "USD"]},
-            "commission_rate": {"type": "string", "pattern": "^[0-9]{1,2}(\\.[0-9]{1,2})?$"},
-        },
-        ["name", "price"],
-    ),
     "Product": obj(
         {
             "id": INTEGER,
@@ -85,18 +66,6 @@ SCHEMAS: dict[str, Schema] = {
             "inserted_at": TIMESTAMP,
             "updated_at": TIMESTAMP,
         }
-    ),
-    "ProductParams": obj(
-        {
-            "name": STRING,
-            "description": STRING,
-            "category": STRING,
-            "price": DECIMAL,
-            "currency": STRING,
-            "commission_rate": DECIMAL,
-            "status": {"enum": list(PRODUCT_STATUSES)},
-        },
-        [],
     ),
     "Posting": obj(
         {
@@ -125,19 +94,6 @@ SCHEMAS: dict[str, Schema] = {
             "hash": STRING,
             "inserted_at": TIMESTAMP,
         }
-    ),
-    "TransactionParams": obj(
-        {
-            "kind": {"enum": list(TRANSACTION_KINDS)},
-            "amount": DECIMAL,
-            "currency": STRING,
-            "recipient_id": ID,
-            "product_id": ID,
-            "affiliate_id": ID,
-            "description": STRING,
-            "idempotency_key": {"type": "string", "maxLength": 255},
-        },
-        ["kind"],
     ),
     "HistoryEntry": {
         "allOf": [ref("Posting"), obj({"transaction": ref("Transaction")})],
@@ -194,6 +150,114 @@ SCHEMAS: dict[str, Schema] = {
     ),
 }
 
+
+def decimal_string(integer_digits: int, places: int) -> str:
+    """A pattern for a positive decimal string below 10**integer_digits with at most
+    `places` significant decimal places (trailing zeros do not count, as in the changeset).
+    """
+    fraction = rf"(\.[0-9]{{0,{places}}}0*)?" if places else r"(\.0*)?"
+    short = rf"|\.[0-9]{{1,{places}}}0*" if places else ""
+    return rf"^\+?(?=[^1-9]*[1-9])(0*[0-9]{{1,{integer_digits}}}{fraction}{short})$"
+
+
+PRICE_DIGITS = len(str(products.PRICE_LIMIT)) - 1  # PRICE_LIMIT is a power of ten
+assert 10**PRICE_DIGITS == products.PRICE_LIMIT
+
+
+def price(places: int) -> Schema:
+    """A price: a decimal string, or a whole number (decimals travel as strings)."""
+    return {
+        "anyOf": [
+            {"type": "string", "pattern": decimal_string(PRICE_DIGITS, places)},
+            {"type": "integer", "minimum": 1, "maximum": products.PRICE_LIMIT - 1},
+        ]
+    }
+
+
+COMMISSION = {
+    "anyOf": [
+        {
+            "type": "string",
+            "pattern": rf"^\+?(0*[0-9]{{1,2}}(\.[0-9]{{0,{products.COMMISSION_PLACES}}}0*)?"
+            rf"|0*100(\.0*)?|\.[0-9]{{1,{products.COMMISSION_PLACES}}}0*)$",
+        },
+        {"type": "integer", "minimum": 0, "maximum": 100},
+    ]
+}
+NOT_BLANK = r"\S"  # a required field of only whitespace is blank, as in Ecto
+EMAIL = {"type": "string", "pattern": users.EMAIL_FORMAT.pattern, "maxLength": users.EMAIL_MAX}
+USER_NAME = {"type": "string", "pattern": NOT_BLANK, "maxLength": users.NAME_MAX}
+PASSWORD = {
+    "type": "string",
+    "pattern": NOT_BLANK,
+    "minLength": users.PASSWORD_MIN,
+    "writeOnly": True,
+}
+
+
+def request_schemas(currencies: Mapping[str, int]) -> dict[str, Schema]:
+    """The request bodies' schemas for the configured `currencies` (code: places)."""
+    currency = {"enum": sorted(currencies)}
+    default = products.DEFAULT_CURRENCY
+    # A price's decimal places depend on its currency (or the default one when absent).
+    price_rules: list[Schema] = [
+        {
+            "if": {"required": ["currency"], "properties": {"currency": {"const": code}}},
+            "then": {"properties": {"price": price(places)}},
+        }
+        for code, places in sorted(currencies.items())
+    ]
+    if default in currencies:
+        price_rules.append(
+            {
+                "if": {"not": {"required": ["currency"]}},
+                "then": {"properties": {"price": price(currencies[default])}},
+            }
+        )
+    widest = price(max(currencies.values(), default=0))
+    product_fields = {
+        "name": {"type": "string", "pattern": NOT_BLANK, "maxLength": products.NAME_MAX},
+        "description": {"type": "string", "maxLength": products.DESCRIPTION_MAX},
+        "category": {"type": "string", "maxLength": products.CATEGORY_MAX},
+        "price": widest,
+        "currency": currency,
+        "commission_rate": COMMISSION,
+    }
+    return {
+        "NewUser": obj(
+            {"email": EMAIL, "name": USER_NAME, "password": PASSWORD, "role": {"enum": SELF_ROLES}},
+            ["email", "name", "password"],
+        ),
+        "UserParams": obj(
+            {
+                "email": EMAIL,
+                "name": USER_NAME,
+                "password": PASSWORD,
+                "role": {"enum": list(ROLES)},
+            },
+            [],
+        ),
+        "NewProduct": {**obj(product_fields, ["name", "price"]), "allOf": price_rules},
+        "ProductParams": {
+            **obj({**product_fields, "status": {"enum": list(PRODUCT_STATUSES)}}, []),
+            "allOf": price_rules,
+        },
+        "TransactionParams": obj(
+            {
+                "kind": {"enum": list(TRANSACTION_KINDS)},
+                "amount": DECIMAL,
+                "currency": currency,
+                "recipient_id": ID,
+                "product_id": ID,
+                "affiliate_id": ID,
+                "description": STRING,
+                "idempotency_key": {"type": "string", "maxLength": 255},
+            },
+            ["kind"],
+        ),
+    }
+
+
 _PHRASES = {
     400: "Bad Request: malformed JSON, a missing wrapper, or a non-integer id",
     401: "Unauthorized: no valid bearer token",
@@ -201,6 +265,7 @@ _PHRASES = {
     404: "Not Found",
     406: "Not Acceptable: the Accept header excludes JSON",
     413: "Request Entity Too Large: over 1 MiB",
+    415: "Unsupported Media Type: a body that is not JSON",
     414: "URI Too Long: a request line over 4 KiB",
     429: "Too Many Requests: failed logins rate-limited (with Retry-After)",
     431: "Request Header Fields Too Large",
@@ -268,7 +333,7 @@ def operation(
 ) -> Schema:
     """One operation with the error replies every route can give (and its own)."""
     # 414 and 431: a request line or headers over gunicorn's limits, refused before the app.
-    codes = {400, 406, 414, 431, 503, *errors} | ({413} if body else set())
+    codes = {400, 406, 414, 431, 503, *errors} | ({413, 415} if body else set())
     codes |= set() if public else {401}
     op: Schema = {
         "summary": summary,
@@ -289,7 +354,8 @@ def operation(
 
 def _paths() -> dict[str, Schema]:
     user, product, tx = ref("User"), ref("Product"), ref("Transaction")
-    user_id, product_id, tx_id = path_id("user_id"), path_id("product_id"), path_id("id")
+    user_id, product_id = path_id("user_id"), path_id("product_id")
+    tx_id = path_id("transaction_id")
     product_filters = [
         query("created_by", ID),
         query("status", {"enum": list(PRODUCT_STATUSES)}),
@@ -415,7 +481,7 @@ def _paths() -> dict[str, Schema]:
                 ],
             ),
         },
-        "/api/v1/transactions/{id}": {
+        "/api/v1/transactions/{transaction_id}": {
             "parameters": [tx_id],
             "get": operation("A transaction (a party or admin)", _ok(200, data(tx), "It")),
         },
@@ -431,7 +497,7 @@ def _paths() -> dict[str, Schema]:
             "parameters": [path_id("index")],
             "get": operation("A block and its transactions", _ok(200, data(ref("Block")), "It")),
         },
-        "/api/v1/ledger/verify/{id}": {
+        "/api/v1/ledger/verify/{transaction_id}": {
             "parameters": [tx_id],
             "get": operation(
                 "A transaction's inclusion proof (a party or admin)",
@@ -441,22 +507,137 @@ def _paths() -> dict[str, Schema]:
     }
 
 
+OPERATIONS: dict[tuple[str, str], tuple[str, str]] = {
+    ("post", "/api/v1/auth/register"): ("register", "auth"),
+    ("post", "/api/v1/auth/login"): ("login", "auth"),
+    ("get", "/api/v1/auth/me"): ("me", "auth"),
+    ("get", "/api/v1/users"): ("listUsers", "users"),
+    ("post", "/api/v1/users"): ("createUser", "users"),
+    ("get", "/api/v1/users/{user_id}"): ("getUser", "users"),
+    ("patch", "/api/v1/users/{user_id}"): ("updateUser", "users"),
+    ("put", "/api/v1/users/{user_id}"): ("replaceUser", "users"),
+    ("delete", "/api/v1/users/{user_id}"): ("deleteUser", "users"),
+    ("get", "/api/v1/users/{user_id}/products"): ("listUserProducts", "users"),
+    ("get", "/api/v1/users/{user_id}/balances"): ("getBalances", "users"),
+    ("get", "/api/v1/products"): ("listProducts", "products"),
+    ("post", "/api/v1/products"): ("createProduct", "products"),
+    ("get", "/api/v1/products/{product_id}"): ("getProduct", "products"),
+    ("patch", "/api/v1/products/{product_id}"): ("updateProduct", "products"),
+    ("put", "/api/v1/products/{product_id}"): ("replaceProduct", "products"),
+    ("delete", "/api/v1/products/{product_id}"): ("deleteProduct", "products"),
+    ("get", "/api/v1/transactions"): ("listTransactions", "transactions"),
+    ("post", "/api/v1/transactions"): ("createTransaction", "transactions"),
+    ("get", "/api/v1/transactions/{transaction_id}"): ("getTransaction", "transactions"),
+    ("get", "/api/v1/ledger/transactions/{user_id}"): ("getLedgerHistory", "ledger"),
+    ("get", "/api/v1/ledger/block/{index}"): ("getBlock", "ledger"),
+    ("get", "/api/v1/ledger/verify/{transaction_id}"): ("verifyTransaction", "ledger"),
+    ("get", "/health"): ("health", "operations"),
+    ("get", "/ready"): ("ready", "operations"),
+    ("get", "/metrics"): ("metrics", "operations"),
+    ("get", "/api/openapi.json"): ("openapi", "operations"),
+    ("get", "/admin"): ("adminPage", "admin"),
+    ("get", "/admin/supervision"): ("getSupervisionTree", "admin"),
+    ("get", "/admin/supervision/events"): ("getSupervisionEvents", "admin"),
+    ("post", "/admin/supervision/{path}/restart"): ("restartNode", "admin"),
+    ("post", "/admin/supervision/{path}/terminate"): ("terminateNode", "admin"),
+    ("post", "/admin/supervision/{path}/crash"): ("crashNode", "admin"),
+    ("get", "/admin/ledger/verify"): ("verifyLedger", "admin"),
+}
+TAGS = [
+    {"name": "auth", "description": "Registration, login, the caller"},
+    {"name": "users", "description": "Users, their products and balances"},
+    {"name": "products", "description": "The catalog"},
+    {"name": "transactions", "description": "Deposits, withdrawals, transfers, purchases"},
+    {"name": "ledger", "description": "History, blocks and inclusion proofs"},
+    {"name": "operations", "description": "Probes, metrics and this document (no token)"},
+    {"name": "admin", "description": "Operators: the operator token or an admin's JWT"},
+]
+
+
+def _operations_paths() -> dict[str, Schema]:
+    """/health, /ready, /metrics, this document, and the operator routes."""
+    status_body = {"type": "object", "properties": {"status": STRING}, "required": ["status"]}
+    probe = {"description": "Up", **_json(status_body)}
+    down = {"description": "Down, or not ready (with the reason)", **_json(status_body)}
+    text = {"description": "Prometheus text or OpenMetrics (by Accept)"}
+    text["content"] = {"text/plain": {"schema": STRING}}
+    text["content"]["application/openmetrics-text"] = {"schema": STRING}
+    node = {"name": "path", "in": "path", "required": True, "schema": STRING}
+    action = {"description": "Done", **_json(data({"type": "object"}))}
+
+    def admin(summary: str, ok: Schema, **extra: Any) -> Schema:
+        return operation(summary, ok, errors=(403, 404), **extra)
+
+    def public(summary: str, responses: Schema) -> Schema:
+        return {"summary": summary, "responses": responses}
+
+    return {
+        "/health": {"get": public("Database reachable and migrated", {"200": probe, "503": down})},
+        "/ready": {"get": public("Migrated, every actor running", {"200": probe, "503": down})},
+        "/metrics": {"get": public("Prometheus metrics of every worker", {"200": text})},
+        "/api/openapi.json": {
+            "get": public("This document", {"200": {"description": "OpenAPI 3.1", **_json({})}})
+        },
+        "/admin": {
+            "get": admin(
+                "The live supervision tree, drawn (token in the query for a browser)",
+                {"200": {"description": "HTML", "content": {"text/html": {"schema": STRING}}}},
+                parameters=[query("token", STRING)],
+            )
+        },
+        "/admin/supervision": {"get": admin("The tree as data", {"200": action})},
+        "/admin/supervision/events": {
+            "get": admin(
+                "Supervisor decisions after a sequence number",
+                {"200": {"description": "Events", **_json({"type": "object"})}},
+                parameters=[query("after", {"type": "integer", "minimum": 0})],
+            )
+        },
+        **{
+            f"/admin/supervision/{{path}}/{verb}": {
+                "parameters": [node],
+                "post": admin(f"{verb.title()} a node (e.g. root/services/ledger)", ok),
+            }
+            for verb, ok in (
+                ("restart", {"200": action}),
+                ("terminate", {"200": action}),
+                ("crash", {"202": action}),
+            )
+        },
+        "/admin/ledger/verify": {
+            "get": admin("Walk the whole chain and every balance", {"200": action})
+        },
+    }
+
+
 @cache
-def document() -> Schema:
+def _document(currencies: tuple[tuple[str, int], ...]) -> Schema:
+    paths = {**_paths(), **_operations_paths()}
+    for path, item in paths.items():
+        for method, op in item.items():
+            if method != "parameters":
+                op["operationId"], tag = OPERATIONS[(method, path)]
+                op["tags"] = [tag]
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "BitNexus API",
-            "version": "1.0.0",
+            "version": __version__,
             "description": 'Phoenix-compatible JSON API: `{"data": ...}` replies, '
             '`{"errors": ...}` errors, resources wrapped in their singular name.',
         },
         "servers": [{"url": "/"}],
-        "paths": _paths(),
+        "tags": TAGS,
+        "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **request_schemas(dict(currencies))},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },
         },
     }
+
+
+def document(currencies: Mapping[str, int]) -> Schema:
+    """The document for a server with these currencies (code: decimal places)."""
+    return _document(tuple(sorted(currencies.items())))

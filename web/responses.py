@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-from flask import Response
+from flask import Response, request
 
 from bitnexus.common.pagination import Page
 from web import render
@@ -19,20 +19,40 @@ View = TypeVar("View")
 T = TypeVar("T")
 
 
-def produces(mimetype: str) -> Callable[[View], View]:
-    """Mark a view as producing `mimetype` (JSON is the default) for the Accept check."""
+def produces(*mimetypes: str) -> Callable[[View], View]:
+    """Mark a view as producing `mimetypes` (JSON is the default) for the Accept check."""
 
     def mark(view: View) -> View:
-        view.produces = mimetype  # type: ignore[attr-defined]
+        view.produces = mimetypes  # type: ignore[attr-defined]
         return view
 
     return mark
+
+
+def negotiate(offers: Sequence[str]) -> str | None:
+    """The offer the request's `Accept` prefers, or None when it accepts none of them.
+
+    Media type parameters (`version=1.0.0`, as Prometheus sends) are ignored; no
+    `Accept` header accepts the first offer.
+    """
+    if "accept" not in request.headers:
+        return offers[0] if offers else None
+    for value, quality in request.accept_mimetypes:  # highest quality first
+        wanted = value.split(";")[0].strip().lower()
+        for offer in offers:
+            if quality > 0 and (
+                wanted in (offer, "*/*")
+                or (wanted.endswith("/*") and offer.startswith(wanted[:-1]))
+            ):
+                return offer
+    return None
 
 
 def json_response(
     payload: object, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    body += "\n"  # a JSON reply ends its last line, as curl and line-based tools expect
     return Response(body, status=status, headers=dict(headers or {}), content_type=JSON_TYPE)
 
 

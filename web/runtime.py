@@ -8,11 +8,16 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from supervisors import Tree
+from web import runtime_metrics
 from web.metrics import TreeSampler
 
 
 def _no_database_check() -> None:
     """Default probe: nothing to check (a host that has a database injects its own)."""
+
+
+def _no_migrations_pending() -> list[str]:
+    return []
 
 
 @dataclass
@@ -21,16 +26,26 @@ class Runtime:
 
     `database_ping` raises when the database cannot be reached. `metrics_dir` is
     prometheus_client's multiprocess directory when several workers share /metrics.
+    `migrations_pending` lists the migrations the database lacks (empty: up to date).
+    `pool_stats` reports the database pool for the metrics.
     """
 
     tree: Tree | None = None
     database_ping: Callable[[], None] = _no_database_check
     metrics_dir: str | None = None
+    migrations_pending: Callable[[], list[str]] = _no_migrations_pending
+    pool_stats: runtime_metrics.PoolStats | None = None
     sampler: TreeSampler | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         # One sampler per tree: it counts each supervisor event exactly once.
         self.sampler = TreeSampler(self.tree) if self.tree is not None else None
+
+    def sample(self) -> None:
+        """Refresh this process's gauges: the tree, the process, the database pool."""
+        if self.sampler is not None:
+            self.sampler.sample()
+        runtime_metrics.sample(self.pool_stats)
 
 
 def runtime() -> Runtime:

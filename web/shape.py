@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import g, request
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.routing import BaseConverter
 
 from bitnexus.database import BIGINT_MAX
@@ -51,15 +51,15 @@ def reject_bad_ids() -> None:
 def parse_body() -> None:
     """Parse a JSON body into `g.params`, as Plug.Parsers does before the router.
 
-    Only a JSON content type is parsed; any other body leaves the params empty. A
-    top-level value that is not an object is kept under `_json`, as Plug does.
+    Only a JSON content type is parsed; any other non-empty body is 415. A top-level
+    value that is not an object is kept under `_json`, as Plug does.
     """
     g.params = {}
-    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
-        return
     raw = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
     if not raw.strip():
         return
+    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+        raise UnsupportedMediaType()  # a form or text body: before authentication
     try:
         value = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
     except (ValueError, UnicodeDecodeError, RecursionError):

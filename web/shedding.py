@@ -12,15 +12,22 @@ routes are never shed, so health checks and operators see the truth under overlo
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from prometheus_client import Counter
+
+from bitnexus import logs
+from web import request_id
 from web.responses import RETRY_AFTER_SECONDS
 
 EXEMPT_PREFIXES = ("/health", "/ready", "/metrics", "/admin")
-_BODY = json.dumps({"errors": {"detail": "Service Unavailable"}}).encode()
+_BODY = json.dumps({"errors": {"detail": "Service Unavailable"}}).encode() + b"\n"
 _waits = threading.local()
+logger = logging.getLogger("bitnexus.shedding")
+SHED = Counter("bitnexus_http_shed_total", "Requests answered 503 at the door (load shedding)")
 
 
 def waited(seconds: float) -> None:
@@ -45,12 +52,27 @@ class ShedLateRequests:
         if current_wait() <= self.max_wait or path.startswith(EXEMPT_PREFIXES):
             return self.app(environ, start_response)
         self.shed += 1
+        SHED.inc()
+        rid = request_id.choose(environ.get("HTTP_X_REQUEST_ID"))
+        token = logs.request_id.set(rid)
+        try:
+            logger.warning(
+                "shed %s %s: waited %.3f s for a request thread (limit %.3f s)",
+                environ.get("REQUEST_METHOD", ""),
+                path,
+                current_wait(),
+                self.max_wait,
+                extra={"method": environ.get("REQUEST_METHOD"), "path": path, "status": 503},
+            )
+        finally:
+            logs.request_id.reset(token)
         start_response(
             "503 Service Unavailable",
             [
                 ("content-type", "application/json; charset=utf-8"),
                 ("content-length", str(len(_BODY))),
                 ("retry-after", RETRY_AFTER_SECONDS),
+                (request_id.HEADER, rid),
             ],
         )
         return [_BODY]

@@ -37,8 +37,9 @@ COMMISSION_PLACES = 2
 CURSOR_KIND = "products"
 ACTIVE = "active"  # the status that makes a product public, and the one that can be bought
 VENDOR_LOCKED_FIELDS = ("status", "created_by")  # only an admin changes these
+DEFAULT_CURRENCY = "EUR"
 _DEFAULTS: Mapping[str, object] = {
-    "currency": "EUR",
+    "currency": DEFAULT_CURRENCY,
     "commission_rate": Decimal(0),
     "status": "pending",
 }

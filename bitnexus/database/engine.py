@@ -43,6 +43,23 @@ def ping(engine: Engine) -> None:
         conn.execute(sa.text("SELECT 1"))
 
 
+def pool_stats(engine: Engine) -> dict[str, int]:
+    """The connection pool's state for the metrics; empty for a pool without a size."""
+    pool = engine.pool
+    if not isinstance(pool, sa.QueuePool):
+        return {}
+    # Threads blocked in checkout wait on the pool queue's condition; SQLAlchemy has no
+    # public count of them, so it is read from the condition (0 if that ever changes).
+    waiters = getattr(getattr(getattr(pool, "_pool", None), "not_empty", None), "_waiters", ())
+    return {
+        "size": pool.size(),
+        "checked_out": pool.checkedout(),
+        "checked_in": pool.checkedin(),
+        "overflow": max(0, pool.overflow()),  # negative while the pool is still filling
+        "waiting": len(waiters),
+    }
+
+
 @contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
     """A read-only transaction; on SQLite it does not take the write lock."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from bitnexus.ledger.values import Transaction
 
@@ -30,6 +30,29 @@ COMMIT_SECONDS = Histogram(
 )
 
 
+HEAD_INDEX = Gauge(
+    "bitnexus_ledger_head_index",
+    "Index of the chain's last block, as this server's ledger last saw it",
+    multiprocess_mode="max",
+)
+CHECKPOINT_TIMESTAMP = Gauge(
+    "bitnexus_ledger_checkpoint_timestamp_seconds",
+    "When the newest ledger checkpoint was taken (Unix time); age = time() - this",
+    multiprocess_mode="max",
+)
+
+
+def observe_head(index: int | None) -> None:
+    """The chain's head as read at start (commits update it in `observe_commit`)."""
+    if index is not None:
+        HEAD_INDEX.set(index)
+
+
+def observe_checkpoint(taken_at: float) -> None:
+    """The hook for ledger checkpoints: call it with each new checkpoint's time."""
+    CHECKPOINT_TIMESTAMP.set(taken_at)
+
+
 def observe_commit(outcomes: Iterable[object], seconds: float) -> None:
     """Count a committed batch: its new transactions, the block's size, the time taken.
 
@@ -43,3 +66,4 @@ def observe_commit(outcomes: Iterable[object], seconds: float) -> None:
         TRANSACTIONS.labels(tx.kind, tx.currency).inc()
     BLOCK_SIZE.observe(len(posted))
     COMMIT_SECONDS.observe(seconds)
+    HEAD_INDEX.set(max(tx.block_index for tx in posted))

@@ -28,6 +28,7 @@ from bitnexus.ledger.schema import (
     TRANSACTION_KINDS,
     ledger_accounts,
     ledger_blocks,
+    ledger_head,
     ledger_postings,
     ledger_transactions,
 )
@@ -44,6 +45,11 @@ _POSTING_COLUMNS = (
     ledger_postings.c.amount,
     ledger_postings.c.balance_after,
 )
+
+
+def head_index(conn: Connection) -> int | None:
+    """The index of the chain's last block (None before genesis)."""
+    return conn.execute(sa.select(ledger_head.c.block_index).where(ledger_head.c.id == 1)).scalar()
 
 
 def to_transaction(

@@ -97,15 +97,23 @@ class DrillServer:
 
 
 def supervisor_reports(server: DrillServer) -> list[dict[str, Any]]:
-    """Every supervisor event any worker of any run logged (bitnexus/server.py), in the
-    order each worker logged them: these outlive a worker that exits."""
+    """Every supervisor decision any worker of any run logged (`supervisors.events` JSON
+    lines on stderr), in the order each worker logged them, as {pid, supervisor, child,
+    kind, reason}: these outlive a worker that exits."""
     events = []
     for log in sorted(server.log_dir.glob("run*/stderr.txt")):
         complete = log.read_text(errors="replace").split("\n")[:-1]  # not a line being written
         for line in complete:
-            if line.startswith('{"log":"supervisor"'):
-                events.append(json.loads(line))
+            if line.startswith("{") and '"supervisors.events"' in line:
+                record = json.loads(line)
+                events.append(
+                    {"pid": record["pid"]}
+                    | {key: record.get(f"event_{key}") for key in EVENT_FIELDS}
+                )
     return events
+
+
+EVENT_FIELDS = ("seq", "supervisor", "child", "kind", "reason")
 
 
 def gave_up(server: DrillServer, supervisor: str) -> set[int]:

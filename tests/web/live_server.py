@@ -75,8 +75,15 @@ def _reply(status: int, headers: Any, raw: bytes) -> Reply:
 
 
 def start(
-    database_url: str, cwd: Path, env: dict[str, str], workers: int = 1, threads: int = 8
+    database_url: str,
+    cwd: Path,
+    env: dict[str, str],
+    workers: int = 1,
+    threads: int = 8,
+    until: str = "ready",
 ) -> LiveServer:
+    """Start `bitnexus serve`; return once `/ready` is 200 (`until="answering"`: once it
+    answers at all)."""
     port = free_port()
     full_env = {**os.environ, **env, "BITNEXUS_DATABASE_URL": database_url}
     out = (cwd / "stdout.txt").open("w")
@@ -86,18 +93,19 @@ def start(
         [*command, "--threads", str(threads)], cwd=cwd, env=full_env, stdout=out, stderr=err
     )
     server = LiveServer(proc, f"http://127.0.0.1:{port}", cwd)
-    wait_ready(server)
+    wait_ready(server, statuses=(200,) if until == "ready" else (200, 503))
     return server
 
 
-def wait_ready(server: LiveServer) -> None:
-    """Poll /ready until 200: an external process becoming ready, bounded by a deadline."""
+def wait_ready(server: LiveServer, statuses: tuple[int, ...] = (200,)) -> None:
+    """Poll /ready until 200 (or one of `statuses`): an external process becoming ready,
+    bounded by a deadline."""
     deadline = time.monotonic() + READY_DEADLINE
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
             raise AssertionError(f"server exited {server.proc.returncode}: {server.stderr()}")
         try:
-            if server.request("GET", "/ready").status == 200:
+            if server.request("GET", "/ready").status in statuses:
                 return
         except OSError:
             pass

@@ -54,9 +54,27 @@ def test_missing_or_non_object_wrapper_is_400(client, admin, body):
     assert (response.status_code, response.get_json()) == (400, BAD_REQUEST)
 
 
-def test_non_json_body_has_no_wrapper(client, admin):
+def test_a_body_that_is_not_json_is_415(client, admin):
     response = client.post("/api/v1/users", data="user=x", headers=admin.headers)
-    assert response.status_code == 400
+    assert response.status_code == 415
+
+
+def test_a_form_encoded_body_is_415_before_authentication(client):
+    response = client.post("/api/v1/auth/login", data={"email": "a@b.c", "password": "x"})
+    assert response.status_code == 415
+    assert response.get_json() == {"errors": {"detail": "Unsupported Media Type"}}
+    anonymous = client.post("/api/v1/products", data={"product": "x"})
+    assert anonymous.status_code == 415  # not 401: the body is refused first
+
+
+def test_json_replies_end_with_a_newline(client, admin):
+    for response in (
+        client.get("/health"),
+        client.get("/api/v1/users", headers=admin.headers),
+        client.get("/api/v1/nope"),
+        client.get("/api/openapi.json"),
+    ):
+        assert response.data.endswith(b"}\n"), response.data[-20:]
 
 
 @pytest.mark.parametrize("path", ["/api/v1/users/abc", "/api/v1/users/1.5", "/api/v1/users/-1"])
@@ -148,13 +166,13 @@ def test_request_id_is_generated_and_honoured(client):
     assert given.headers["x-request-id"] == "abc-123"
 
 
-def test_access_log_is_json_with_request_id(client, caplog):
+def test_access_log_records_carry_request_id_route_and_status(client, caplog):
     with caplog.at_level("INFO", logger="bitnexus.access"):
         client.get("/health", headers={"x-request-id": "log-me-please"})
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "bitnexus.access"]
-    assert lines[-1]["request_id"] == "log-me-please"
-    assert lines[-1]["status"] == 200
-    assert lines[-1]["route"] == "/health"
+    records = [r for r in caplog.records if r.name == "bitnexus.access"]
+    assert records[-1].request_id == "log-me-please"
+    assert records[-1].status == 200
+    assert records[-1].route == "/health"
 
 
 def test_health_reports_the_database(client):

@@ -28,7 +28,12 @@ CHECKS = [
 def test_every_operation_answers_as_documented(app, admin, make_product, user):
     make_product(user)  # something to read, update and buy
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # The API; the probes and operator routes have their own tests (and crash buttons).
+    operations = [
+        operation
+        for operation in (result.ok() for result in schema.get_all_operations())
+        if operation.path.startswith("/api/v1/")
+    ]
     assert len(operations) >= 20
     failures: list[str] = []
     statuses: dict[str, list[int]] = {operation.label: [] for operation in operations}

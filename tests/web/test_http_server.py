@@ -218,7 +218,7 @@ def test_worker_whose_root_gives_up_is_replaced(engine, database_url, tmp_path, 
     reports = [
         json.loads(line)
         for line in live.stderr().splitlines()
-        if line.startswith('{"log":"supervisor"')
+        if line.startswith("{") and '"supervisors.events"' in line
     ]
-    gave_up = [(r["pid"], r["supervisor"]) for r in reports if r["kind"] == "gave_up"]
+    gave_up = [(r["pid"], r["event_supervisor"]) for r in reports if r["event_kind"] == "gave_up"]
     assert (first_pid, "root") in gave_up, gave_up

@@ -4,32 +4,54 @@ from __future__ import annotations
 
 import threading
 import time
-from importlib import metadata
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import Blueprint, Response, current_app
+from prometheus_client.openmetrics import exposition as openmetrics
 
+from bitnexus import __version__
 from supervisors import walk
 from web import metrics
-from web.responses import json_response, produces
+from web.responses import json_response, negotiate, produces
 from web.runtime import runtime
+
+T = TypeVar("T")
+OPENMETRICS = "application/openmetrics-text"
 
 blueprint = Blueprint("health", __name__)
 
 
+MIGRATE_HINT = "run `bitnexus migrate`, then restart the server"
+
+
 @blueprint.get("/health")
 def health() -> Response:
-    connected = _database_answers(current_app.config["BITNEXUS_CALL_TIMEOUT"])
+    timeout = current_app.config["BITNEXUS_CALL_TIMEOUT"]
+    connected = _probe(runtime().database_ping, timeout) is not _FAILED
+    pending = _pending_migrations(timeout) if connected else []
+    healthy = connected and not pending
     body = {
-        "status": "healthy" if connected else "unhealthy",
+        "status": "healthy" if healthy else "unhealthy",
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "database": "connected" if connected else "disconnected",
-        "version": _version(),
+        "migrations": "pending" if pending else "up_to_date",
+        "version": __version__,
     }
-    return json_response(body, 200 if connected else 503)
+    return json_response(body, 200 if healthy else 503)
 
 
 @blueprint.get("/ready")
 def ready() -> Response:
+    pending = _pending_migrations(current_app.config["BITNEXUS_CALL_TIMEOUT"])
+    if pending:
+        body = {
+            "status": "not_ready",
+            "reason": "migrations pending",
+            "pending": pending,
+            "hint": MIGRATE_HINT,
+        }
+        return json_response(body, 503)
     tree = runtime().tree
     if tree is None:
         return json_response({"status": "starting", "not_running": ["root"]}, 503)
@@ -44,35 +66,40 @@ def ready() -> Response:
 
 
 @blueprint.get("/metrics")
-@produces("text/plain")
+@produces("text/plain", OPENMETRICS)
 def prometheus() -> Response:
-    sampler = runtime().sampler
-    if sampler is not None:
-        sampler.sample()  # this worker's tree is fresh; the others' within their period
+    runtime().sample()  # this worker's gauges are fresh; the others' within their period
+    if negotiate(["text/plain", OPENMETRICS]) == OPENMETRICS:
+        body = openmetrics.generate_latest(metrics.registry(runtime().metrics_dir))
+        return Response(body, content_type=openmetrics.CONTENT_TYPE_LATEST)
     body = metrics.exposition(runtime().metrics_dir)
     return Response(body, content_type=metrics.CONTENT_TYPE)
 
 
-def _database_answers(timeout: float) -> bool:
-    """Run the injected probe with a deadline: a hung connect must not hang /health."""
-    ping = runtime().database_ping
-    outcome: list[bool] = []
+_FAILED = object()
+
+
+def _probe(check: Callable[[], T], timeout: float) -> T | object:
+    """Run an injected probe with a deadline: a hung connect must not hang a probe.
+
+    Its result, or `_FAILED` when it raised or did not answer in time.
+    """
+    outcome: list[object] = []
 
     def probe() -> None:
         try:
-            ping()
-            outcome.append(True)
+            outcome.append(check())
         except Exception:
-            outcome.append(False)
+            outcome.append(_FAILED)
 
-    thread = threading.Thread(target=probe, name="health-ping", daemon=True)
+    thread = threading.Thread(target=probe, name="health-probe", daemon=True)
     thread.start()
     thread.join(timeout)
-    return outcome == [True]
+    return outcome[0] if outcome else _FAILED
 
 
-def _version() -> str:
-    try:
-        return metadata.version("bitnexus")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+def _pending_migrations(timeout: float) -> list[str]:
+    """The migrations the database lacks; none known when it cannot be asked (an outage
+    is /health's to report, and readiness stays with the tree)."""
+    pending = _probe(runtime().migrations_pending, timeout)
+    return [] if pending is _FAILED else list(pending)

@@ -1,0 +1,94 @@
+"""ops/: the alert rules and the Grafana dashboard use metrics the server exposes, and
+their expressions are valid PromQL (`promtool check rules`, where promtool is installed:
+Debian's `prometheus` package)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from prometheus_client import REGISTRY
+
+# Every module whose metrics /metrics exposes, so that REGISTRY holds them all.
+import bitnexus.ledger.metrics  # noqa: F401
+import web.app
+import web.runtime_metrics
+import web.shedding  # noqa: F401
+
+OPS = Path(__file__).resolve().parents[2] / "ops"
+SUFFIXES = ("_total", "_bucket", "_count", "_sum", "_created")
+
+needs_promtool = pytest.mark.skipif(
+    shutil.which("promtool") is None,
+    reason="promtool is not installed (apt-get install prometheus)",
+)
+
+
+def alert_rules() -> list[dict]:
+    groups = yaml.safe_load((OPS / "alerts.yml").read_text())["groups"]
+    return [rule for group in groups for rule in group["rules"]]
+
+
+def dashboard_expressions() -> list[str]:
+    dashboard = json.loads((OPS / "grafana-dashboard.json").read_text())
+    return [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+
+
+def exposed_families() -> set[str]:
+    return {metric.name for metric in REGISTRY.collect()}
+
+
+def referenced(expression: str) -> set[str]:
+    names = set(re.findall(r"\bbitnexus_[a-z_]+", expression))
+    return {next((n.removesuffix(s) for s in SUFFIXES if n.endswith(s)), n) for n in names}
+
+
+@pytest.mark.parametrize(
+    "expression", [rule["expr"] for rule in alert_rules()] + dashboard_expressions()
+)
+def test_every_metric_used_in_ops_is_exposed(expression):
+    assert referenced(expression) <= exposed_families()
+
+
+def test_the_dashboard_covers_workers_pool_actors_and_the_ledger():
+    used = set().union(*(referenced(e) for e in dashboard_expressions()))
+    for family in (
+        "bitnexus_worker_resident_memory_bytes",
+        "bitnexus_worker_cpu_seconds",
+        "bitnexus_worker_open_fds",
+        "bitnexus_worker_threads",
+        "bitnexus_db_pool_checked_out",
+        "bitnexus_db_pool_waiting",
+        "bitnexus_actor_call_seconds",
+        "bitnexus_actor_messages",
+        "bitnexus_ledger_head_index",
+        "bitnexus_ledger_checkpoint_timestamp_seconds",
+        "bitnexus_http_shed",
+    ):
+        assert family in used
+
+
+@needs_promtool
+def test_promtool_accepts_the_alert_rules():
+    done = subprocess.run(
+        ["promtool", "check", "rules", OPS / "alerts.yml"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{len(alert_rules())} rules found" in done.stdout
+
+
+@needs_promtool
+def test_promtool_parses_every_dashboard_expression(tmp_path):
+    recording = [
+        {"record": f"dashboard:panel_{i}", "expr": expr}
+        for i, expr in enumerate(dashboard_expressions())
+    ]
+    rules = tmp_path / "dashboard.yml"
+    rules.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": recording}]}))
+    done = subprocess.run(["promtool", "check", "rules", rules], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
