@@ -2,33 +2,42 @@
 
 Record requests are group-committed: the ledger takes the requests queued behind the one
 it is handling (up to `ledger_batch_max` in all) and appends them as one block in one
-database transaction, answering each caller only after that commit. Reads and
-verification run in a snapshot.
+database transaction, answering each caller only after that commit. Blocks are
+pipelined: while block N's writes and commit are in flight (in the committer thread), the
+actor takes the next batch and sends block N + 1's head lock and reads, which the
+database grants the moment N commits or fails, so N + 1 is checked against the chain as
+it really is; a failed commit fails exactly its own block's callers. Reads and
+verification are the readers' (`actors/ledger_readers.py`), so they never queue behind a
+block.
 
 The client functions at the end are its API, as an OTP module exports one.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
+from actors import ledger_readers as readers
 from actors.client import ask
-from actors.errors import NotFound, Unavailable, ValidationFailed
-from actors.service import Service, database_outage_as_unavailable, read, require_id
+from actors.errors import Unavailable, ValidationFailed
+from actors.service import Service, database_outage_as_unavailable, read
 from bitnexus import ledger as journal
 from bitnexus.common.pagination import DEFAULT_LIMIT, Page
 from bitnexus.config import Config
 from bitnexus.ledger import Block, ChainReport, Entry, Posting, Proof, Transaction, metrics
-from supervisors import cast
+from supervisors import ActorCrashed, Pending, cast, crash
 
 NAME = "ledger"
 PREPARE_RETRY_SECONDS = 1.0  # while the database is away at start, how often to try again
+logger = logging.getLogger("bitnexus.ledger")
 
 
 class LedgerDegraded(Unavailable):
@@ -40,43 +49,6 @@ class Record:
     """Append ``entry``: replies the recorded `Transaction` (`replayed` for a retry)."""
 
     entry: Entry
-
-
-@dataclass(frozen=True)
-class GetTransaction:
-    id: int
-
-
-@dataclass(frozen=True)
-class History:
-    """The user's postings, newest first; ``limit`` (<= 100) and ``cursor`` as in pages."""
-
-    user_id: int
-    currency: str | None = None
-    limit: object = None
-    cursor: object = None
-
-
-@dataclass(frozen=True)
-class Balances:
-    user_id: int
-
-
-@dataclass(frozen=True)
-class GetBlock:
-    index: int
-
-
-@dataclass(frozen=True)
-class Verify:
-    """The proof of one transaction, from its content up to the head, and a verdict."""
-
-    transaction_id: int
-
-
-@dataclass(frozen=True)
-class VerifyChain:
-    """Every block from genesis, and every balance against its postings."""
 
 
 @dataclass(frozen=True)
@@ -102,11 +74,16 @@ class Ledger(Service):
         # answers: on the next message or retry tick.
         self._prepared = False
         self._retry: threading.Timer | None = None
+        # Block N commits in this thread while the actor prepares block N + 1.
+        self._committer = ThreadPoolExecutor(1, thread_name_prefix="ledger-commit")
+        self._in_flight: Future[None] | None = None
+        self._pipelined = self._engine.dialect.name == "postgresql"
         self._prepare_or_retry()
 
     def terminate(self) -> None:
         if self._retry is not None:
             self._retry.cancel()
+        self._committer.shutdown(wait=True)  # the block in flight answers its callers
 
     def _prepare(self) -> None:
         """Genesis and the tail check, once; Unavailable while the database is away."""
@@ -135,94 +112,88 @@ class Ledger(Service):
         self._prepare()
         match message:
             case Record(entry=entry):
-                return self._record(entry)
-            case GetTransaction(id=transaction_id):
-                return _found(
-                    read(
-                        self._engine,
-                        journal.get_transaction,
-                        require_id(transaction_id, "transaction"),
-                        self._places,
-                    )
-                )
-            case History(user_id=user_id, currency=currency, limit=limit, cursor=cursor):
-                return read(
-                    self._engine,
-                    journal.history,
-                    require_id(user_id, "user"),
-                    self._places,
-                    currency=currency,
-                    limit=limit,
-                    cursor=cursor,
-                )
-            case Balances(user_id=user_id):
-                return read(
-                    self._engine, journal.balances, require_id(user_id, "user"), self._places
-                )
-            case GetBlock(index=index):
-                return _found(
-                    read(self._engine, journal.get_block, _block_index(index), self._places)
-                )
-            case Verify(transaction_id=transaction_id):
-                return _found(
-                    read(
-                        self._engine,
-                        journal.verify_transaction,
-                        require_id(transaction_id, "transaction"),
-                    )
-                )
-            case VerifyChain():
-                report = read(self._engine, journal.verify_chain)
-                if not report.valid:
-                    self.degraded = f"chain does not verify: {report.summary()}"
-                return report
+                self._record(entry)
+                return None
+            case readers.Degrade(reason=reason):
+                self.degraded = reason
+                return None
         return super().handle(message)
 
-    def _record(self, entry: Entry) -> Transaction:
+    def _record(self, entry: Entry) -> None:
+        """Prepare the next block (it waits in the database for the head lock, so for the
+        block in flight to commit or fail) and hand it to the committer; then the next.
+        Each caller is answered by the committer once its own block's outcome is known."""
         if self.degraded is not None:
             raise LedgerDegraded(self.degraded)
-        pending = self.drain(self._batch_max - 1, _is_record)
+        if not self._pipelined and self._in_flight is not None:
+            self._in_flight.result()  # SQLite: its write lock is not worth queueing for
+        # Behind our own block in flight the wait is the pipeline's, and joining late
+        # callers would only merge the two blocks; behind another writer's block, joining
+        # saves a lock hand-off per late caller.
+        own_block_ahead = self._in_flight is not None and not self._in_flight.done()
+        batch = [self.defer(), *self.drain(self._batch_max - 1, _is_record, defer=True)]
+
+        def more() -> list[Entry]:
+            """Requests queued while the head lock was on its way (another writer's block)."""
+            joined = self.drain(self._batch_max - len(batch), _is_record, defer=True)
+            batch.extend(joined)
+            return [p.message.entry for p in joined]
+
         started = time.perf_counter()
         try:
             with database_outage_as_unavailable():
-                outcomes = journal.record(
-                    self._engine, [entry, *(p.message.entry for p in pending)], self._places
+                entries = [p.message.entry for p in batch]
+                prepared = journal.prepare(
+                    self._engine, entries, self._places, None if own_block_ahead else more
                 )
         except Unavailable as exc:
-            for p in pending:  # not posted as far as anyone knows: a retry is safe
-                p.fail(Unavailable(str(exc)))
+            _fail(batch, exc)  # not posted as far as anyone knows: a retry is safe
+            return
+        except BaseException as exc:
+            _fail(batch, ActorCrashed(self.label, exc))
             raise
+        self._in_flight = self._committer.submit(self._commit, prepared, batch, started)
+
+    def _commit(self, prepared: journal.Prepared, batch: list[Pending], started: float) -> None:
+        """In the committer thread: write and commit one block, then answer its callers."""
+        try:
+            with database_outage_as_unavailable():
+                try:
+                    outcomes = prepared.commit()
+                except DBAPIError as exc:
+                    if not journal.is_retryable(exc):
+                        raise
+                    entries = [p.message.entry for p in batch]
+                    outcomes = journal.record(self._engine, entries, self._places)  # afresh
+        except Unavailable as exc:
+            _fail(batch, exc)
+            return
+        except BaseException as exc:  # a bug: its callers are told, the ledger restarts
+            logger.error("ledger block failed", exc_info=exc)
+            _fail(batch, ActorCrashed(self.label, exc))
+            crash(self.actor_ref, f"ledger block failed: {exc!r}")
+            return
         metrics.observe_commit(outcomes, time.perf_counter() - started)
-        for p, outcome in zip(pending, outcomes[1:], strict=True):
+        for p, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, ValidationFailed):
                 p.fail(outcome)
             else:
                 p.reply(outcome)
-        if isinstance(outcomes[0], ValidationFailed):
-            raise outcomes[0]
-        return outcomes[0]
+
+
+def _fail(batch: list[Pending], exc: BaseException) -> None:
+    for p in batch:
+        p.fail(exc)
 
 
 def _is_record(message: object) -> bool:
     return isinstance(message, Record)
 
 
-def _block_index(value: object) -> int:
-    if type(value) is not int or value < 0:
-        raise NotFound(f"block {value!r}")
-    return value
-
-
-def _found(value: Any) -> Any:
-    if value is None:
-        raise NotFound("ledger record")
-    return value
-
-
 # ---------------------------------------------------------------- client functions
 # Each waits `timeout` seconds (default: the configured call timeout) and raises the
 # domain's error (ValidationFailed, NotFound), Unavailable (also while the ledger is
-# degraded) or the runtime's.
+# degraded) or the runtime's. Reads go to the ledger's readers, writes to the writer.
 
 
 def record_transaction(entry: Entry, *, timeout: float | None = None) -> Transaction:
@@ -240,23 +211,24 @@ def get_history(
 ) -> Page[Posting]:
     """The user's postings, newest first, each with its transaction; ``limit`` (<= 100)
     and ``cursor`` as in every listing (text from a query string is cast)."""
-    return ask(NAME, History(user_id, currency, limit, cursor), timeout)
+    return ask(readers.NAME, readers.History(user_id, currency, limit, cursor), timeout)
 
 
 def balances(user_id: int, *, timeout: float | None = None) -> dict[str, Decimal]:
     """The user's balance in every currency (zero for those never used)."""
-    return ask(NAME, Balances(user_id), timeout)
+    return ask(readers.NAME, readers.Balances(user_id), timeout)
 
 
 def get_block(index: int, *, timeout: float | None = None) -> Block:
-    return ask(NAME, GetBlock(index), timeout)
+    return ask(readers.NAME, readers.GetBlock(index), timeout)
 
 
 def verify(transaction_id: int, *, timeout: float | None = None) -> Proof:
     """The transaction's inclusion proof up to the head; ``.valid`` is the verdict."""
-    return ask(NAME, Verify(transaction_id), timeout)
+    return ask(readers.NAME, readers.Verify(transaction_id), timeout)
 
 
 def verify_chain(*, timeout: float | None = None) -> ChainReport:
-    """The whole chain from genesis and every balance; takes what the chain takes."""
-    return ask(NAME, VerifyChain(), timeout)
+    """The whole chain from genesis and every balance; takes what the chain takes, in a
+    reader, while the writer goes on."""
+    return ask(readers.NAME, readers.VerifyChain(), timeout)

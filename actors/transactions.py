@@ -91,17 +91,22 @@ class Transactions(Service):
 
     def _create(self, user_id: int, attrs: Mapping[Any, object]) -> Transaction:
         request = cast_request(user_id, attrs, self._places)
-        if request.idempotency_key is not None:
+        try:
+            entry = self._entry(request)
+        except ValidationFailed:
+            # A retry whose parties changed since (a product withdrawn): the original
+            # answer stands. Otherwise the ledger checks the key inside the block.
             replay = self._replay(request)
-            if replay is not None:
-                return replay
-        entry = self._entry(request)
+            if replay is None:
+                raise
+            return replay
         with dependency(ledger.NAME):
             return ledger.record_transaction(entry, timeout=self._timeout)
 
     def _replay(self, request: Request) -> Transaction | None:
-        """The original answer to a retried request; the ledger checks again atomically."""
-        assert request.idempotency_key is not None
+        """The original answer to a retried request, if this is one."""
+        if request.idempotency_key is None:
+            return None
         stored = read(self._engine, journal.find_by_key, request.user_id, request.idempotency_key)
         if stored is None:
             return None
@@ -117,8 +122,8 @@ class Transactions(Service):
             case "withdrawal":
                 moves = postings.withdrawal(request.user_id, *_money(request))
             case "transfer":
+                # The ledger answers "does not exist" for a recipient it can't lock.
                 assert request.recipient_id is not None
-                self._require_user(request.recipient_id, "recipient_id")
                 moves = postings.transfer(request.user_id, request.recipient_id, *_money(request))
             case _:
                 return self._purchase(request)
@@ -168,16 +173,12 @@ class Transactions(Service):
             errors["product_id"] = ["can't be bought by its vendor"]
         return product
 
-    def _require_user(
-        self, user_id: int, field: str, errors: dict[str, list[str]] | None = None
-    ) -> str | None:
-        """The user's role; "does not exist" on ``field`` (raised, or added to ``errors``)."""
+    def _require_user(self, user_id: int, field: str, errors: dict[str, list[str]]) -> str | None:
+        """The user's role; else "does not exist" on ``field`` in ``errors``."""
         try:
             with dependency(accounts.NAME):
                 return accounts.get_user(user_id, timeout=self._timeout).role
         except NotFound:
-            if errors is None:
-                raise ValidationFailed({field: [DOES_NOT_EXIST]}) from None
             errors[field] = [DOES_NOT_EXIST]
             return None
 

@@ -97,11 +97,15 @@ def main() -> int:
     call_rows = section("call overhead", calls.run, loads)
     ledger_rows = section("ledger throughput", ledger.run, loads)
     drains = section("ledger batch size", ledger.run_batch_max, loads)
+    during = section("ledger during verify_chain", ledger.run_verify_during_writes, loads)
+    writers = section("ledger writers", ledger.run_writers, loads)
     http_rows = section("HTTP", http.run, loads)
     points = section("scaling", scaling.run, loads, lock=False)
     queued = section("memory", _in_fresh_process(memory.run), loads)
     figures = {
         "ledger": plots.ledger_throughput(ledger_rows),
+        "during": plots.during_verify(during),
+        "writers": plots.writers(writers),
         "http": plots.http_rates(http_rows),
         "scaling": plots.scaling_times(points),
     }
@@ -113,6 +117,8 @@ def main() -> int:
         call_rows=call_rows,
         ledger_rows=ledger_rows,
         drains=drains,
+        writers=writers,
+        during=during,
         http_rows=http_rows,
         points=points,
         queued=queued,

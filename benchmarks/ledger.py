@@ -9,12 +9,15 @@ fresh database, interleaved per client count.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import random
 import re
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +26,12 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from actors.ledger import Record
-from benchmarks import database
+from actors.ledger_readers import NAME as READERS
+from actors.ledger_readers import VerifyChain
+from benchmarks import database, generate
 from benchmarks.load import Result, drive, pair
 from bitnexus.config import Config
+from bitnexus.database.engine import make_engine
 from bitnexus.ledger.postings import transfer
 from bitnexus.ledger.schema import ledger_blocks, ledger_head, ledger_transactions
 from bitnexus.ledger.store import Entry
@@ -66,14 +72,19 @@ def _journal_size(engine: sa.Engine) -> tuple[int, int]:
     return blocks, txs
 
 
-def run_actor(engine: sa.Engine, ids: list[int], clients: int) -> tuple[Result, float]:
-    """Transfers through ``call("ledger", Record(...))``; the result and mean block size."""
+def run_actor_only(ids: list[int], clients: int) -> Result:
+    """Transfers through ``call("ledger", Record(...))`` from ``clients`` threads."""
 
     def op(rng: random.Random) -> object:
         return call("ledger", Record(_transfer_entry(*pair(rng, ids))), CALL_TIMEOUT)
 
+    return drive(clients, SECONDS, op)
+
+
+def run_actor(engine: sa.Engine, ids: list[int], clients: int) -> tuple[Result, float]:
+    """``run_actor_only``, and the mean block size meanwhile."""
     blocks, txs = _journal_size(engine)
-    result = drive(clients, SECONDS, op)
+    result = run_actor_only(ids, clients)
     blocks2, txs2 = _journal_size(engine)
     return result, (txs2 - txs) / max(1, blocks2 - blocks)
 
@@ -238,6 +249,148 @@ def markdown_batch_max(drains: list[Drain]) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------- writes during verify_chain
+
+VERIFY_LEDGER = 100_000  # transactions: a full walk outlasts a measuring window
+VERIFY_ROUNDS = 2
+VERIFY_CLIENTS = 32
+
+
+@dataclass(frozen=True)
+class DuringVerify:
+    alone: list[Result]
+    during: list[Result]
+    walks: list[float]  # seconds each overlapping verify_chain took
+
+    @property
+    def share(self) -> float:
+        return sum(r.operations for r in self.during) / sum(r.operations for r in self.alone)
+
+
+def _during_walk(ids: list[int]) -> tuple[Result, float]:
+    """Transfers from VERIFY_CLIENTS threads while a full verify_chain runs in a reader."""
+    walked: list[float] = []
+
+    def walk() -> None:
+        started = time.perf_counter()
+        report = call(READERS, VerifyChain(), 600.0)
+        assert report.valid, report
+        walked.append(time.perf_counter() - started)
+
+    walker = threading.Thread(target=walk)
+    walker.start()
+    result = run_actor_only(ids, VERIFY_CLIENTS)
+    still_walking = walker.is_alive()  # the window must lie inside the walk
+    walker.join()
+    if not still_walking:
+        raise RuntimeError(f"verify_chain ({walked[0]:.1f} s) ended before the window did")
+    return result, walked[0]
+
+
+def run_verify_during_writes() -> DuringVerify:
+    """Transfers/s at 32 threads alone and while a full verify_chain runs, interleaved."""
+    with database.fresh() as (cfg, engine):
+        ids = database.wallets(cfg, engine, WALLETS)
+        generate.grow(engine, VERIFY_LEDGER)
+        alone, during, walks = [], [], []
+        with _tree(cfg, engine):
+            for _ in range(VERIFY_ROUNDS):
+                print("  ledger during verify_chain …", flush=True)
+                alone.append(run_actor_only(ids, VERIFY_CLIENTS))
+                result, seconds = _during_walk(ids)
+                during.append(result)
+                walks.append(seconds)
+        return DuringVerify(alone, during, walks)
+
+
+def markdown_during_verify(d: DuringVerify) -> str:
+    lines = [
+        "| round | transfers/s alone | p99 ms | transfers/s during verify_chain | p99 ms "
+        "| verify_chain s |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for n, (a, b, w) in enumerate(zip(d.alone, d.during, d.walks, strict=True), 1):
+        lines.append(
+            f"| {n} | {a.rate:,.0f} | {a.percentile(99):.1f} | {b.rate:,.0f} | "
+            f"{b.percentile(99):.1f} | {w:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- several writer processes
+
+WRITER_PROCESSES = (1, 2, 4)
+WRITERS_CLIENTS = 32  # in all, split evenly over the processes
+WRITERS_ROUNDS = 2
+
+
+@dataclass(frozen=True)
+class Writers:
+    processes: int
+    results: list[Result]  # one per process and round
+
+    @property
+    def rate(self) -> float:
+        rounds = len(self.results) // self.processes
+        return sum(r.operations for r in self.results) / (SECONDS * rounds)
+
+    def percentile(self, p: float) -> float:
+        merged = Result(0, 0, SECONDS, sorted(x for r in self.results for x in r.latencies))
+        return merged.percentile(p)
+
+    @property
+    def errors(self) -> int:
+        return sum(r.errors for r in self.results)
+
+
+def _writer_process(url: str, ids: list[int], clients: int, start_at: float) -> Result:
+    """One process with its own tree (so its own ledger writer) driving ``clients``."""
+    cfg = database.config(url)
+    engine = make_engine(cfg)
+    try:
+        with _tree(cfg, engine):
+            time.sleep(max(0.0, start_at - time.time()))  # all processes start together
+            return run_actor_only(ids, clients)
+    finally:
+        engine.dispose()
+
+
+def run_writers() -> list[Writers]:
+    """Total transfers/s with 1, 2 and 4 writer processes on one database, interleaved."""
+    context = multiprocessing.get_context("spawn")
+    with database.fresh() as (cfg, engine):
+        url = engine.url.render_as_string(hide_password=False)
+        ids = database.wallets(cfg, engine, WALLETS)
+        found: dict[int, list[Result]] = {n: [] for n in WRITER_PROCESSES}
+        for _ in range(WRITERS_ROUNDS):
+            for n in WRITER_PROCESSES:
+                print(f"  ledger writers={n} …", flush=True)
+                with ProcessPoolExecutor(n, mp_context=context) as pool:
+                    start_at = time.time() + 3.0 + n  # the trees start meanwhile
+                    futures = [
+                        pool.submit(_writer_process, url, ids, WRITERS_CLIENTS // n, start_at)
+                        for _ in range(n)
+                    ]
+                    found[n] += [f.result() for f in futures]
+        return [Writers(n, results) for n, results in found.items()]
+
+
+def markdown_writers(rows: list[Writers]) -> str:
+    lines = [
+        "| writer processes | client threads each | transfers/s in all | vs 1 process "
+        "| p50 ms | p99 ms | errors |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    one = rows[0].rate
+    for w in rows:
+        lines.append(
+            f"| {w.processes} | {WRITERS_CLIENTS // w.processes} | {w.rate:,.0f} | "
+            f"{w.rate / one:.2f} | {w.percentile(50):.1f} | {w.percentile(99):.1f} | "
+            f"{w.errors} |"
+        )
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -266,6 +419,7 @@ def run(clients: tuple[int, ...] = CLIENTS) -> list[Row]:
                 rows.append(Row(case, c, "ledger actor", result, block_size=block))
                 result, conns = run_plain(url, plain_ids[:n], c)
                 rows.append(Row(case, c, "plain SQLAlchemy (a)", result, connections=conns))
+                engine.dispose()  # the tree's idle pooled connections count against the limit
                 result, conns = run_pgbench(url, c, n if case == "hot-spot" else 100_000)
                 rows.append(Row(case, c, "pgbench simple-update (b)", result, connections=conns))
     return rows
@@ -289,5 +443,7 @@ def markdown(rows: list[Row]) -> str:
 
 if __name__ == "__main__":
     database.start()
+    print(markdown_writers(run_writers()))
+    print(markdown_during_verify(run_verify_during_writes()))
     print(markdown_batch_max(run_batch_max()))
     print(markdown(run()))

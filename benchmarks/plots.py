@@ -49,21 +49,53 @@ def ledger_throughput(rows: list[ledger.Row]) -> str:
 
 
 def http_rates(rows: list[http.Row]) -> str:
-    fig, ax = plt.subplots(figsize=(7, 4))
-    routes = list(dict.fromkeys(r.route for r in rows))
-    workers = sorted({r.workers for r in rows})
-    width = 0.8 / len(routes)
-    for i, route in enumerate(routes):
-        rates = [next(r.rate for r in rows if r.route == route and r.workers == w) for w in workers]
-        ax.bar(
-            [w + (i - (len(routes) - 1) / 2) * width for w in workers], rates, width, label=route
-        )
-    ax.set_xticks(workers, [f"{w} worker(s)" for w in workers])
-    ax.set_ylabel("requests/s")
-    ax.set_title("bitnexus serve on PostgreSQL: transfers against /health")
+    """Each route's share of the bare app's requests/s, per worker count, with its target."""
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    ours = [r for r in rows if r.contender == http.OURS]
+    workers = sorted({r.workers for r in ours})
+    width = 0.8 / len(workers)
+    for i, n in enumerate(workers):
+        shares = [next(r.share for r in ours if r.route == route and r.workers == n)
+                  for route in http.ROUTES]  # fmt: skip
+        xs = [x + (i - (len(workers) - 1) / 2) * width for x in range(len(http.ROUTES))]
+        ax.bar(xs, shares, width, label=f"{n} worker(s)")
+    for x, route in enumerate(http.ROUTES):
+        target = http.TARGETS[route]
+        ax.hlines(target, x - 0.45, x + 0.45, colors="black", linestyles="--", linewidth=1)
+    labels = [route.replace("/api/v1", "").replace(" ", "\n", 1) for route in http.ROUTES]
+    ax.set_xticks(range(len(http.ROUTES)), labels, fontsize=8)
+    ax.set_ylabel("share of the bare Flask app's requests/s")
+    ax.set_title("bitnexus serve against a bare Flask app (dashed: target)")
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, "http.png")
+
+
+def writers(rows: list[ledger.Writers]) -> str:
+    """Total transfers/s against writer processes on one database."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.bar([str(w.processes) for w in rows], [w.rate for w in rows], color="tab:blue")
+    ax.axhline(rows[0].rate, color="grey", linestyle="--", linewidth=1, label="one process")
+    ax.set_xlabel("writer processes (32 client threads in all)")
+    ax.set_ylabel("transfers/s in all")
+    ax.set_title("Ledger writers on one database")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, "ledger_writers.png")
+
+
+def during_verify(d: ledger.DuringVerify) -> str:
+    """Transfers/s per round alone and while a full verify_chain runs."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    rounds = range(1, len(d.alone) + 1)
+    ax.bar([r - 0.2 for r in rounds], [x.rate for x in d.alone], 0.4, label="alone")
+    ax.bar([r + 0.2 for r in rounds], [x.rate for x in d.during], 0.4, label="during verify_chain")
+    ax.set_xticks(list(rounds), [f"round {r}" for r in rounds])
+    ax.set_ylabel("transfers/s (32 threads)")
+    ax.set_title("Ledger writes while the whole chain is verified")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, "ledger_during_verify.png")
 
 
 def scaling_times(points: list[scaling.Point]) -> str:

@@ -13,18 +13,30 @@ def _verdict(ok: bool) -> str:
 
 
 def _ledger_targets(rows: list[ledger.Row]) -> str:
-    at32 = {r.contender: r.result for r in rows if r.case == "uniform" and r.clients == 32}
-    actor = at32["ledger actor"]
-    plain, pgbench = at32["plain SQLAlchemy (a)"], at32["pgbench simple-update (b)"]
-    return "\n".join(
-        [
-            f"- ≥ 3× baseline (a) at 32 threads: {actor.rate / plain.rate:.1f}× — "
+    lines = []
+    for clients in (32, 128):
+        at = {r.contender: r.result for r in rows if r.case == "uniform" and r.clients == clients}
+        if not at:
+            continue
+        actor, pgbench = at["ledger actor"], at["pgbench simple-update (b)"]
+        plain = at["plain SQLAlchemy (a)"]
+        lines += [
+            f"- {clients} threads, ≥ 3× baseline (a): {actor.rate / plain.rate:.1f}× — "
             f"{_verdict(actor.rate >= 3 * plain.rate)}",
-            f"- ≥ 1× pgbench (b) at 32 threads: {actor.rate / pgbench.rate:.2f}× — "
+            f"- {clients} threads, ≥ 1× pgbench (b): {actor.rate / pgbench.rate:.2f}× — "
             f"{_verdict(actor.rate >= pgbench.rate)}",
-            f"- p99 ≤ 50 ms at 32 threads: {actor.percentile(99):.1f} ms — "
+            f"- {clients} threads, p99 ≤ 50 ms: {actor.percentile(99):.1f} ms — "
             f"{_verdict(actor.percentile(99) <= 50)}",
         ]
+    return "\n".join(lines)
+
+
+def _writers_target(rows: list[ledger.Writers]) -> str:
+    one, most = rows[0], rows[-1]
+    kept = all(w.rate >= 0.9 * one.rate for w in rows)
+    return (
+        f"- the total holds as writers are added ({most.processes} processes at "
+        f"{most.rate / one.rate:.2f} of one, ≥ 0.9 taken as holding): {_verdict(kept)}"
     )
 
 
@@ -46,14 +58,13 @@ def _batch_note(drains: list[ledger.Drain]) -> str:
 
 def _http_targets(rows: list[http.Row]) -> str:
     lines = []
-    for workers in sorted({r.workers for r in rows}):
-        mine = {r.route: r for r in rows if r.workers == workers}
-        health, post = mine["GET /health"], mine["POST /api/v1/transactions"]
-        share = post.rate / health.rate
-        errors = sum(r.non_2xx + r.socket_errors for r in mine.values())
+    for r in rows:
+        if r.contender != http.OURS:
+            continue
+        target = http.TARGETS[r.route]
         lines.append(
-            f"- {workers} worker(s): transfers at {share:.0%} of the /health rate — "
-            f"{_verdict(share >= 0.5)}; errors {errors} — {_verdict(errors == 0)}"
+            f"- {r.workers} worker(s), {r.route}: {r.share:.2f} of bare (≥ {target:.1f}) — "
+            f"{_verdict(r.share >= target)}; errors {r.errors} — {_verdict(r.errors == 0)}"
         )
     return "\n".join(lines)
 
@@ -79,6 +90,8 @@ def document(
     call_rows: list[dict[str, object]],
     ledger_rows: list[ledger.Row],
     drains: list[ledger.Drain],
+    writers: list[ledger.Writers],
+    during: ledger.DuringVerify,
     http_rows: list[http.Row],
     points: list[scaling.Point],
     queued: memory.Queued,
@@ -94,7 +107,7 @@ def document(
         if busy
         else "The machine was otherwise idle (load average ≤ 1.5 throughout)."
     )
-    idle = {r.workers: r.rss_idle_mib for r in http_rows if r.route == "GET /health"}
+    idle = {r.workers: r.rss_idle_mib for r in http_rows if r.contender == http.OURS}
     sized = {p.transactions: p.rss_mib for p in points}
     return f"""# Benchmarks
 
@@ -145,8 +158,35 @@ its first {ledger.HOT_WALLETS} accounts). Block size = transfers per commit.
 
 ![ledger throughput]({figures["ledger"]})
 
-Targets at 32 threads:
+Targets at 32 and 128 threads:
 {_ledger_targets(ledger_rows)}
+
+**Reads never wait behind writes.** Ledger reads (history, balances, blocks, proofs,
+`verify_chain`) are answered by a pool of readers (`actors/ledger_readers.py`), each in a
+snapshot of its own; a long walk runs in a child process. Section
+`run_verify_during_writes`: {ledger.VERIFY_CLIENTS} threads record transfers for
+{ledger.SECONDS:.0f} s alone, then {ledger.SECONDS:.0f} s while a full `verify_chain` of
+a {ledger.VERIFY_LEDGER:,}-transaction ledger runs (the window lies inside the walk),
+{ledger.VERIFY_ROUNDS} rounds interleaved:
+
+{ledger.markdown_during_verify(during)}
+
+![writes during verify_chain]({figures["during"]})
+
+- transfers/s during a full verify_chain ≥ 0.8 of those without: {during.share:.2f} —
+  {_verdict(during.share >= 0.8)} (before the readers: none, the writer did the walk)
+
+**Several writer processes on one database** (section `run_writers`): 1, 2 and 4
+processes, each with its own tree and so its own ledger writer, {ledger.WRITERS_CLIENTS}
+client threads in all split evenly, started together, {ledger.SECONDS:.0f} s,
+{ledger.WRITERS_ROUNDS} rounds interleaved. Writers serialise on the `ledger_head` row;
+requests that queue while a writer waits for it join its block once it is granted.
+
+{ledger.markdown_writers(writers)}
+
+![writer processes]({figures["writers"]})
+
+{_writers_target(writers)}
 
 **Block size cap.** `BITNEXUS_LEDGER_BATCH_MAX` bounds a block. To see what a full block
 costs, {ledger.BACKLOG:,} transfers were queued behind a held chain head and timed as they
@@ -159,20 +199,28 @@ drained, for each cap (section `run_batch_max` in `benchmarks/ledger.py`):
 ## 3. End-to-end HTTP
 
 `{COMMAND}` (section `benchmarks/http.py`): `bitnexus serve` (gunicorn, {http.THREADS}
-threads per worker) on a fresh PostgreSQL database with {http.WALLETS:,} funded wallets;
-`wrk -t1 -c{http.CONNECTIONS}` (its own process, keep-alive, `benchmarks/wrk.lua`) for
-{http.SECONDS} s per run, {http.ROUNDS} rounds alternating `GET /health` (baseline: the
-framework's own ceiling, which also pings the database) and `POST /api/v1/transactions`
-(a transfer of 0.01 EUR to a random wallet, signed by the sender's JWT). Rates are totals
-over the rounds; p50/p99 the worse round's. RSS: the workers' resident memory (arbiter
-excluded), idle after start → after the load.
+threads per worker) on a fresh PostgreSQL database with {http.WALLETS:,} funded wallets,
+{http.PRODUCTS} active products and a deposit per wallet, next to the baseline: a bare
+Flask app (`benchmarks/bare.py`, one route answering `{{"status": "ok"}}`) under gunicorn's
+threaded worker with the same workers and threads. `wrk -t1 -c{http.CONNECTIONS}` (its own
+process, keep-alive, `benchmarks/wrk.lua`) runs {http.SECONDS} s on the bare app, then
+{http.SECONDS} s on one route, for each route in turn, {http.ROUNDS} rounds: a route's
+share is its requests/s over those of the bare runs paired with it. Authenticated routes
+pick a random wallet's JWT per request (its own balances, its own deposit); a transfer
+sends 0.01 EUR to a random wallet. Rates are totals over the rounds; p50/p99 the worse
+round's; errors are non-2xx answers and socket errors.
 
 {http.markdown(http_rows)}
 
 ![HTTP]({figures["http"]})
 
-Targets: transfers ≥ 50 % of the `/health` rate, no errors:
+Targets: `/health` ≥ 0.7 of the bare app, authenticated reads ≥ 0.6, transfers ≥ 0.4, no
+errors:
 {_http_targets(http_rows)}
+
+Scaling from one worker to two on the 2 cores (requests/s):
+
+{http.scaling(http_rows)}
 
 ## 4. Scaling with data
 
@@ -209,7 +257,82 @@ cast to it; each carries its reply slot, entry and postings.
 
 NOTES = """## Notes: what was optimised, what stands in the way, defaults
 
-**Optimisations** (each its own commit, its effect measured old against new, interleaved):
+**Issue 12: the request path, the ledger's readers, pipelined blocks, several writers**
+(each its own commit, measured old against new interleaved in one run; the figures are in
+the commit messages; the machine's load was 6-13 throughout, so ratios move by ±20 %
+between runs):
+
+1. *`/health`*: the package version read once; the database probe no longer starts a
+   thread and checks a pool connection out with a pre-ping per request: one prober
+   thread per worker pings PostgreSQL on a connection of its own (connect, statement and
+   TCP timeouts), and concurrent checks share a ping that started after they asked
+   (`web/probe.py`, `bitnexus/database/probe.py`). 0.17 → 0.46 of the bare app.
+2. *Transfers*: no idempotency read and no recipient lookup before the ledger (it checks
+   both inside the block). 202 → 256 requests/s.
+3. *Request path*: a token's signature checked once per token (expiry on every use), no
+   Flask cookie session set up per request, the pool's pre-ping only for a connection
+   idle over a second. Product index 0.14 → 0.20, balances 0.14 → 0.18 of bare, shed
+   503s on reads 57 → 0.
+4. *Reads of one statement in autocommit* on PostgreSQL (no BEGIN/COMMIT round trips):
+   one transaction 0.15 → 0.18; other routes within noise.
+5. *Ledger readers* (`actors/ledger_readers.py`): every ledger read in a snapshot of its
+   own in a pool; a long walk in a niced child process. Writes during a full walk: none
+   → 0.35-0.80 of the rate without one, depending on the run (table above).
+6. *Pipelined blocks*: block N's writes and commit in a committer thread while the actor
+   prepares N + 1 (`Worker.defer`). 1.07× in 5 interleaved rounds: within noise.
+7. *Late callers join a block waiting behind another writer*: 4 writer processes
+   0.48 → 0.62-0.82 of one.
+8. *…but not behind the writer's own block in flight, and the walker niced* — after the
+   run above (it made blocks of 31.6 at 32 threads, p99 160 ms): 32 threads 1,481/s,
+   p99 49.4 ms, 0.50× pgbench; 128 threads 0.90× pgbench, p99 70 ms; writes during a
+   walk 0.54; 1 / 2 / 4 writers 1.00 / 0.98 / 0.62 (one run of those sections, load 6-8).
+
+**What stands between the HTTP routes and their targets.** Profile of the worker under
+wrk (`py-spy record --gil -p <worker pid>`, the product index after the changes): 29 % of
+the worker's GIL time in `Reply.set` — the actor handing its reply to the request thread
+(a lock release that wakes a thread on a box where every wake-up waits for a core),
+17 % building product replies (`iso()` timestamps 8 %, `format_minor` 3 %), ~15 %
+SQLAlchemy (compiling, result rows), ~12 % Flask, ~10 % gunicorn's parser; a wall-clock
+profile (without `--gil`) of `/auth/me` had the Accounts workers waiting on PostgreSQL
+for half of all samples. The bare app does no actor hop, no database round trip and
+renders a constant. More workers in the pools changed nothing (Accounts and Products
+4 → 16: /auth/me 465 → 479/s). Next steps, in order of expected gain: (1) let the client
+functions of the stateless read services (accounts, products, ledger readers) run the
+read in the caller's thread — two thread hand-offs less per request, the actors kept for
+writes and supervision (a change to the architecture's one-message-per-request rule,
+for the lead); (2) measure granian's WSGI mode against gunicorn's gthread worker in this
+harness (not done here for lack of time); (3) render replies straight from rows (one
+`isoformat` per timestamp, an orjson-style encoder); (4) the access log: on `/health`
+after merging main (1517b60), 12 % of the worker's GIL time is `logging`'s machinery
+for the one JSON line per request (record, handler lock, format, flush): write the line
+to a buffered stream directly, or hand it to a `QueueHandler`'s thread. In a 1-worker
+run there (3 s × 2 rounds, load 5) `/health` was at 0.39 of bare, `/auth/me` 0.22,
+transfers 0.15.
+
+**What stands between the ledger and 1× pgbench.** Cost per transfer (`prepare()` and
+`commit()` timed with `time.thread_time()` on blocks of 256, median of 10): 53 µs of the
+writer's CPU to check, build and hash, 24 µs to encode and send the writes, and ~175 µs
+of waiting for PostgreSQL per transfer (the block's statements: one transaction row with
+three unique indexes, two postings with two indexes, two balance updates, five foreign
+key checks; an earlier `EXPLAIN ANALYZE` put the server's own share at ~55 µs, half of it
+foreign-key checks, the rest is scheduling on the loaded cores). The callers add their
+own (~25 µs per call). A block's head lock is released only when its COMMIT, WAL flush
+included, has returned, so block N + 1's reads wait for N's whole commit: the pipeline
+overlaps the reply work and a round trip, not the commits. pgbench runs its 32 commits in
+parallel and shares WAL flushes between them. Next step: let block N + 1 be written
+while N commits — the writer keeps the head in memory and takes the head row lock only
+to hand over between processes, so N + 1's inserts wait on N's rows (foreign keys)
+rather than on the head, and both commits can share a WAL flush; a failed N then fails
+N + 1's statements, which are re-prepared against the real chain (not its callers).
+
+**Several writer processes.** Writers serialise on the `ledger_head` row; each process's
+share of the callers makes its blocks smaller, so the same transfers need more blocks,
+each with a lock hand-off and a commit. Late callers joining a block behind another
+writer recover part of it; with 4 processes on 2 cores the processes' own CPU is the
+rest. Next step: the same as above (commits that overlap).
+
+**Earlier optimisations** (each its own commit, its effect measured old against new,
+interleaved):
 
 1. *One pipelined round trip for the head lock and the batch's reads, one for the block's
    writes* (`bitnexus/ledger/postgres.py`). The portable SQLAlchemy path sent every statement
@@ -245,28 +368,6 @@ Tried without a measurable gain: skipping the connection pool's pre-ping round t
 ledger's block (3 interleaved rounds at 32 threads: 1,636 / 2,096 / 2,146 with it, 1,899 /
 2,122 / 1,891 without) — not worth holding a connection in the actor for.
 
-**What stands in the way of 1× pgbench at 32 threads.** Profile:
-`py-spy record --gil -r 250 -o ledger.svg -- .venv/bin/python -m benchmarks.profile 32`
-(and without `--gil` for the waits). The ledger thread spends ~80 % of its samples in
-`psycopg Connection.wait`: the database executing the block. A transfer is much more
-database work than a pgbench transaction: one transaction row (three unique indexes),
-two postings (two indexes), two balance updates and five foreign-key checks, against
-pgbench's one update and one unindexed insert. `EXPLAIN ANALYZE` of one 256-transfer
-block: transactions 3.4 ms (FK to the block 1.2 ms), postings 7.9 ms (FK checks 3.0 +
-3.1 ms), balances ~2 ms — about 55 µs per transfer in the server, half of it FK checks.
-On top come ~40–60 µs of Python per transfer in the ledger thread (canonical JSON and
-SHA-256 hash ~13 µs, reply, Merkle root, the actor's drain and reply) and the callers'
-own Python (the call ~25 µs, the entry), all under one GIL, on the same two cores as
-PostgreSQL. The actor works one block at a time, so database and Python time add up
-rather than overlap, and in a closed loop half of the callers are always waiting for
-their reply rather than queued (block size C/2). pgbench, by contrast, runs 32 C
-backends in parallel whose commits share WAL flushes. When the queue is deep the ledger
-drains several thousand transfers/s (the block-size table above). Next steps, not done
-here: prepare block N+1 while block N commits (two stages; correctness across a failed
-commit needs care), make the posting FKs cheaper (e.g. drop the posting → transaction FK
-in favour of the append-only trigger's guarantees — a schema decision), or move hashing
-to the callers' threads.
-
 **`verify(transaction)` grows with the ledger** (scaling table): the proof checks every
 block header from the transaction's block up to the head (`ledger_verify._link_problem`),
 so an old transaction costs a walk over all blocks after it; a recent one stays flat.
@@ -277,7 +378,7 @@ the ledger's owner.
 **Defaults chosen.** `BITNEXUS_LEDGER_BATCH_MAX` = 256 (see the block-size table).
 `BITNEXUS_TRANSACTIONS_POOL` = 16 = `bitnexus serve --threads` (one per request thread).
 `BITNEXUS_ACCOUNTS_POOL` stays 4 (8 measured no better). The database pool stays 10 + 10
-overflow per process: under transfer load the concurrent users are the ledger's one
-connection, the Accounts workers' recipient lookups (4) and /health probes; the
-Transactions workers only read for idempotent replays.
+overflow per process: under transfer load the concurrent users are the ledger's two
+(the block being prepared and the one committing) and the readers'; `/health` has a
+connection of its own. `BITNEXUS_LEDGER_READERS` = 4: one long walk leaves three.
 """

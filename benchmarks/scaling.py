@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from actors.ledger import Balances, History, Record, Verify, VerifyChain
+from actors.ledger import Record
+from actors.ledger_readers import NAME as READERS
+from actors.ledger_readers import Balances, History, Verify, VerifyChain
 from benchmarks import database, generate, server
 from benchmarks.ledger import _transfer_entry, _tree
 from bitnexus.common.pagination import encode_cursor
@@ -73,18 +75,18 @@ def _operations(ids: list[int], last_id: int) -> dict[str, Callable[[random.Rand
     return {
         "record a transfer": transfer,
         "get_history (first page of 50)": lambda rng: call(
-            "ledger", History(rng.choice(ids), limit=50), TIMEOUT
+            READERS, History(rng.choice(ids), limit=50), TIMEOUT
         ),
         "get_history (a page deep in the past)": lambda rng: call(
-            "ledger", History(rng.choice(ids), limit=50, cursor=_old_cursor(last_id)), TIMEOUT
+            READERS, History(rng.choice(ids), limit=50, cursor=_old_cursor(last_id)), TIMEOUT
         ),
         "verify(transaction), any": lambda rng: call(
-            "ledger", Verify(rng.randint(1, last_id)), TIMEOUT
+            READERS, Verify(rng.randint(1, last_id)), TIMEOUT
         ),
         "verify(transaction), among the last 1,000": lambda rng: call(
-            "ledger", Verify(rng.randint(last_id - 999, last_id)), TIMEOUT
+            READERS, Verify(rng.randint(last_id - 999, last_id)), TIMEOUT
         ),
-        "balances": lambda rng: call("ledger", Balances(rng.choice(ids)), TIMEOUT),
+        "balances": lambda rng: call(READERS, Balances(rng.choice(ids)), TIMEOUT),
     }
 
 
@@ -144,7 +146,7 @@ def _point(
         ops = {name: _timed(fn, rng) for name, fn in _operations(ids, target).items()}
         print(f"  scaling {target:,}: verify_chain …", flush=True)
         started = time.perf_counter()
-        report = call("ledger", VerifyChain(), VERIFY_CHAIN_TIMEOUT)
+        report = call(READERS, VerifyChain(), VERIFY_CHAIN_TIMEOUT)
         chain = time.perf_counter() - started
     print(f"  scaling {target:,}: server …", flush=True)
     return Point(target, grown, ops, chain, report.valid, _server_rss(url, ids))

@@ -15,7 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bitnexus.server import GRACEFUL_TIMEOUT
+
 READY_DEADLINE = 60.0
+ROOT = str(Path(__file__).resolve().parent.parent)
 SECRET = "benchmark-signing-key-" + "x" * 32  # the server and the token issuer share it
 
 
@@ -51,11 +54,32 @@ def serve(url: str, workers: int, threads: int, env: dict[str, str]) -> Iterator
     full_env["BITNEXUS_ADMIN_TOKEN"] = "benchmark-operator"
     command = [sys.executable, "-m", "bitnexus.cli", "serve", "--port", str(port)]
     command += ["--workers", str(workers), "--threads", str(threads)]
+    with _running(command, full_env, port, workers, "/ready") as server:
+        yield server
+
+
+@contextmanager
+def bare(workers: int, threads: int) -> Iterator[Server]:
+    """The baseline: `benchmarks.bare` (Flask, one JSON route) under gunicorn's threaded
+    worker with the settings `bitnexus serve` gives its own."""
+    port = _free_port()
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread"]
+    command += ["--graceful-timeout", str(GRACEFUL_TIMEOUT), "benchmarks.bare:app"]
+    with _running(command, dict(os.environ), port, workers, "/") as server:
+        yield server
+
+
+@contextmanager
+def _running(
+    command: list[str], env: dict[str, str], port: int, workers: int, ready: str
+) -> Iterator[Server]:
     with tempfile.TemporaryDirectory() as cwd, open(Path(cwd) / "log.txt", "w") as log:
-        proc = subprocess.Popen(command, cwd=cwd, env=full_env, stdout=log, stderr=log)
+        env = env | {"PYTHONPATH": os.pathsep.join(filter(None, [env.get("PYTHONPATH"), ROOT]))}
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)
         server = Server(proc, f"http://127.0.0.1:{port}", workers)
         try:
-            _wait_ready(server, Path(cwd) / "log.txt")
+            _wait_ready(server, ready, Path(cwd) / "log.txt")
             yield server
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -66,14 +90,15 @@ def serve(url: str, workers: int, threads: int, env: dict[str, str]) -> Iterator
                 proc.wait(10)
 
 
-def _wait_ready(server: Server, log: Path) -> None:
-    """Poll /ready until every worker's tree runs (an external process; a deadline bounds it)."""
+def _wait_ready(server: Server, path: str, log: Path) -> None:
+    """Poll ``path`` until it answers 200 and every worker runs (an external process; a
+    deadline bounds it)."""
     deadline = time.monotonic() + READY_DEADLINE
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
             raise RuntimeError(f"server exited {server.proc.returncode}: {log.read_text()}")
         try:
-            if server.get("/ready") == 200 and len(server.worker_pids()) == server.workers:
+            if server.get(path) == 200 and len(server.worker_pids()) == server.workers:
                 return
         except OSError:
             pass

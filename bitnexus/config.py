@@ -61,6 +61,8 @@ class Config:
     transactions_pool_size: int = 16
     ledger_batch_max: int = 256
     ledger_verify_tail: int = 100
+    # Ledger reads in parallel; one long verify_chain occupies one reader.
+    ledger_readers_pool_size: int = 4
     call_timeout: float = 5.0
     max_queue_wait: float = 0.25  # seconds a request may wait for a thread before a 503
     currencies: Mapping[str, int] = field(default_factory=lambda: DEFAULT_CURRENCIES, hash=False)
@@ -91,6 +93,7 @@ class Config:
             transactions_pool_size=env.get("BITNEXUS_TRANSACTIONS_POOL", _positive_int, 16),
             ledger_batch_max=env.get("BITNEXUS_LEDGER_BATCH_MAX", _positive_int, 256),
             ledger_verify_tail=env.get("BITNEXUS_LEDGER_VERIFY_TAIL", _non_negative_int, 100),
+            ledger_readers_pool_size=env.get("BITNEXUS_LEDGER_READERS", _positive_int, 4),
             call_timeout=env.get("BITNEXUS_CALL_TIMEOUT", _positive_float, 5.0),
             max_queue_wait=env.get("BITNEXUS_MAX_QUEUE_WAIT", _positive_float, 0.25),
             currencies=env.get("BITNEXUS_CURRENCIES", _currencies, DEFAULT_CURRENCIES),

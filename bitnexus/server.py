@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import json
 import logging
 import os
@@ -34,7 +33,8 @@ from prometheus_client import multiprocess
 from bitnexus import logs
 from bitnexus.config import Config
 from bitnexus.database import migrate
-from bitnexus.database.engine import make_engine, ping, pool_stats
+from bitnexus.database.engine import make_engine, pool_stats
+from bitnexus.database.probe import DatabaseProbe
 from bitnexus.tree import application_spec, render
 from supervisors import start_tree
 from web import Runtime, create_app, shedding
@@ -103,9 +103,10 @@ class TreeWorker(ThreadWorker):
         # On a database that lacks migrations the services cannot start: serve the probes
         # (/ready says what is missing), and every API call answers 503.
         tree = None if _unmigrated(engine) else start_tree(application_spec(server.config, engine))
+        probe = DatabaseProbe(engine, server.config.call_timeout)
         server.runtime = Runtime(
             tree,
-            functools.partial(ping, engine),
+            probe,
             server.options.metrics_dir,
             migrations_pending=lambda: migrate.pending(engine),
             pool_stats=lambda: pool_stats(engine),
@@ -125,6 +126,7 @@ class TreeWorker(ThreadWorker):
             if tree is not None:
                 tree.stop()  # after the last in-flight request: reverse start order
                 self._log_events()  # the last decisions (a root giving up), before exiting
+            probe.close()
             engine.dispose()
         if self._gave_up:
             logger.error("root supervisor gave up; worker exits for a fresh one")

@@ -6,6 +6,7 @@
         ├── products       pool of Products workers, registered name "products"
         ├── accounts       pool of Accounts workers, registered name "accounts"
         ├── ledger         the one Ledger writer of this process, registered name "ledger"
+        ├── ledger_readers pool of LedgerReader workers (every ledger read), "ledger_readers"
         └── transactions   pool of Transactions workers, registered name "transactions"
 
 Pool sizes come from the configuration. `start` runs the tree in this process, for a
@@ -25,6 +26,7 @@ from sqlalchemy.engine import Engine
 from actors import client
 from actors.accounts import Accounts
 from actors.ledger import Ledger
+from actors.ledger_readers import LedgerReader
 from actors.products import Products
 from actors.service import TASKS
 from actors.transactions import Transactions
@@ -59,6 +61,11 @@ def service_children(config: Config, engine: Engine) -> list[ChildSpec]:
             name="accounts",
         ),
         ChildSpec(id="ledger", start=Ledger, args=args, name="ledger"),
+        ChildSpec(
+            id="ledger_readers",
+            start=_pool(LedgerReader, config.ledger_readers_pool_size, args),
+            name="ledger_readers",
+        ),
         ChildSpec(
             id="transactions",
             start=_pool(Transactions, config.transactions_pool_size, args),

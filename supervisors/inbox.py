@@ -27,6 +27,7 @@ class Inbox(queue.Queue):
         self.closed_with: Callable[[], BaseException] | None = None
         self.received = 0  # written under the queue's lock only
         self.handled = 0  # written by the actor's own thread only
+        self.current: Envelope[Any] | None = None  # the one the actor's loop took last
 
     @property
     def load(self) -> int:
@@ -39,6 +40,10 @@ class Inbox(queue.Queue):
             return
         self.received += 1
         self.queue.append(envelope)
+
+    def _get(self) -> Envelope[Any]:
+        self.current = self.queue.popleft()
+        return self.current
 
     def put_first(self, envelope: Envelope[Any]) -> None:
         """Queue ``envelope`` ahead of every waiting message (an exit signal)."""

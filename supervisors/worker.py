@@ -170,15 +170,30 @@ class Worker(pykka.ThreadingActor):
     def terminate(self) -> None:
         """Runs when the actor exits after a successful start, whatever the reason."""
 
-    def drain(self, limit: int, accept: Callable[[object], bool]) -> list[Pending]:
+    def drain(
+        self, limit: int, accept: Callable[[object], bool], *, defer: bool = False
+    ) -> list[Pending]:
         """Take up to ``limit`` further queued messages that ``accept``, in arrival order.
 
         For group commit: each must be answered through its ``Pending``. Any left
-        unanswered when the current message is done are failed, never forgotten.
+        unanswered when the current message is done are failed, never forgotten, unless
+        ``defer``: then they are the holder's to answer, as with ``defer()``.
         """
         taken = [Pending(e.message, e.reply_to) for e in self.actor_inbox.take(limit, accept)]
-        self._held.extend(taken)
+        if not defer:
+            self._held.extend(taken)
         return taken
+
+    def defer(self) -> Pending:
+        """Answer the message being handled later, through the returned ``Pending`` (OTP's
+        ``{:noreply, state}`` and ``GenServer.reply/2``): ``handle``'s return value is then
+        ignored, and it must not raise a ``Rejected`` (fail the ``Pending`` instead).
+        Whoever holds the ``Pending`` (another thread, say) answers it exactly once."""
+        envelope = self.actor_inbox.current
+        assert envelope is not None, "defer() is for the message being handled"
+        pending = Pending(envelope.message, envelope.reply_to)
+        envelope.reply_to = None  # Pykka's loop then leaves the reply alone
+        return pending
 
     @property
     def label(self) -> str:

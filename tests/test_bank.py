@@ -23,7 +23,7 @@ from bank_support import (
 )
 from ledger_support import TIMEOUT, fund, make_user
 
-from actors.ledger import VerifyChain
+from actors.ledger_readers import VerifyChain
 from bitnexus.database.engine import snapshot
 from bitnexus.ledger.schema import ledger_blocks
 from bitnexus.ledger.verify import verify_chain
@@ -67,7 +67,7 @@ def test_bank_under_chaos(config, engine):
         assert posted_transfers(engine) == confirmed
         assert len(set(confirmed.values())) == len(confirmed)
         assert snapshot_problem(engine, total) is None
-        assert call("ledger", VerifyChain(), TIMEOUT).valid
+        assert call("ledger_readers", VerifyChain(), TIMEOUT).valid
         with engine.connect() as conn:
             largest = conn.execute(sa.select(sa.func.max(ledger_blocks.c.transaction_count)))
             assert largest.scalar() > 1  # concurrent requests were group-committed

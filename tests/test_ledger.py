@@ -18,17 +18,18 @@ from ledger_support import (
     writes_held,
 )
 
+from actors import ledger_readers
 from actors.errors import NotFound, Unavailable, ValidationFailed
-from actors.ledger import (
+from actors.ledger import LedgerDegraded, Record
+from actors.ledger_readers import (
     Balances,
     GetBlock,
     GetTransaction,
     History,
-    LedgerDegraded,
-    Record,
     Verify,
     VerifyChain,
 )
+from bitnexus import ledger as journal
 from bitnexus.ledger.postings import Move
 from bitnexus.ledger.schema import (
     ledger_blocks,
@@ -42,11 +43,12 @@ from supervisors import call, whereis
 
 
 def ledger(message):
-    return call("ledger", message, TIMEOUT)
+    """A read, from the ledger's readers."""
+    return call("ledger_readers", message, TIMEOUT)
 
 
 def record(entry):
-    return ledger(Record(entry))
+    return call("ledger", Record(entry), TIMEOUT)
 
 
 def test_genesis_block_starts_the_chain(services):
@@ -128,6 +130,19 @@ def test_unknown_records_are_not_found(services):
     ):
         with pytest.raises(NotFound):
             ledger(message)
+
+
+def test_reads_never_wait_for_the_block_being_written(services, engine):
+    alice, bob = make_user(), make_user()
+    posted = record(deposit_entry(alice, 1000))
+    with writes_held(engine):  # the writer is stuck in its next block until this ends
+        pending = whereis("ledger").ask(Record(transfer_entry(alice, bob, 1)), block=False)
+        assert ledger(Balances(alice))["EUR"] == Decimal("10.00")
+        assert ledger(History(alice)).items[0].transaction.id == posted.id
+        assert ledger(GetBlock(posted.block_index)).transaction_count == 1
+        assert ledger(Verify(posted.id)).valid
+        assert ledger(VerifyChain()).valid
+    assert pending.get(timeout=TIMEOUT).amount == Decimal("0.01")
 
 
 def test_verify_returns_a_merkle_proof_up_to_the_head(services, engine):
@@ -280,4 +295,66 @@ def test_a_batch_whose_commit_fails_is_told_nothing_was_posted(services, engine)
         assert conn.execute(keys).scalar() == 0
     assert [record(e).replayed for e in entries] == [False] * 6  # a retry posts
     assert [record(e).replayed for e in entries] == [True] * 6  # exactly once
+    assert ledger(VerifyChain()).valid
+
+
+def test_a_long_chain_is_walked_in_a_process_of_its_own(services, engine, monkeypatch):
+    alice = make_user()
+    record(deposit_entry(alice, 100))
+    monkeypatch.setattr(ledger_readers, "WALK_ELSEWHERE_BLOCKS", 0)  # every chain is long
+    monkeypatch.setattr(journal, "verify_chain", None)  # not walked in this process
+    assert ledger(VerifyChain()).valid
+    tamper(engine, "UPDATE ledger_accounts SET balance = balance + 1")
+    assert ledger(VerifyChain()).balance_mismatches
+    with pytest.raises(LedgerDegraded):
+        record(deposit_entry(alice, 1))
+
+
+FAIL_WRITE = """
+CREATE OR REPLACE FUNCTION bench_fail_write() RETURNS trigger AS $$
+BEGIN RAISE EXCEPTION 'write refused' USING ERRCODE = '08006'; END $$ LANGUAGE plpgsql;
+CREATE TRIGGER fail_write BEFORE INSERT ON ledger_transactions FOR EACH ROW
+WHEN (NEW.description = 'fail-me') EXECUTE FUNCTION bench_fail_write();
+"""
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_failed_block_fails_its_callers_and_the_next_sees_the_chain_without_it(config, engine):
+    with engine.begin() as conn:
+        conn.exec_driver_sql(FAIL_WRITE)
+    try:
+        with running(dataclasses.replace(config, ledger_batch_max=1), engine):
+            carol, dave = make_user(), make_user()
+            ref = whereis("ledger")
+            with writes_held(engine):  # both queue: one block each, the second behind
+                failing = ref.ask(
+                    Record(deposit_entry(carol, 10, description="fail-me")), block=False
+                )
+                spending = ref.ask(Record(transfer_entry(carol, dave, 5)), block=False)
+            with pytest.raises(Unavailable):
+                failing.get(timeout=TIMEOUT)
+            with pytest.raises(ValidationFailed) as refused:  # the deposit never happened
+                spending.get(timeout=TIMEOUT)
+            assert refused.value.errors == {"amount": ["insufficient funds"]}
+            assert record(deposit_entry(carol, 10)).amount == Decimal("0.10")
+            assert ledger(Balances(carol))["EUR"] == Decimal("0.10")
+            assert ledger(VerifyChain()).valid
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS fail_write ON ledger_transactions")
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_requests_queued_while_the_head_is_awaited_join_the_block(services, engine):
+    alice, bob = make_user(), make_user()
+    record(deposit_entry(alice, 1000))
+    ref = whereis("ledger")
+    with engine.connect() as holder, holder.begin():  # another writer's block, say
+        holder.execute(sa.select(ledger_head.c.block_index).with_for_update()).all()
+        first = ref.ask(Record(transfer_entry(alice, bob, 1)), block=False)
+        waiting_writers(holder)  # the ledger waits for the head with a batch of one
+        rest = [ref.ask(Record(transfer_entry(alice, bob, n)), block=False) for n in range(2, 6)]
+    posted = [f.get(timeout=TIMEOUT) for f in [first, *rest]]
+    assert len({tx.block_index for tx in posted}) == 1
+    assert [tx.amount for tx in posted] == [Decimal(f"0.0{n}") for n in range(1, 6)]
     assert ledger(VerifyChain()).valid

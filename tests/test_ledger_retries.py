@@ -1,6 +1,7 @@
 """The ledger's retry of a block on a deadlock (40P01) or a serialization failure
 (40001), forced for real on PostgreSQL: the request is answered once the retry commits,
-the entry is posted once; past MAX_ATTEMPTS the caller hears 503 and nothing is posted."""
+the entry is posted once; past the attempts allowed the caller hears 503 and nothing is
+posted."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from bitnexus.ledger.store import MAX_ATTEMPTS
 from supervisors import whereis
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
+# The ledger commits a prepared block, and on a retryable failure records it afresh with
+# MAX_ATTEMPTS attempts of its own: a block is tried this many times in all.
+ATTEMPTS = 1 + MAX_ATTEMPTS
 
 
 def _posted(engine: sa.Engine, key: str) -> int:
@@ -90,13 +94,13 @@ def test_serialization_failures_are_retried_up_to_the_limit(
 ):
     alice = make_user()
     entry = deposit_entry(alice, 100, idempotency_key="retried", request_hash="h")
-    _fail_next(engine, MAX_ATTEMPTS - 1)
+    _fail_next(engine, ATTEMPTS - 1)
     assert ledger.record_transaction(entry, timeout=TIMEOUT).replayed is False
     assert _failures_left(engine) == 0  # every failing attempt ran, then one more
     assert _posted(engine, "retried") == 1
 
     refused = deposit_entry(alice, 100, idempotency_key="given-up", request_hash="h")
-    _fail_next(engine, MAX_ATTEMPTS)
+    _fail_next(engine, ATTEMPTS)
     with pytest.raises(Unavailable):
         ledger.record_transaction(refused, timeout=TIMEOUT)
     assert _failures_left(engine) == 0

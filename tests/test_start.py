@@ -12,7 +12,14 @@ from actors import accounts, client
 from supervisors import NoProcess, whereis
 
 CHEAP = {"argon2_time_cost": 1, "argon2_memory_cost": 64, "argon2_parallelism": 1}
-SERVICES = ["tasks", "products", "accounts", "ledger", "transactions"]  # in start order
+SERVICES = [
+    "tasks",
+    "products",
+    "accounts",
+    "ledger",
+    "ledger_readers",
+    "transactions",
+]  # start order
 
 
 def test_start_migrates_runs_the_services_and_stops_them_in_reverse_order(fresh_database_url):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, current_app, request
+from flask.sessions import NullSession, SessionInterface
 from werkzeug.exceptions import NotAcceptable
 
 from bitnexus.config import Config
@@ -34,6 +35,7 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
         MAX_CONTENT_LENGTH=shape.MAX_BODY_BYTES,
         PROVIDE_AUTOMATIC_OPTIONS=False,  # Phoenix answers OPTIONS like any unknown route
     )
+    app.session_interface = _NoSessions()
     runtime = runtime or Runtime()
     app.extensions["bitnexus.runtime"] = runtime
     app.url_map.converters["id"] = shape.IdConverter
@@ -75,3 +77,14 @@ def _check_accept() -> None:
     view = current_app.view_functions.get(request.endpoint or "")
     if negotiate(getattr(view, "produces", ("application/json",))) is None:
         raise NotAcceptable()
+
+
+class _NoSessions(SessionInterface):
+    """The API is stateless (bearer tokens): no cookie session is parsed or signed, which
+    Flask would otherwise set up on every request because a secret key is configured."""
+
+    def open_session(self, app: Flask, request: object) -> NullSession:
+        return self.make_null_session(app)
+
+    def save_session(self, app: Flask, session: object, response: Response) -> None:
+        return None

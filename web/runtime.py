@@ -10,6 +10,7 @@ from flask import current_app
 from supervisors import Tree
 from web import runtime_metrics
 from web.metrics import TreeSampler
+from web.probe import SharedProbe
 
 
 def _no_database_check() -> None:
@@ -36,8 +37,11 @@ class Runtime:
     migrations_pending: Callable[[], list[str]] = _no_migrations_pending
     pool_stats: runtime_metrics.PoolStats | None = None
     sampler: TreeSampler | None = field(init=False, default=None)
+    migrations_up_to_date: bool = field(init=False, default=False)  # seen so by /health
+    database_probe: SharedProbe = field(init=False)
 
     def __post_init__(self) -> None:
+        self.database_probe = SharedProbe(self.database_ping)
         # One sampler per tree: it counts each supervisor event exactly once.
         self.sampler = TreeSampler(self.tree) if self.tree is not None else None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from bitnexus.accounts import ROLES
 
 ALGORITHM = "HS256"
 LIFETIME_SECONDS = 24 * 60 * 60
+VERIFIED_CACHE = 4096  # tokens whose signature was checked, most recently used
 
 
 class InvalidToken(Exception):
@@ -31,6 +33,16 @@ def issue(secret: str, user_id: int, role: str, now: float | None = None) -> str
 
 def verify(secret: str, token: str) -> Claims:
     """The token's claims, or `InvalidToken`. Only HS256 is accepted, never `none`."""
+    claims, expires = _checked(secret, token)
+    if expires <= time.time():  # as PyJWT decides expiry, on every use of a cached token
+        raise InvalidToken("Signature has expired")
+    return claims
+
+
+@functools.lru_cache(maxsize=VERIFIED_CACHE)
+def _checked(secret: str, token: str) -> tuple[Claims, int]:
+    """Signature and claims checked once per token (a client sends the same one on every
+    request): only the expiry changes with time. Refusals are not cached."""
     try:
         claims = jwt.decode(
             token,
@@ -43,4 +55,4 @@ def verify(secret: str, token: str) -> Claims:
     sub, role = claims["sub"], claims["role"]
     if not isinstance(sub, str) or not sub.isdigit() or role not in ROLES:
         raise InvalidToken("unexpected claims")
-    return Claims(int(sub), role)
+    return Claims(int(sub), role), int(claims["exp"])

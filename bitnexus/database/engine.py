@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from bitnexus.config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+PING_AFTER_IDLE = 1.0  # seconds a pooled connection may idle before it is pinged on checkout
 _SQLITE_BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
 
 
@@ -26,21 +28,16 @@ def make_engine(config: Config) -> Engine:
     if backend == "postgresql":
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")  # psycopg 3, not psycopg2
-        return sa.create_engine(
+        engine = sa.create_engine(
             url,
             pool_size=config.db_pool_size,
             max_overflow=config.db_max_overflow,
             pool_timeout=config.db_pool_timeout,
-            pool_pre_ping=True,  # a terminated backend is replaced on the next checkout
             hide_parameters=True,  # crash logs must not print users' password hashes
         )
+        _ping_when_idle(engine)
+        return engine
     raise ValueError(f"unsupported database URL scheme: {url.drivername}")
-
-
-def ping(engine: Engine) -> None:
-    """One round trip to the database; raises when it cannot be reached (`/health`)."""
-    with engine.connect() as conn:
-        conn.execute(sa.text("SELECT 1"))
 
 
 def pool_stats(engine: Engine) -> dict[str, int]:
@@ -62,8 +59,16 @@ def pool_stats(engine: Engine) -> dict[str, int]:
 
 @contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
-    """A read-only transaction; on SQLite it does not take the write lock."""
+    """A connection for reads of one statement each (or of rows that never change).
+
+    On PostgreSQL in autocommit: a statement is one round trip, with no BEGIN and no
+    COMMIT around it. On SQLite a deferred read transaction, which does not take the
+    write lock. Reads that need one snapshot across statements use a transaction.
+    """
     with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+            return
         conn = conn.execution_options(sqlite_begin="DEFERRED")
         with conn.begin():
             yield conn
@@ -93,14 +98,40 @@ def _sqlite_engine(url: URL, config: Config) -> Engine:
         }
     engine = sa.create_engine(
         url,
-        pool_pre_ping=True,
         hide_parameters=True,  # errors in logs must not carry password hashes or emails
         connect_args={"check_same_thread": False},  # pooled across actor threads
         **pool_args,
     )
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
+    _ping_when_idle(engine)
     return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Pre-ping a pooled connection only when it sat idle for a while.
+
+    A connection back in use within PING_AFTER_IDLE seconds saves the round trip; one that
+    idled (across an outage or a server restart, say) is checked first and, when dead,
+    replaced. A connection that dies in between fails its statement as a lost connection
+    (503, a retry is safe), and the pool then replaces every connection older than it.
+    """
+    dialect = engine.dialect
+
+    def checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since <= PING_AFTER_IDLE:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as exc:
+            raise sa.exc.DisconnectionError() from exc  # the pool connects afresh
+
+    event.listen(engine, "checkin", checkin)
+    event.listen(engine, "checkout", checkout)
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: object) -> None:

@@ -13,7 +13,15 @@ from bitnexus.ledger.queries import (
 )
 from bitnexus.ledger.requests import Request, cast_request
 from bitnexus.ledger.schema import TRANSACTION_KINDS
-from bitnexus.ledger.store import KEY_REUSED, Entry, ensure_genesis, record
+from bitnexus.ledger.store import (
+    KEY_REUSED,
+    Entry,
+    Prepared,
+    ensure_genesis,
+    is_retryable,
+    prepare,
+    record,
+)
 from bitnexus.ledger.values import (
     BalanceMismatch,
     Block,
@@ -32,6 +40,7 @@ __all__ = [
     "ChainReport",
     "Entry",
     "Posting",
+    "Prepared",
     "Proof",
     "Request",
     "Transaction",
@@ -43,8 +52,10 @@ __all__ = [
     "get_transaction",
     "head_index",
     "history",
+    "is_retryable",
     "list_transactions",
     "postings",
+    "prepare",
     "record",
     "refuse_nonzero_balances",
     "verify_chain",

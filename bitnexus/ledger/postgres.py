@@ -101,6 +101,25 @@ def read_locked(
     return head, last_id, previous, known, live, accounts
 
 
+def read_more(
+    conn: Connection,
+    key_users: Sequence[int],
+    keys: Sequence[str],
+    user_ids: Sequence[int],
+    currencies: Sequence[str],
+) -> tuple[list[Row], list[Row], list[Row]]:
+    """With the head locked already: the stored keys, live users and accounts of entries
+    joining the batch, locked like ``read_locked``'s, in one round trip."""
+    with _pipeline(conn) as raw:
+        cursors = [
+            raw.execute(KNOWN_KEYS, (list(key_users), list(keys))) if keys else None,
+            raw.execute(LOCK_USERS, (list(user_ids),)),
+            raw.execute(LOCK_ACCOUNTS, (list(currencies), list(user_ids))),
+        ]
+        known, live, accounts = (c.fetchall() if c else [] for c in cursors)
+    return known, live, accounts
+
+
 def create_accounts(conn: Connection, wanted: Sequence[tuple[int | None, str]]) -> list[Row]:
     """New accounts at zero, created under the head lock (no other writer can race us)."""
     with _pipeline(conn) as raw:

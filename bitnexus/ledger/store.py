@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,12 +96,50 @@ def record(engine: Engine, entries: Sequence[Entry], places: Places) -> list[Out
     """
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            with engine.begin() as conn:
-                return _append(conn, entries, places)
+            return prepare(engine, entries, places).commit()
         except DBAPIError as exc:
-            if attempt == MAX_ATTEMPTS or _sqlstate(exc) not in RETRY_SQLSTATES:
+            if attempt == MAX_ATTEMPTS or not is_retryable(exc):
                 raise
     raise AssertionError("unreachable")
+
+
+def prepare(
+    engine: Engine,
+    entries: Sequence[Entry],
+    places: Places,
+    more: Callable[[], Sequence[Entry]] | None = None,
+) -> Prepared:
+    """Lock the head, check ``entries`` against the chain as it is, and build the block
+    (rows, hashes, replies): everything but its writes, which ``commit`` sends.
+
+    The head stays locked until the commit, so a block prepared meanwhile on another
+    connection waits for this one's outcome and then sees the chain as it really is.
+    Retried on a serialization failure or deadlock (nothing is written yet).
+
+    On PostgreSQL, ``more()`` is asked once the head lock is granted: the entries it
+    returns join the block (after ``entries``, in order). Requests that queued while
+    this writer waited for another process's block then share one block instead of
+    each paying for a lock hand-off of its own.
+    """
+    batch = list(entries)  # grows by what ``more()`` hands over, kept across retries
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        conn = engine.connect()
+        try:
+            conn.begin()
+            return _prepare(conn, batch, places, more)
+        except DBAPIError as exc:
+            conn.close()  # rolls back: nothing of the batch was recorded
+            if attempt == MAX_ATTEMPTS or not is_retryable(exc):
+                raise
+        except BaseException:
+            conn.close()
+            raise
+    raise AssertionError("unreachable")
+
+
+def is_retryable(exc: DBAPIError) -> bool:
+    """A serialization failure or deadlock: the whole batch may be tried again."""
+    return _sqlstate(exc) in RETRY_SQLSTATES
 
 
 def ensure_genesis(engine: Engine) -> None:
@@ -129,8 +167,48 @@ class _Batch:
     accepted: list[tuple[Entry, list[int]]] = field(default_factory=list)  # balances after
 
 
-def _append(conn: Connection, entries: Sequence[Entry], places: Places) -> list[Outcome]:
-    locked = _read_locked_pg(conn, entries) if _is_pg(conn) else _read_locked(conn, entries)
+@dataclass
+class Prepared:
+    """A block checked and built under the head lock; ``commit`` writes it."""
+
+    conn: Connection
+    decided: list[Outcome | _Accepted]
+    block: _Block | None  # None when every entry was refused or replayed
+
+    def commit(self) -> list[Outcome]:
+        """Write the block and commit; the outcomes in order. On an error nothing is known
+        to be recorded (the transaction is rolled back) and the connection is closed."""
+        try:
+            posted = self.block.write(self.conn) if self.block is not None else []
+            self.conn.commit()
+        finally:
+            self.conn.close()
+        return [
+            (dataclasses.replace(posted[d.n], replayed=True) if d.replay else posted[d.n])
+            if isinstance(d, _Accepted)
+            else d
+            for d in self.decided
+        ]
+
+    def abandon(self) -> None:
+        """Roll back without writing (the callers are told nothing was posted)."""
+        self.conn.close()
+
+
+def _prepare(
+    conn: Connection,
+    entries: list[Entry],
+    places: Places,
+    more: Callable[[], Sequence[Entry]] | None,
+) -> Prepared:
+    if _is_pg(conn):
+        locked = _read_locked_pg(conn, entries)
+        extra = more() if more is not None else ()
+        if extra:
+            entries.extend(extra)
+            _lock_more_pg(conn, extra, locked)
+    else:
+        locked = _read_locked(conn, entries)
     batch = _Batch(locked.accounts)
     seen: dict[tuple[int, str], tuple[int, str | None]] = {}  # key -> (n, request digest)
     decided: list[Outcome | _Accepted] = []
@@ -139,13 +217,8 @@ def _append(conn: Connection, entries: Sequence[Entry], places: Places) -> list[
         if isinstance(outcome, _Accepted) and entry.idempotency_key is not None:
             seen.setdefault((entry.user_id, entry.idempotency_key), (outcome.n, entry.request_hash))
         decided.append(outcome)
-    posted = _write_block(conn, locked, batch, places) if batch.accepted else []
-    return [
-        (dataclasses.replace(posted[d.n], replayed=True) if d.replay else posted[d.n])
-        if isinstance(d, _Accepted)
-        else d
-        for d in decided
-    ]
+    block = _build_block(conn, locked, batch, places) if batch.accepted else None
+    return Prepared(conn, decided, block)
 
 
 @dataclass
@@ -178,25 +251,48 @@ def _read_locked(conn: Connection, entries: Sequence[Entry]) -> _Locked:
 
 def _read_locked_pg(conn: Connection, entries: Sequence[Entry]) -> _Locked:
     """The same locks and reads in one round trip (`ledger_pg`), plus the chain's tail."""
+    head, last_id, previous, *rows = ledger_pg.read_locked(conn, *_lookups(entries))
+    locked = _Locked(head, {}, set(), {}, last_id, previous)
+    _merge_locked(conn, entries, locked, *rows)
+    return locked
+
+
+def _lock_more_pg(conn: Connection, entries: Sequence[Entry], locked: _Locked) -> None:
+    """Entries joining a batch under the head lock: their keys, users and accounts."""
+    _merge_locked(conn, entries, locked, *ledger_pg.read_more(conn, *_lookups(entries)))
+
+
+def _lookups(entries: Sequence[Entry]) -> tuple[list[int], list[str], list[int], list[str]]:
+    """(key users, keys, users posted to, currencies) for `ledger_pg`'s reads."""
     keys = {(e.user_id, e.idempotency_key) for e in entries if e.idempotency_key is not None}
     posted = sorted({p.user_id for e in entries for p in e.postings if p.user_id is not None})
     currencies = sorted({p.currency for e in entries for p in e.postings})
-    key_users = [u for u, _ in keys]
-    key_names = [k for _, k in keys]
-    head, last_id, previous, known, live_rows, account_rows = ledger_pg.read_locked(
-        conn, key_users, key_names, posted, currencies
-    )
-    live = {row[0] for row in live_rows}
-    locked = {(u, c): [i, b] for i, u, c, b in account_rows}
-    wanted = _wanted_accounts(entries, live)
-    missing = sorted(wanted - locked.keys(), key=lambda k: (k[0] or 0, k[1]))
+    return [u for u, _ in keys], [k for _, k in keys], posted, currencies
+
+
+def _merge_locked(
+    conn: Connection,
+    entries: Sequence[Entry],
+    locked: _Locked,
+    known: Sequence[Any],
+    live_rows: Sequence[Any],
+    account_rows: Sequence[Any],
+) -> None:
+    locked.live |= {row[0] for row in live_rows}
+    for i, u, c, b in account_rows:  # an account locked already keeps its running balance
+        locked.accounts.setdefault((u, c), [i, b])
+    wanted = _wanted_accounts(entries, locked.live)
+    missing = sorted(wanted - locked.accounts.keys(), key=lambda k: (k[0] or 0, k[1]))
     if missing:  # the head lock is held: no other writer can be creating them
-        locked |= {(u, c): [i, b] for i, u, c, b in ledger_pg.create_accounts(conn, missing)}
-    stored = {
-        (user, key): {"id": id_, "user_id": user, "idempotency_key": key, "request_hash": digest}
-        for id_, user, key, digest in known
-    }
-    return _Locked(head, stored, live, locked, last_id, previous)
+        rows = ledger_pg.create_accounts(conn, missing)
+        locked.accounts |= {(u, c): [i, b] for i, u, c, b in rows}
+    for id_, user, key, digest in known:
+        locked.known[(user, key)] = {
+            "id": id_,
+            "user_id": user,
+            "idempotency_key": key,
+            "request_hash": digest,
+        }
 
 
 def _wanted_accounts(entries: Sequence[Entry], live: set[int]) -> set[AccountKey]:
@@ -315,10 +411,42 @@ def _lock_accounts(
     return locked
 
 
-def _write_block(
-    conn: Connection, locked: _Locked, batch: _Batch, places: Places
-) -> list[Transaction]:
-    """Insert the accepted entries as block ``head + 1``; their replies, in order."""
+@dataclass
+class _Block:
+    """A block's rows, hashed, and the replies its callers get once it is committed."""
+
+    block: dict[str, Any]
+    transactions: list[dict[str, Any]]
+    postings: list[dict[str, Any]]
+    balances: list[tuple[int, int]]  # (account id, balance), id order
+    replies: list[Transaction]
+
+    def write(self, conn: Connection) -> list[Transaction]:
+        """Insert the block, its transactions and postings, set balances, move the head;
+        on PostgreSQL the COMMIT goes out with them. The replies, in order."""
+        if _is_pg(conn):
+            ledger_pg.write_block(conn, self.block, self.transactions, self.postings, self.balances)
+            return self.replies
+        conn.execute(sa.insert(ledger_blocks), self.block)
+        conn.execute(sa.insert(ledger_transactions), self.transactions)
+        conn.execute(sa.insert(ledger_postings), self.postings)
+        a = ledger_accounts
+        conn.execute(
+            sa.update(a)
+            .where(a.c.id == sa.bindparam("account"))
+            .values(balance=sa.bindparam("to")),
+            [{"account": account, "to": balance} for account, balance in self.balances],
+        )
+        conn.execute(
+            sa.update(ledger_head)
+            .where(ledger_head.c.id == 1)
+            .values(block_index=self.block["index"])
+        )
+        return self.replies
+
+
+def _build_block(conn: Connection, locked: _Locked, batch: _Batch, places: Places) -> _Block:
+    """The accepted entries as block ``head + 1``: rows, hashes and replies."""
     now = utcnow()
     index = locked.head + 1
     last_id = locked.last_id
@@ -354,19 +482,7 @@ def _write_block(
     block = header | {"timestamp": now, "hash": block_hash(header)}
     touched = {(p.user_id, p.currency) for entry, _ in batch.accepted for p in entry.postings}
     balances = sorted(tuple(batch.accounts[k]) for k in touched)  # (id, balance), id order
-    if _is_pg(conn):  # commits: the replies go out only after this returns
-        ledger_pg.write_block(conn, block, transactions, postings, balances)
-        return replies
-    conn.execute(sa.insert(ledger_blocks), block)
-    conn.execute(sa.insert(ledger_transactions), transactions)
-    conn.execute(sa.insert(ledger_postings), postings)
-    a = ledger_accounts
-    conn.execute(
-        sa.update(a).where(a.c.id == sa.bindparam("account")).values(balance=sa.bindparam("to")),
-        [{"account": account, "to": balance} for account, balance in balances],
-    )
-    conn.execute(sa.update(ledger_head).where(ledger_head.c.id == 1).values(block_index=index))
-    return replies
+    return _Block(block, transactions, postings, balances, replies)  # type: ignore[arg-type]
 
 
 def _transaction_row(

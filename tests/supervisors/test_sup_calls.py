@@ -30,7 +30,7 @@ from supervisors import (
     whereis,
     which_children,
 )
-from supervisors.worker import Stopped
+from supervisors.worker import Pending, Stopped, Worker
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -278,3 +278,33 @@ def test_no_call_hangs_while_the_actor_is_stopped_and_restarted_repeatedly(singl
     except ChildError as exc:
         assert exc.reason == "running"
     assert call(name, ("echo", "end"), timeout=WAIT) == "end"
+
+
+class _Parking(Worker):
+    """Defers each "park" call until a "release" call answers it."""
+
+    def __init__(self, parked: threading.Event) -> None:
+        super().__init__()
+        self._parked_event = parked
+        self.parked: list[Pending] = []
+
+    def handle(self, message: object) -> object:
+        if message == "park":
+            self.parked.append(self.defer())
+            self._parked_event.set()
+            return "never seen"
+        if message == "release":
+            for pending in self.parked:
+                pending.reply("answered later")
+            return len(self.parked)
+        return super().handle(message)
+
+
+def test_a_deferred_call_is_answered_later_by_its_holder(start, names):
+    parked = threading.Event()
+    start(SupervisorSpec([ChildSpec("w", _Parking, kwargs={"parked": parked}, name=names("w"))]))
+    first = in_thread(lambda: call(names("w"), "park", WAIT))
+    assert parked.wait(WAIT)
+    assert not first.done()  # handled, not answered
+    assert call(names("w"), "release", WAIT) == 1  # the actor went on to the next message
+    assert outcome(first) == "answered later"

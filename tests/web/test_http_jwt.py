@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from types import SimpleNamespace
 
 import jwt
 import pytest
@@ -107,3 +108,12 @@ def test_a_deleted_users_token_no_longer_answers_me(client, admin, make_account)
     doomed = make_account("user")
     assert client.delete(f"/api/v1/users/{doomed.id}", headers=admin.headers).status_code == 204
     assert client.get("/api/v1/auth/me", headers=doomed.headers).status_code == 401
+
+
+def test_a_token_checked_before_still_expires(client, user, monkeypatch):
+    token = tokens.issue(SECRET, user.id, "user")
+    headers = {"authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200  # now cached
+    expires = jwt.decode(token, SECRET, algorithms=["HS256"])["exp"]
+    monkeypatch.setattr(tokens, "time", SimpleNamespace(time=lambda: expires))  # the clock
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 401

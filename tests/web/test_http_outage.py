@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Iterator
-from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +18,8 @@ from web_support import OPERATOR, PASSWORD
 
 from actors.ledger import PREPARE_RETRY_SECONDS
 from bitnexus.config import Config
-from bitnexus.database.engine import make_engine, ping
+from bitnexus.database.engine import make_engine
+from bitnexus.database.probe import DatabaseProbe
 from bitnexus.tree import application_spec
 from supervisors import Tree, start_tree, walk
 from web import Runtime, create_app
@@ -60,8 +60,12 @@ def tree(web_config: Config, proxied: sa.Engine) -> Iterator[Tree]:
 
 
 @pytest.fixture
-def api(web_config: Config, proxied: sa.Engine, tree: Tree) -> FlaskClient:
-    return create_app(web_config, Runtime(tree, partial(ping, proxied))).test_client()
+def api(web_config: Config, proxied: sa.Engine, tree: Tree) -> Iterator[FlaskClient]:
+    probe = DatabaseProbe(proxied, web_config.call_timeout)  # the production /health probe
+    try:
+        yield create_app(web_config, Runtime(tree, probe)).test_client()
+    finally:
+        probe.close()
 
 
 def _user(api: FlaskClient) -> dict[str, str]:

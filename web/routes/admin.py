@@ -78,8 +78,8 @@ def crash_node(path: str) -> Response:
 def verify_ledger() -> Response:
     """The whole chain from genesis, and every balance against its postings."""
     # An explicit operator action: it takes what the chain takes (tens of seconds for tens
-    # of thousands of transactions, longer than a request's call timeout), and the
-    # ledger's writes queue behind it.
+    # of thousands of transactions, longer than a request's call timeout), in a ledger
+    # reader: the ledger's writes go on meanwhile.
     return data(render.chain_report(ledger.verify_chain(timeout=VERIFY_TIMEOUT)))
 
 

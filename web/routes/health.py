@@ -28,7 +28,8 @@ MIGRATE_HINT = "run `bitnexus migrate`, then restart the server"
 @blueprint.get("/health")
 def health() -> Response:
     timeout = current_app.config["BITNEXUS_CALL_TIMEOUT"]
-    connected = _probe(runtime().database_ping, timeout) is not _FAILED
+    # Within a deadline, so a hung connect can't hang /health (web/probe.py).
+    connected = runtime().database_probe.answers(timeout)
     pending = _pending_migrations(timeout) if connected else []
     healthy = connected and not pending
     body = {
@@ -100,6 +101,13 @@ def _probe(check: Callable[[], T], timeout: float) -> T | object:
 
 def _pending_migrations(timeout: float) -> list[str]:
     """The migrations the database lacks; none known when it cannot be asked (an outage
-    is /health's to report, and readiness stays with the tree)."""
-    pending = _probe(runtime().migrations_pending, timeout)
-    return [] if pending is _FAILED else list(pending)
+    is /health's to report, and readiness stays with the tree). Once up to date, a
+    process stays so: new migrations arrive with new code, so with a restart."""
+    host = runtime()
+    if host.migrations_up_to_date:
+        return []
+    pending = _probe(host.migrations_pending, timeout)
+    if pending is _FAILED:
+        return []
+    host.migrations_up_to_date = not pending
+    return list(pending)
