@@ -26,7 +26,14 @@ def test_spec_shape_pool_sizes_and_intensities(config, engine):
     spec = services.start
     assert (spec.strategy, spec.max_restarts, spec.max_seconds) == ("one_for_one", 3, 5)
     children = {c.id: c for c in spec.children}
-    assert list(children) == ["tasks", "products", "accounts", "ledger", "transactions"]
+    assert list(children) == [
+        "tasks",
+        "products",
+        "accounts",
+        "ledger",
+        "ledger_readers",
+        "transactions",
+    ]
     assert isinstance(children["tasks"].start, TaskSupervisorSpec)  # the services' fan-out
     assert children["tasks"].name == "tasks"
     assert children["ledger"].name == "ledger"
