@@ -20,8 +20,9 @@ from actors.service import (
     dependency_timeout,
     require_id,
 )
-from bitnexus.accounts import Passwords, User, Users
+from bitnexus.accounts import Passwords, Session, Sessions, User, Users
 from bitnexus.catalog import Product
+from bitnexus.common.errors import NotFound, Unauthorized
 from bitnexus.common.pagination import Page
 from bitnexus.config import Config
 from bitnexus.ledger import refuse_nonzero_balances
@@ -83,6 +84,37 @@ class Authenticate:
     password: object = field(repr=False)
 
 
+@dataclass(frozen=True)
+class Login:
+    """Authenticate, then start a session: replies a `bitnexus.accounts.sessions.Session`."""
+
+    email: object
+    password: object = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """Rotate a refresh token: replies a `Session`; Unauthorized for anything else."""
+
+    token: object = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Logout:
+    """End every token of the user."""
+
+    user_id: int
+
+
+@dataclass(frozen=True)
+class Authorize:
+    """The user's current role if a token of ``generation`` is still theirs; else
+    Unauthorized. One primary-key read: asked on every authenticated request."""
+
+    user_id: int
+    generation: int
+
+
 class Accounts(Service):
     """Users over the database. Caches nothing, so a restarted incarnation is never stale."""
 
@@ -91,6 +123,7 @@ class Accounts(Service):
         self._config = config
         self._engine = engine
         self._users: Users | None = None
+        self._sessions = Sessions(engine)
 
     def init(self) -> None:
         # Argon2 work (the decoy hash) belongs in the actor thread, not the starter's.
@@ -101,6 +134,15 @@ class Accounts(Service):
         assert users is not None
         with database_outage_as_unavailable():
             match message:
+                case Authorize(user_id=user_id, generation=generation):
+                    return self._sessions.authorize(_token_user(user_id), generation)
+                case Login(email=email, password=password):
+                    return self._sessions.start(users.authenticate(email, password).id)
+                case Refresh(token=token):
+                    return self._sessions.refresh(token)
+                case Logout(user_id=user_id):
+                    self._sessions.logout(require_id(user_id, "user"))
+                    return None
                 case ListUsers(params=params):
                     return users.list(params)
                 case GetUser(id=user_id):
@@ -137,6 +179,13 @@ class Accounts(Service):
                 viewer_id=viewer_id,
                 timeout=dependency_timeout(self._config.call_timeout),
             )
+
+
+def _token_user(user_id: int) -> int:
+    try:
+        return require_id(user_id, "user")
+    except NotFound:
+        raise Unauthorized("no such user") from None
 
 
 # ---------------------------------------------------------------- client functions
@@ -193,3 +242,25 @@ def page_user_products(
     """One page of the user's products, filtered by `params` as `products.list_products`
     is; ``viewer_id`` sees only active products and their own (None: everything)."""
     return ask(NAME, GetUserProducts(user_id, params, viewer_id), timeout)
+
+
+def authorize(user_id: int, generation: int, *, timeout: float | None = None) -> str:
+    """The user's current role while a token of ``generation`` is still theirs;
+    Unauthorized once it is not (role or password changed, logged out, deleted)."""
+    return ask(NAME, Authorize(user_id, generation), timeout)
+
+
+def login(email: object, password: object, *, timeout: float | None = None) -> Session:
+    """A new session (its first refresh token) for the user with this email and password."""
+    return ask(NAME, Login(email, password), timeout)
+
+
+def refresh(token: object, *, timeout: float | None = None) -> Session:
+    """The next session of ``token``'s family; Unauthorized (and the family revoked) for a
+    token already used."""
+    return ask(NAME, Refresh(token), timeout)
+
+
+def logout(user_id: int, *, timeout: float | None = None) -> None:
+    """End every token of the user."""
+    ask(NAME, Logout(user_id), timeout)

@@ -21,6 +21,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -32,7 +33,18 @@ from actors.service import Service, database_outage_as_unavailable, read
 from bitnexus import ledger as journal
 from bitnexus.common.pagination import DEFAULT_LIMIT, Page
 from bitnexus.config import Config
-from bitnexus.ledger import Block, ChainReport, Entry, Posting, Proof, Transaction, metrics
+from bitnexus.ledger import (
+    Block,
+    ChainReport,
+    Checkpoint,
+    Entry,
+    Posting,
+    Proof,
+    Transaction,
+    checkpoints,
+    degraded,
+    metrics,
+)
 from supervisors import ActorCrashed, Pending, cast, crash
 
 NAME = "ledger"
@@ -41,7 +53,8 @@ logger = logging.getLogger("bitnexus.ledger")
 
 
 class LedgerDegraded(Unavailable):
-    """The ledger found its chain damaged and refuses to write until it is repaired."""
+    """A verification found the chain damaged (bitnexus.ledger.degraded): no process
+    writes until an operator clears it with `bitnexus ledger clear-degraded`."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,16 @@ class Record:
     """Append ``entry``: replies the recorded `Transaction` (`replayed` for a retry)."""
 
     entry: Entry
+
+
+@dataclass(frozen=True)
+class SignHead:
+    """Sign the current head now (also done every `ledger_checkpoint_every` blocks)."""
+
+
+@dataclass(frozen=True)
+class Checkpoints:
+    """The public key (hex) and every signed checkpoint, oldest first."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +88,11 @@ class Ledger(Service):
         self._places = config.currencies
         self._batch_max = config.ledger_batch_max
         self._verify_tail = config.ledger_verify_tail
+        self._limits = config.limits
+        self._every = config.ledger_checkpoint_every
+        seed = config.ledger_signing_key
+        self._key = None if seed is None else checkpoints.load_key(seed)
+        self._last_checkpoint: int | None = None
 
     def init(self) -> None:
         # An init that fails while the database is away would turn every restart into a
@@ -86,15 +114,28 @@ class Ledger(Service):
         self._committer.shutdown(wait=True)  # the block in flight answers its callers
 
     def _prepare(self) -> None:
-        """Genesis and the tail check, once; Unavailable while the database is away."""
+        """Genesis and the start-up check, once; Unavailable while the database is away.
+
+        Damage found is recorded in the database, so every process stops writing.
+        """
         if self._prepared:
             return
         with database_outage_as_unavailable():
             journal.ensure_genesis(self._engine)
         reason = read(self._engine, journal.verify_tail, self._verify_tail)
+        if reason is not None:
+            self._mark_degraded(f"chain does not verify: {reason}")
+        self._read_degraded()
+        self._last_checkpoint = read(self._engine, checkpoints.last_index)
         metrics.observe_head(read(self._engine, journal.head_index))
         self._prepared = True
-        self.degraded = None if reason is None else f"chain does not verify: {reason}"
+
+    def _mark_degraded(self, reason: str) -> None:
+        with database_outage_as_unavailable():
+            degraded.mark(self._engine, reason)
+
+    def _read_degraded(self) -> None:
+        self.degraded = read(self._engine, degraded.reason)
 
     def _prepare_or_retry(self) -> None:
         try:
@@ -115,8 +156,16 @@ class Ledger(Service):
                 self._record(entry)
                 return None
             case readers.Degrade(reason=reason):
-                self.degraded = reason
+                self._mark_degraded(reason)
+                self._read_degraded()
                 return None
+            case SignHead():
+                return self._checkpoint()
+            case Checkpoints():
+                if self._key is None:
+                    raise Unavailable("no ledger signing key (BITNEXUS_LEDGER_SIGNING_KEY)")
+                listed = read(self._engine, checkpoints.all_checkpoints)
+                return checkpoints.public_hex(self._key), tuple(listed)
         return super().handle(message)
 
     def _record(self, entry: Entry) -> None:
@@ -124,7 +173,9 @@ class Ledger(Service):
         block in flight to commit or fail) and hand it to the committer; then the next.
         Each caller is answered by the committer once its own block's outcome is known."""
         if self.degraded is not None:
-            raise LedgerDegraded(self.degraded)
+            self._read_degraded()  # an operator may have cleared it since
+            if self.degraded is not None:
+                raise LedgerDegraded(self.degraded)
         if not self._pipelined and self._in_flight is not None:
             self._in_flight.result()  # SQLite: its write lock is not worth queueing for
         # Behind our own block in flight the wait is the pipeline's, and joining late
@@ -144,7 +195,11 @@ class Ledger(Service):
             with database_outage_as_unavailable():
                 entries = [p.message.entry for p in batch]
                 prepared = journal.prepare(
-                    self._engine, entries, self._places, None if own_block_ahead else more
+                    self._engine,
+                    entries,
+                    self._places,
+                    self._limits,
+                    None if own_block_ahead else more,
                 )
         except Unavailable as exc:
             _fail(batch, exc)  # not posted as far as anyone knows: a retry is safe
@@ -161,10 +216,13 @@ class Ledger(Service):
                 try:
                     outcomes = prepared.commit()
                 except DBAPIError as exc:
+                    if degraded.is_refusal(exc):  # another process found damage
+                        self.degraded = read(self._engine, degraded.reason) or str(exc.orig)
+                        raise LedgerDegraded(self.degraded) from exc
                     if not journal.is_retryable(exc):
                         raise
                     entries = [p.message.entry for p in batch]
-                    outcomes = journal.record(self._engine, entries, self._places)  # afresh
+                    outcomes = journal.record(self._engine, entries, self._places, self._limits)
         except Unavailable as exc:
             _fail(batch, exc)
             return
@@ -179,6 +237,28 @@ class Ledger(Service):
                 p.fail(outcome)
             else:
                 p.reply(outcome)
+        self._checkpoint_if_due(outcomes)
+
+    def _checkpoint(self) -> Checkpoint:
+        if self._key is None:
+            raise Unavailable("no ledger signing key (BITNEXUS_LEDGER_SIGNING_KEY)")
+        with database_outage_as_unavailable():
+            signed = checkpoints.sign_head(self._engine, self._key)
+        self._last_checkpoint = signed.index
+        metrics.observe_checkpoint(time.time())
+        return signed
+
+    def _checkpoint_if_due(self, outcomes: list[Any]) -> None:
+        """Sign the head once `ledger_checkpoint_every` blocks have passed since the last
+        checkpoint (the block just written is durable: a failure here loses nothing)."""
+        posted = [o.block_index for o in outcomes if isinstance(o, Transaction)]
+        if self._key is None or not posted:
+            return
+        if max(posted) - (self._last_checkpoint or 0) >= self._every:
+            try:
+                self._checkpoint()
+            except Unavailable:
+                logger.warning("checkpoint not signed: database unavailable; next block retries")
 
 
 def _fail(batch: list[Pending], exc: BaseException) -> None:
@@ -232,3 +312,13 @@ def verify_chain(*, timeout: float | None = None) -> ChainReport:
     """The whole chain from genesis and every balance; takes what the chain takes, in a
     reader, while the writer goes on."""
     return ask(readers.NAME, readers.VerifyChain(), timeout)
+
+
+def checkpoint(*, timeout: float | None = None) -> Checkpoint:
+    """Sign the current head now; the checkpoint."""
+    return ask(NAME, SignHead(), timeout)
+
+
+def list_checkpoints(*, timeout: float | None = None) -> tuple[str, tuple[Checkpoint, ...]]:
+    """The public key (raw, hex) and every signed checkpoint, oldest first."""
+    return ask(NAME, Checkpoints(), timeout)

@@ -26,7 +26,15 @@ from bitnexus.common.changeset import DOES_NOT_EXIST
 from bitnexus.common.money import to_minor
 from bitnexus.common.pagination import Page
 from bitnexus.config import Config
-from bitnexus.ledger import KEY_REUSED, Entry, Request, Transaction, cast_request, postings
+from bitnexus.ledger import (
+    KEY_REUSED,
+    Entry,
+    Request,
+    Transaction,
+    cast_request,
+    limit_of,
+    postings,
+)
 from supervisors import task
 
 NAME = "transactions"
@@ -67,6 +75,7 @@ class Transactions(Service):
         super().__init__()
         self._engine = engine
         self._places = config.currencies
+        self._limits = config.limits
         self._timeout = dependency_timeout(config.call_timeout)
 
     def handle(self, message: object) -> object:
@@ -90,7 +99,7 @@ class Transactions(Service):
         return super().handle(message)
 
     def _create(self, user_id: int, attrs: Mapping[Any, object]) -> Transaction:
-        request = cast_request(user_id, attrs, self._places)
+        request = cast_request(user_id, attrs, self._places, self._limits)
         try:
             entry = self._entry(request)
         except ValidationFailed:
@@ -150,6 +159,12 @@ class Transactions(Service):
             raise ValidationFailed(errors)
         currency = product.currency
         price = to_minor(product.price, self._places[currency])
+        if request.price is not None and request.currency != currency:
+            raise ValidationFailed({"currency": ["does not match the product's currency"]})
+        if request.price is not None and request.price != price:
+            raise ValidationFailed({"price": ["does not match the product's price"]})
+        if price > limit_of(self._limits, currency).per_transaction:
+            raise ValidationFailed({"product_id": ["costs more than the per-transaction limit"]})
         commission_bp = to_minor(product.commission_rate, COMMISSION_PLACES)
         assert product.created_by is not None  # checked by _product
         moves = postings.purchase(

@@ -109,6 +109,21 @@ def _parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     create.set_defaults(run=run_admin_create)
+    ledger = commands.add_parser("ledger", help="ledger integrity")
+    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
+    ledger_commands.add_parser(
+        "clear-degraded",
+        help="verify the whole chain and, if it is valid, let every process write again",
+    ).set_defaults(run=run_clear_degraded)
+    verify = ledger_commands.add_parser(
+        "verify", help="verify the whole chain offline, and the signed checkpoints"
+    )
+    verify.add_argument(
+        "--from-checkpoint",
+        metavar="FILE",
+        help="checkpoints an auditor kept (the data of GET /api/v1/ledger/checkpoints)",
+    )
+    verify.set_defaults(run=run_ledger_verify)
     return parser
 
 
@@ -351,6 +366,68 @@ def run_admin_create(config: Config, args: argparse.Namespace) -> int:
     verb = "created" if created else "promoted"
     print(f"bitnexus: {verb} admin {user.email} (id {user.id})")
     return 0
+
+
+def run_clear_degraded(config: Config, _args: argparse.Namespace | None = None) -> int:
+    """Re-verify the chain; clear the degraded state only when it is valid."""
+    from bitnexus.ledger import degraded
+
+    engine = make_engine(config)
+    try:
+        report = degraded.clear(engine)
+    finally:
+        engine.dispose()
+    if not report.valid:
+        print(f"bitnexus: the chain does not verify: {report.summary()}", file=sys.stderr)
+        print("bitnexus: the ledger stays degraded (no process writes)", file=sys.stderr)
+        return 1
+    print(f"bitnexus: chain valid up to block {report.head}; the ledger writes again")
+    return 0
+
+
+def run_ledger_verify(config: Config, args: argparse.Namespace) -> int:
+    """Walk the chain (with a progress bar) and check checkpoints against it: those an
+    auditor kept (FILE), or else those stored, signed by the configured key."""
+    kept = args.from_checkpoint
+    import json
+
+    from bitnexus.database.engine import snapshot
+    from bitnexus.ledger import checkpoints
+    from bitnexus.ledger.verify import verify_chain
+
+    if kept is not None:
+        document = json.loads(Path(kept).read_text())
+        document = document.get("data", document)
+        public = document["public_key"]
+        claimed = [checkpoints.from_json(cp) for cp in document["checkpoints"]]
+    engine = make_engine(config)
+    try:
+        with snapshot(engine) as conn:
+            report = verify_chain(conn, _progress_bar)
+            print(file=sys.stderr)
+            if kept is None:
+                claimed = checkpoints.all_checkpoints(conn)
+                key = config.ledger_signing_key
+                public = checkpoints.public_hex(checkpoints.load_key(key)) if key else None
+            problems = checkpoints.against_chain(conn, claimed, public) if public else []
+    finally:
+        engine.dispose()
+    if not report.valid:
+        problems.insert(0, f"the chain does not verify: {report.summary()}")
+    for problem in problems:
+        print(f"bitnexus: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    anchored = f", {len(claimed)} signed checkpoint(s) match" if public else " (no key)"
+    print(f"bitnexus: chain valid up to block {report.head}{anchored}")
+    return 0
+
+
+def _progress_bar(done: int, total: int) -> None:
+    if done == total or done % 100 == 0:
+        filled = 40 * done // max(total, 1)
+        bar = "#" * filled + "." * (40 - filled)
+        print(f"\rbitnexus: verifying [{bar}] {done}/{total} blocks", end="", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -7,13 +7,17 @@ file in the working directory fills in what the environment does not set (`load_
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:  # the domain imports this module: its own modules are imported late
+    from bitnexus.ledger.limits import Limit
 
 import dotenv
 from sqlalchemy.engine import make_url
@@ -63,13 +67,22 @@ class Config:
     ledger_verify_tail: int = 100
     # Ledger reads in parallel; one long verify_chain occupies one reader.
     ledger_readers_pool_size: int = 4
+    ledger_checkpoint_every: int = 1000  # blocks between signed checkpoints
     call_timeout: float = 5.0
     max_queue_wait: float = 0.25  # seconds a request may wait for a thread before a 503
     currencies: Mapping[str, int] = field(default_factory=lambda: DEFAULT_CURRENCIES, hash=False)
+    # Per currency, in minor units: the most per transaction and per wallet.
+    limits: Mapping[str, Limit] = field(
+        default_factory=lambda: _limits(None, DEFAULT_CURRENCIES), hash=False
+    )
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536  # KiB; the argon2-cffi / RFC 9106 "low memory" profile
     argon2_parallelism: int = 4
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDR networks); none by default.
+    trusted_proxies: tuple[str, ...] = ()
     secret_key: str | None = field(default=None, repr=False)
+    # The Ed25519 seed (64 hex digits) that signs checkpoints; kept out of the database.
+    ledger_signing_key: str | None = field(default=None, repr=False)
     admin_token: str | None = field(default=None, repr=False)
     cors_origins: tuple[str, ...] = ()
     log_level: str = "info"
@@ -79,6 +92,7 @@ class Config:
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
         """Build a config from `environ`; raises ConfigError naming a bad variable."""
         env = _Env(environ)
+        currencies = env.get("BITNEXUS_CURRENCIES", _currencies, DEFAULT_CURRENCIES)
         return cls(
             database_url=env.get(
                 ("BITNEXUS_DATABASE_URL", "DATABASE_URL"), _database_url, default_database_url()
@@ -94,13 +108,23 @@ class Config:
             ledger_batch_max=env.get("BITNEXUS_LEDGER_BATCH_MAX", _positive_int, 256),
             ledger_verify_tail=env.get("BITNEXUS_LEDGER_VERIFY_TAIL", _non_negative_int, 100),
             ledger_readers_pool_size=env.get("BITNEXUS_LEDGER_READERS", _positive_int, 4),
+            ledger_checkpoint_every=env.get(
+                "BITNEXUS_LEDGER_CHECKPOINT_EVERY", _positive_int, 1000
+            ),
             call_timeout=env.get("BITNEXUS_CALL_TIMEOUT", _positive_float, 5.0),
             max_queue_wait=env.get("BITNEXUS_MAX_QUEUE_WAIT", _positive_float, 0.25),
-            currencies=env.get("BITNEXUS_CURRENCIES", _currencies, DEFAULT_CURRENCIES),
+            currencies=currencies,
+            limits=env.get(
+                "BITNEXUS_LIMITS",
+                lambda raw: _limits(raw, currencies),
+                _limits(None, currencies),
+            ),
             argon2_time_cost=env.get("BITNEXUS_ARGON2_TIME_COST", _positive_int, 3),
             argon2_memory_cost=env.get("BITNEXUS_ARGON2_MEMORY_COST", _positive_int, 65536),
             argon2_parallelism=env.get("BITNEXUS_ARGON2_PARALLELISM", _positive_int, 4),
+            trusted_proxies=env.get("BITNEXUS_TRUSTED_PROXIES", _networks, ()),
             secret_key=env.get(("BITNEXUS_SECRET_KEY", "SECRET_KEY_BASE"), str, None),
+            ledger_signing_key=env.get("BITNEXUS_LEDGER_SIGNING_KEY", _seed, None),
             admin_token=env.get("BITNEXUS_ADMIN_TOKEN", str, None),
             cors_origins=env.get("BITNEXUS_CORS_ORIGINS", _origins, ()),
             log_level=env.get("BITNEXUS_LOG_LEVEL", _choice(LOG_LEVELS), "info"),
@@ -205,6 +229,26 @@ def _positive_float(raw: str) -> float:
     if not value > 0 or value == float("inf"):
         raise ValueError("must be a positive number of seconds")
     return value
+
+
+def _limits(raw: str | None, currencies: Mapping[str, int]) -> Mapping[str, Limit]:
+    from bitnexus.ledger.limits import parse_limits
+
+    return parse_limits(raw, currencies)
+
+
+def _seed(raw: str) -> str:
+    if len(bytes.fromhex(raw)) != 32:
+        raise ValueError("an Ed25519 seed is 32 bytes, 64 hex digits")
+    return raw
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    """Comma-separated addresses or CIDR networks, each checked."""
+    parts = tuple(p.strip() for p in raw.split(",") if p.strip())
+    for part in parts:
+        ipaddress.ip_network(part, strict=False)  # ValueError names the bad one
+    return parts
 
 
 def _currencies(raw: str) -> Mapping[str, int]:

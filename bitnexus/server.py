@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -246,23 +247,33 @@ def _child_exit(_arbiter: Any, worker: Any) -> None:
 
 
 def with_secrets(config: Config, var_dir: Path) -> tuple[Config, bool]:
-    """Fill in a development signing key (kept in `var/secret_key`) and an operator token.
+    """Fill in development keys (kept in `var/secret_key` and `var/ledger_signing_key`)
+    and an operator token.
 
     Returns the config and whether the operator token was generated (so it is printed).
     Done in the master, before the fork, so every worker signs and checks alike.
     """
     secret, token = config.secret_key, config.admin_token
-    if not secret:
-        path = var_dir / "secret_key"
-        if not path.exists():
-            var_dir.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(48))
-        secret = path.read_text().strip()
+    secret = secret or _kept(var_dir / "secret_key", lambda: secrets.token_urlsafe(48))
+    signing = config.ledger_signing_key or _kept(
+        var_dir / "ledger_signing_key", lambda: secrets.token_hex(32)
+    )
     generated = not token
     if generated:
         token = secrets.token_urlsafe(24)
-    return dataclasses.replace(config, secret_key=secret, admin_token=token), generated
+    replaced = dataclasses.replace(
+        config, secret_key=secret, admin_token=token, ledger_signing_key=signing
+    )
+    return replaced, generated
+
+
+def _kept(path: Path, make: Callable[[], str]) -> str:
+    """A development secret kept in ``path`` (made once, readable by the owner only)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(make())
+    return path.read_text().strip()
 
 
 def serve(config: Config, options: ServeOptions) -> int:

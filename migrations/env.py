@@ -24,6 +24,25 @@ def run_migrations_online() -> None:
 
 
 def _run(connection: object) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:  # a table rebuild must not fire ON DELETE actions (outside a transaction)
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+    try:
+        _migrate(connection)
+    finally:
+        if sqlite:
+            _check_foreign_keys(connection)
+
+
+def _check_foreign_keys(connection: object) -> None:
+    raw = connection.connection.driver_connection
+    raw.execute("PRAGMA foreign_keys=ON")
+    broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"foreign keys broken by a migration: {broken[:5]}")
+
+
+def _migrate(connection: object) -> None:
     report = context.config.attributes.get("on_version_apply")
     context.configure(
         connection=connection,

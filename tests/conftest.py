@@ -81,6 +81,7 @@ def make_config(database_url: str, **overrides: object) -> Config:
             "BITNEXUS_ARGON2_PARALLELISM": "1",
             "BITNEXUS_ACCOUNTS_POOL": "2",
             "BITNEXUS_PRODUCTS_POOL": "2",
+            "BITNEXUS_LEDGER_SIGNING_KEY": "5e" * 32,  # checkpoints are signed in tests too
         }
     )
     return dataclasses.replace(config, **overrides)

@@ -9,7 +9,8 @@ from flask.sessions import NullSession, SessionInterface
 from werkzeug.exceptions import NotAcceptable
 
 from bitnexus.config import Config
-from web import access_log, cors, metrics, request_id, shape
+from web import access_log, cors, metrics, request_id, security_headers, shape
+from web.client_address import parse_networks
 from web.errors import register_error_handlers
 from web.responses import negotiate
 from web.routes import admin, api, docs, health
@@ -31,6 +32,7 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
         SECRET_KEY=config.secret_key,
         BITNEXUS_ADMIN_TOKEN=config.admin_token,
         BITNEXUS_CALL_TIMEOUT=config.call_timeout,
+        BITNEXUS_TRUSTED_PROXIES=parse_networks(",".join(config.trusted_proxies)),
         BITNEXUS_CURRENCIES=config.currencies,
         MAX_CONTENT_LENGTH=shape.MAX_BODY_BYTES,
         PROVIDE_AUTOMATIC_OPTIONS=False,  # Phoenix answers OPTIONS like any unknown route
@@ -56,11 +58,13 @@ def _before() -> None:
     request_id.assign()
     access_log.start()
     _check_accept()
+    shape.check_query()
     shape.parse_body()
 
 
 def _after(response: Response) -> Response:
     request_id.attach(response)
+    security_headers.apply(response)
     route = access_log.route()
     try:
         metrics.observe_request(request.method, route, response.status_code, access_log.elapsed())

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 from werkzeug.exceptions import Forbidden, Unauthorized
 
+from actors import accounts
+from actors import errors as service
 from web import tokens
+from web.calls import timeout
 
 
 @dataclass(frozen=True)
@@ -38,13 +41,19 @@ def bearer_token() -> str | None:
 
 
 def user_from_token(token: str | None) -> Caller | None:
+    """The caller a token names, with the user's current role; None unless the token is
+    valid and still the user's (not deleted, demoted, re-passworded or logged out)."""
     if token is None:
         return None
     try:
         claims = tokens.verify(current_app.config["SECRET_KEY"], token)
     except tokens.InvalidToken:
         return None
-    return Caller(claims.user_id, claims.role)
+    try:
+        role = accounts.authorize(claims.user_id, claims.generation, timeout=timeout())
+    except service.Unauthorized:
+        return None
+    return Caller(claims.user_id, role)
 
 
 def is_operator_token(token: str | None) -> bool:

@@ -73,7 +73,7 @@ SCHEMAS: dict[str, Schema] = {
             "user_id": nullable(INTEGER),
             "currency": STRING,
             "amount": DECIMAL,
-            "balance_after": DECIMAL,
+            "balance_after": nullable(DECIMAL),  # null on another party's wallet
         }
     ),
     "Transaction": obj(
@@ -122,14 +122,30 @@ SCHEMAS: dict[str, Schema] = {
             },
             "block": {"type": "object"},
             "head_index": INTEGER,
+            # The links are checked up to this signed checkpoint (null: up to the head).
+            "checkpoint": nullable(ref("Checkpoint")),
         }
     ),
+    "Checkpoint": obj(
+        {
+            "index": INTEGER,
+            "hash": STRING,
+            "signed_at": TIMESTAMP,
+            "public_key": STRING,
+            "signature": STRING,
+        }
+    ),
+    "Checkpoints": obj(
+        {"public_key": STRING, "checkpoints": {"type": "array", "items": ref("Checkpoint")}}
+    ),
+    "PublicKey": obj({"algorithm": {"const": "Ed25519"}, "format": STRING, "public_key": STRING}),
     "Balance": obj({"currency": STRING, "balance": DECIMAL}),
     "Token": obj(
         {
             "token": STRING,
             "token_type": {"const": "Bearer"},
             "expires_in": INTEGER,
+            "refresh_token": STRING,
             "user": ref("User"),
         }
     ),
@@ -250,6 +266,7 @@ def request_schemas(currencies: Mapping[str, int]) -> dict[str, Schema]:
                 "recipient_id": ID,
                 "product_id": ID,
                 "affiliate_id": ID,
+                "price": DECIMAL,  # a purchase's expected price, with `currency`: 422 if not
                 "description": STRING,
                 "idempotency_key": {"type": "string", "maxLength": 255},
             },
@@ -375,10 +392,42 @@ def _paths() -> dict[str, Schema]:
         },
         "/api/v1/auth/login": {
             "post": operation(
-                "Log in for a bearer token (HS256 JWT, 24 h)",
+                "Log in for a bearer token (HS256 JWT, 15 min) and a refresh token",
                 _ok(200, data(ref("Token")), "A token") | _errors(401, 429),
                 public=True,
                 body={"required": True, **_json(obj({"email": STRING, "password": STRING}))},
+                errors=(),
+            )
+        },
+        "/api/v1/auth/refresh": {
+            "post": operation(
+                "A new bearer token and the next refresh token (the one sent is retired; "
+                "sending a retired one again revokes its family)",
+                _ok(200, data(ref("Token")), "A token") | _errors(401),
+                public=True,
+                body={"required": True, **_json(obj({"refresh_token": STRING}))},
+                errors=(),
+            )
+        },
+        "/api/v1/auth/logout": {
+            "post": operation(
+                "End every token of the caller", {"204": {"description": "Logged out"}}, errors=()
+            )
+        },
+        "/api/v1/ledger/checkpoints": {
+            "get": operation(
+                "The public key and every signed checkpoint (Ed25519 over the head's index, "
+                "hash and signing time): keep it to audit the chain later",
+                _ok(200, data(ref("Checkpoints")), "The checkpoints"),
+                public=True,
+                errors=(),
+            )
+        },
+        "/api/v1/ledger/public-key": {
+            "get": operation(
+                "The key that signs checkpoints",
+                _ok(200, data(ref("PublicKey")), "The key"),
+                public=True,
                 errors=(),
             )
         },
@@ -511,6 +560,11 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("post", "/api/v1/auth/register"): ("register", "auth"),
     ("post", "/api/v1/auth/login"): ("login", "auth"),
     ("get", "/api/v1/auth/me"): ("me", "auth"),
+    ("post", "/api/v1/auth/refresh"): ("refresh", "auth"),
+    ("post", "/api/v1/auth/logout"): ("logout", "auth"),
+    ("get", "/api/v1/ledger/checkpoints"): ("listCheckpoints", "ledger"),
+    ("get", "/api/v1/ledger/public-key"): ("getPublicKey", "ledger"),
+    ("post", "/admin/ledger/checkpoints"): ("signCheckpoint", "admin"),
     ("get", "/api/v1/users"): ("listUsers", "users"),
     ("post", "/api/v1/users"): ("createUser", "users"),
     ("get", "/api/v1/users/{user_id}"): ("getUser", "users"),
@@ -607,6 +661,7 @@ def _operations_paths() -> dict[str, Schema]:
         "/admin/ledger/verify": {
             "get": admin("Walk the whole chain and every balance", {"200": action})
         },
+        "/admin/ledger/checkpoints": {"post": admin("Sign the current head now", {"201": action})},
     }
 
 

@@ -7,7 +7,8 @@ ownership of one being changed, are the catalog's rules, checked by the Products
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from werkzeug.exceptions import Forbidden
@@ -34,5 +35,28 @@ def check_self_registration(attrs: Mapping[str, Any]) -> None:
 
 
 def check_transaction_party(caller: Caller, tx: Transaction) -> None:
-    if not (caller.is_admin or caller.user_id in tx.parties):
+    if not is_transaction_party(caller, tx):
         raise Forbidden()
+
+
+def is_transaction_party(caller: Caller, tx: Transaction) -> bool:
+    return caller.is_admin or caller.user_id in tx.parties
+
+
+def as_seen_by(caller: Caller, tx: Transaction) -> Transaction:
+    """``tx`` with the balance after each posting shown only on the caller's own wallets
+    (an admin sees every one): a transfer of 0.01 must not reveal the recipient's balance."""
+    if caller.is_admin:
+        return tx
+    postings = tuple(
+        p
+        if caller.user_id is not None and p.user_id == caller.user_id
+        else replace(p, balance_after=None)
+        for p in tx.postings
+    )
+    return replace(tx, postings=postings)
+
+
+def visible_transactions(caller: Caller, txs: Iterable[Transaction]) -> tuple[Transaction, ...]:
+    """Those of ``txs`` the caller is a party to, as they see them."""
+    return tuple(as_seen_by(caller, tx) for tx in txs if is_transaction_party(caller, tx))

@@ -3,7 +3,7 @@ strings in the currency's places, times as ISO 8601 UTC with a `Z` (as Ecto enco
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -12,7 +12,7 @@ from bitnexus.accounts import User
 from bitnexus.catalog import Product
 from bitnexus.common.pagination import Page
 from bitnexus.common.timestamps import iso
-from bitnexus.ledger import Block, ChainReport, Posting, Proof, Transaction
+from bitnexus.ledger import Block, ChainReport, Checkpoint, Posting, Proof, Transaction
 
 T = TypeVar("T")
 Json = dict[str, Any]
@@ -78,7 +78,7 @@ def posting(value: Posting) -> Json:
         "user_id": value.user_id,
         "currency": value.currency,
         "amount": decimal(value.amount),
-        "balance_after": decimal(value.balance_after),
+        "balance_after": None if value.balance_after is None else decimal(value.balance_after),
     }
     if value.transaction is not None:
         rendered["transaction"] = transaction(value.transaction)
@@ -110,7 +110,17 @@ def proof(value: Proof) -> Json:
         "merkle_proof": [dict(step) for step in value.merkle_proof],
         "block": block_header(value.block),
         "head_index": value.head_index,
+        "checkpoint": None if value.checkpoint is None else checkpoint(value.checkpoint),
     }
+
+
+def checkpoint(value: Checkpoint) -> Json:
+    return asdict(value)
+
+
+def checkpoints(public_key: str, values: Iterable[Checkpoint]) -> Json:
+    """What an auditor keeps: the key and every checkpoint (`ledger verify --from-checkpoint`)."""
+    return {"public_key": public_key, "checkpoints": [checkpoint(v) for v in values]}
 
 
 def chain_report(value: ChainReport) -> Json:
@@ -120,6 +130,7 @@ def chain_report(value: ChainReport) -> Json:
         "blocks_checked": value.blocks_checked,
         "first_bad_block": value.first_bad_block,
         "reason": value.reason,
+        "unchained_rows": list(value.unchained_rows),
         "balance_mismatches": [asdict(m) for m in value.balance_mismatches],
     }
 

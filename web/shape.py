@@ -11,6 +11,7 @@ from flask import g, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.routing import BaseConverter
 
+from bitnexus.common import text
 from bitnexus.database import BIGINT_MAX
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -64,7 +65,34 @@ def parse_body() -> None:
         value = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest() from None
+    # A lone surrogate arrives only as a `\\uD800` escape: valid JSON, but not Unicode text
+    # (no UTF-8 encoding), so as malformed as invalid UTF-8 bytes are.
+    if b"\\u" in raw and not _all_unicode(value):
+        raise BadRequest()
     g.params = value if isinstance(value, dict) else {"_json": value}
+
+
+def check_query() -> None:
+    """400 when a query parameter's name or value is not text (bitnexus.common.text)."""
+    for key, value in request.args.items(multi=True):
+        if not (text.is_text(key) and text.is_text(value)):
+            raise BadRequest()
+
+
+def _all_unicode(value: object) -> bool:
+    """Whether every string in a parsed JSON value, object keys included, is Unicode."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if not text.is_unicode(item):
+                return False
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
 
 
 def _not_json(literal: str) -> float:

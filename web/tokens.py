@@ -1,4 +1,10 @@
-"""Bearer tokens: HS256 JWTs with `sub`, `role`, `exp` and `iat`, valid for 24 hours."""
+"""Access tokens: HS256 JWTs with `sub`, `role`, `gen`, `exp` and `iat`, valid 15 minutes.
+
+`gen` is the user's token generation when the token was issued: the token is honoured
+only while it is still the user's (web/auth.py asks the Accounts service on every
+request), and the role that counts is the user's current one. Refresh tokens are opaque
+and live in the database (bitnexus/accounts/sessions.py).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ import jwt
 from bitnexus.accounts import ROLES
 
 ALGORITHM = "HS256"
-LIFETIME_SECONDS = 24 * 60 * 60
+LIFETIME_SECONDS = 15 * 60
 VERIFIED_CACHE = 4096  # tokens whose signature was checked, most recently used
 
 
@@ -23,11 +29,20 @@ class InvalidToken(Exception):
 class Claims:
     user_id: int
     role: str
+    generation: int
 
 
-def issue(secret: str, user_id: int, role: str, now: float | None = None) -> str:
+def issue(
+    secret: str, user_id: int, role: str, *, generation: int, now: float | None = None
+) -> str:
     issued = int(time.time() if now is None else now)
-    claims = {"sub": str(user_id), "role": role, "iat": issued, "exp": issued + LIFETIME_SECONDS}
+    claims = {
+        "sub": str(user_id),
+        "role": role,
+        "gen": generation,
+        "iat": issued,
+        "exp": issued + LIFETIME_SECONDS,
+    }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -48,11 +63,13 @@ def _checked(secret: str, token: str) -> tuple[Claims, int]:
             token,
             secret,
             algorithms=[ALGORITHM],
-            options={"require": ["sub", "role", "exp", "iat"]},
+            options={"require": ["sub", "role", "gen", "exp", "iat"]},
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from None
-    sub, role = claims["sub"], claims["role"]
-    if not isinstance(sub, str) or not sub.isdigit() or role not in ROLES:
+    sub, role, generation = claims["sub"], claims["role"], claims["gen"]
+    if not (isinstance(sub, str) and sub.isascii() and sub.isdigit()) or role not in ROLES:
         raise InvalidToken("unexpected claims")
-    return Claims(int(sub), role), int(claims["exp"])
+    if type(generation) is not int:
+        raise InvalidToken("unexpected claims")
+    return Claims(int(sub), role, generation), int(claims["exp"])

@@ -23,6 +23,7 @@ from bitnexus.common.changeset import (
 )
 from bitnexus.common.errors import NotFound, Unauthorized, ValidationFailed
 from bitnexus.common.pagination import Page, page, page_request
+from bitnexus.common.text import is_text
 from bitnexus.database.engine import reading
 from bitnexus.database.schema import USER_ROLES, users, utcnow
 
@@ -143,6 +144,8 @@ class Users:
         if not values:
             return to_user(current)  # nothing changed: Ecto leaves updated_at alone
         values["updated_at"] = utcnow()
+        if "role" in values or "password_hash" in values:
+            values["token_generation"] = users.c.token_generation + 1  # old tokens end
         query = users.update().where(users.c.id == user_id).values(values).returning(*users.c)
         with unique_email(), self._engine.begin() as conn:
             row = conn.execute(query).mappings().one_or_none()
@@ -159,9 +162,9 @@ class Users:
 
     def authenticate(self, email: object, password: object) -> User:
         """The user whose email and password match; Unauthorized otherwise (same work)."""
-        # PostgreSQL's text cannot hold a NUL (the query would fail and crash the actor),
-        # and no stored email holds one: such an email matches nobody.
-        key = email_key(email) if isinstance(email, str) and "\x00" not in email else None
+        # An email that is not text (a NUL, a lone surrogate) crashes the driver; no
+        # stored email holds one.
+        key = email_key(email) if isinstance(email, str) and is_text(email) else None
         with reading(self._engine) as conn:
             row = (
                 conn.execute(sa.select(users).where(users.c.email_key == key)).mappings().first()

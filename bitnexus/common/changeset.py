@@ -13,6 +13,8 @@ from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bitnexus.common.text import is_text
+
 BLANK = "can't be blank"
 INVALID = "is invalid"
 TAKEN = "has already been taken"
@@ -27,9 +29,9 @@ class CastError(ValueError):
 
 
 def cast_string(value: object) -> str:
-    # PostgreSQL's text cannot hold a NUL: stored, it would fail the query and crash the
-    # actor, so anyone could crash actors at will. Such a string is invalid.
-    if not isinstance(value, str) or "\x00" in value:
+    # NUL, lone surrogates and noncharacters (bitnexus.common.text) crash the database
+    # driver or the password hasher: a client could crash actors at will. Invalid.
+    if not isinstance(value, str) or not is_text(value):
         raise CastError
     return value
 

@@ -93,7 +93,31 @@ users = sa.Table(
     sa.Column("role", sa.String(16), nullable=False, server_default="user"),
     sa.Column("inserted_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+    # Changes when the user's tokens must stop working: role or password change, logout.
+    sa.Column("token_generation", sa.Integer, nullable=False, server_default="0"),
     sa.CheckConstraint(_in("role", USER_ROLES), name="role"),
+    sqlite_autoincrement=True,  # ids are never reused (PostgreSQL's sequences never are)
+)
+
+# Digests of opaque refresh tokens; a login starts a family, each refresh rotates within it.
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("family", sa.String(32), nullable=False, index=True),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("generation", sa.Integer, nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("used_at", UTCDateTime(), nullable=True),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+    sqlite_autoincrement=True,
 )
 
 products = sa.Table(
@@ -121,6 +145,7 @@ products = sa.Table(
     sa.CheckConstraint("price_minor > 0", name="price_positive"),
     sa.CheckConstraint("commission_bp BETWEEN 0 AND 10000", name="commission_range"),
     sa.CheckConstraint(_in("status", PRODUCT_STATUSES), name="status"),
+    sqlite_autoincrement=True,
 )
 
 # Every listing filter is backed by an index; the trailing id keeps the cursor order cheap.

@@ -1,6 +1,7 @@
 """Ledger: the hash-chained double-entry ledger and the transaction requests it posts."""
 
 from bitnexus.ledger import postings
+from bitnexus.ledger.limits import Limit, limit_of
 from bitnexus.ledger.queries import (
     balances,
     find_by_key,
@@ -26,6 +27,7 @@ from bitnexus.ledger.values import (
     BalanceMismatch,
     Block,
     ChainReport,
+    Checkpoint,
     Posting,
     Proof,
     Transaction,
@@ -38,7 +40,9 @@ __all__ = [
     "BalanceMismatch",
     "Block",
     "ChainReport",
+    "Checkpoint",
     "Entry",
+    "Limit",
     "Posting",
     "Prepared",
     "Proof",
@@ -53,6 +57,7 @@ __all__ = [
     "head_index",
     "history",
     "is_retryable",
+    "limit_of",
     "list_transactions",
     "postings",
     "prepare",

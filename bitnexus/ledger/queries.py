@@ -169,11 +169,13 @@ def history(
     cursor: object = None,
 ) -> Page[Posting]:
     """The user's postings, newest first, each with its transaction."""
-    params = {k: v for k, v in (("limit", limit), ("cursor", cursor)) if v is not None}
-    changeset = Changeset(params, {})
+    given = (("limit", limit), ("cursor", cursor), ("currency", currency))
+    changeset = Changeset({k: v for k, v in given if v is not None}, {})
+    changeset.cast("currency", cast_string).validate_inclusion("currency", places)
     request = page_request(changeset, HISTORY_CURSOR)
     if not changeset.valid:
         raise ValidationFailed(changeset.errors)
+    currency = changeset.changes.get("currency")  # type: ignore[assignment]
     rows = _newest_postings(conn, user_id, currency, request.after, request.limit + 1)
 
     def entries(kept: Sequence[Mapping[str, Any]]) -> list[Posting]:

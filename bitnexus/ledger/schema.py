@@ -2,7 +2,8 @@
 
 Money is integer minor units. `ledger_transactions`, `ledger_postings` and
 `ledger_blocks` are append-only: migration 0002 adds triggers that reject UPDATE and
-DELETE on them. `ledger_accounts` carries the one mutable number, each account's balance,
+DELETE on them, migration 0004 TRUNCATE of every ledger table and any move of the head
+but to the next block. `ledger_accounts` carries the one mutable number, each account's balance,
 and `ledger_head` is the single row every writer locks to append the next block.
 User, product and affiliate ids carry no foreign keys: the journal outlives the rows.
 """
@@ -103,4 +104,26 @@ sa.Index(
     "ix_ledger_postings_account_id_transaction_id",
     ledger_postings.c.account_id,
     ledger_postings.c.transaction_id,
+)
+
+# At most one row: why a verification found the chain damaged. While it is there, a
+# trigger (migration 0004) refuses every new block, from every process.
+ledger_degraded = sa.Table(
+    "ledger_degraded",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("since", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("id = 1", name="single_row"),
+)
+
+# Signed heads (bitnexus/ledger/checkpoints.py): append-only (migration 0006).
+ledger_checkpoints = sa.Table(
+    "ledger_checkpoints",
+    metadata,
+    sa.Column("block_index", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("block_hash", sa.String(64), nullable=False),
+    sa.Column("signed_at", UTCDateTime(), nullable=False),
+    sa.Column("public_key", sa.String(64), nullable=False),
+    sa.Column("signature", sa.String(128), nullable=False),
 )

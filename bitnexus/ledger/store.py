@@ -13,6 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from bitnexus.common.timestamps import iso
 from bitnexus.database.schema import BIGINT_MAX, users, utcnow
 from bitnexus.ledger import postgres as ledger_pg
 from bitnexus.ledger.hashing import TRANSACTION_FIELDS, block_hash, transaction_hash
+from bitnexus.ledger.limits import Limit, limit_of
 from bitnexus.ledger.merkle import EMPTY_ROOT, merkle_root
 from bitnexus.ledger.postings import Move
 from bitnexus.ledger.queries import Places, get_transaction, to_transaction
@@ -87,7 +89,12 @@ class Entry:
 Outcome = Transaction | ValidationFailed  # recorded (`replayed` for a retry) or refused
 
 
-def record(engine: Engine, entries: Sequence[Entry], places: Places) -> list[Outcome]:
+def record(
+    engine: Engine,
+    entries: Sequence[Entry],
+    places: Places,
+    limits: Mapping[str, Limit] = MappingProxyType({}),
+) -> list[Outcome]:
     """Append ``entries`` as one block; one outcome per entry, in order.
 
     Retries the whole batch on a serialization failure or deadlock. Any other error
@@ -96,7 +103,7 @@ def record(engine: Engine, entries: Sequence[Entry], places: Places) -> list[Out
     """
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            return prepare(engine, entries, places).commit()
+            return prepare(engine, entries, places, limits).commit()
         except DBAPIError as exc:
             if attempt == MAX_ATTEMPTS or not is_retryable(exc):
                 raise
@@ -107,6 +114,7 @@ def prepare(
     engine: Engine,
     entries: Sequence[Entry],
     places: Places,
+    limits: Mapping[str, Limit] = MappingProxyType({}),
     more: Callable[[], Sequence[Entry]] | None = None,
 ) -> Prepared:
     """Lock the head, check ``entries`` against the chain as it is, and build the block
@@ -126,7 +134,7 @@ def prepare(
         conn = engine.connect()
         try:
             conn.begin()
-            return _prepare(conn, batch, places, more)
+            return _prepare(conn, batch, places, limits, more)
         except DBAPIError as exc:
             conn.close()  # rolls back: nothing of the batch was recorded
             if attempt == MAX_ATTEMPTS or not is_retryable(exc):
@@ -164,6 +172,7 @@ class _Batch:
     """The locked accounts, as the accepted entries leave them."""
 
     accounts: dict[AccountKey, list[int]]  # key -> [account id, balance]
+    limits: Mapping[str, Limit]
     accepted: list[tuple[Entry, list[int]]] = field(default_factory=list)  # balances after
 
 
@@ -199,6 +208,7 @@ def _prepare(
     conn: Connection,
     entries: list[Entry],
     places: Places,
+    limits: Mapping[str, Limit],
     more: Callable[[], Sequence[Entry]] | None,
 ) -> Prepared:
     if _is_pg(conn):
@@ -209,7 +219,7 @@ def _prepare(
             _lock_more_pg(conn, extra, locked)
     else:
         locked = _read_locked(conn, entries)
-    batch = _Batch(locked.accounts)
+    batch = _Batch(locked.accounts, limits)
     seen: dict[tuple[int, str], tuple[int, str | None]] = {}  # key -> (n, request digest)
     decided: list[Outcome | _Accepted] = []
     for entry in entries:
@@ -333,11 +343,13 @@ def _apply(entry: Entry, live: set[int], batch: _Batch) -> ValidationFailed | _A
             return ValidationFailed({_field_of(entry, posting.user_id): [DOES_NOT_EXIST]})
     keys = [(p.user_id, p.currency) for p in entry.postings]
     after = [batch.accounts[k][1] + p.amount for k, p in zip(keys, entry.postings, strict=True)]
-    for (user_id, _), balance in zip(keys, after, strict=True):
+    for (user_id, currency), balance in zip(keys, after, strict=True):
         if user_id is not None and balance < 0:
             return ValidationFailed({"amount": ["insufficient funds"]})
         if not -BIGINT_MAX <= balance <= BIGINT_MAX:
             return ValidationFailed({"amount": ["would exceed the largest balance"]})
+        if user_id is not None and balance > limit_of(batch.limits, currency).per_wallet:
+            return ValidationFailed({"amount": ["would exceed the wallet limit"]})
     for key, balance in zip(keys, after, strict=True):
         batch.accounts[key][1] = balance
     batch.accepted.append((entry, after))

@@ -21,7 +21,7 @@ class Posting:
     user_id: int | None
     currency: str
     amount: Decimal
-    balance_after: Decimal
+    balance_after: Decimal | None  # None: not shown to this viewer (another's wallet)
     transaction: Transaction | None = None
 
     @property
@@ -76,8 +76,21 @@ class Block:
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """The head at block ``index`` (its ``hash``) signed at ``signed_at`` (ISO 8601 text,
+    as signed) with the Ed25519 key whose raw public key is ``public_key`` (hex)."""
+
+    index: int
+    hash: str
+    signed_at: str
+    public_key: str
+    signature: str
+
+
+@dataclass(frozen=True)
 class Proof:
-    """A transaction's inclusion proof up to the head, and what did not check out."""
+    """A transaction's inclusion proof up to the next signed checkpoint (or the head),
+    and what did not check out."""
 
     transaction_id: int
     problems: tuple[str, ...]
@@ -86,6 +99,7 @@ class Proof:
     merkle_proof: tuple[Mapping[str, str], ...]
     block: Block
     head_index: int
+    checkpoint: Checkpoint | None = None
 
     @property
     def valid(self) -> bool:
@@ -105,20 +119,24 @@ class BalanceMismatch:
 
 @dataclass(frozen=True)
 class ChainReport:
-    """The whole chain from genesis, and every balance against its postings."""
+    """The whole chain from genesis, every row of every ledger table accounted for, and
+    every balance against its chained postings."""
 
     head: int
     blocks_checked: int
     first_bad_block: int | None
     reason: str | None
     balance_mismatches: tuple[BalanceMismatch, ...]
+    unchained_rows: tuple[str, ...] = ()  # e.g. "1 posting(s) in no chained transaction"
 
     @property
     def valid(self) -> bool:
-        return self.reason is None and not self.balance_mismatches
+        return self.reason is None and not self.unchained_rows and not self.balance_mismatches
 
     def summary(self) -> str:
         """Why the chain does not verify, in one line."""
         if self.reason is not None:
             return self.reason
+        if self.unchained_rows:
+            return "; ".join(self.unchained_rows)
         return f"{len(self.balance_mismatches)} balance(s) differ from their postings"

@@ -8,13 +8,14 @@ its hash over its header. Run inside a `snapshot` so writers don't shift the gro
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from bitnexus.common.timestamps import iso
+from bitnexus.ledger.checkpoints import next_checkpoint
 from bitnexus.ledger.hashing import TRANSACTION_FIELDS, block_hash, transaction_hash
 from bitnexus.ledger.merkle import merkle_proof, merkle_root, root_from_proof
 from bitnexus.ledger.queries import block_header, postings_of, to_block
@@ -28,12 +29,15 @@ from bitnexus.ledger.schema import (
 from bitnexus.ledger.values import BalanceMismatch, ChainReport, Proof
 
 CHUNK_BLOCKS = 100  # blocks loaded per round trip while walking the chain
+Progress = Callable[[int, int], None]  # (blocks checked, blocks in all)
 
 
-def verify_chain(conn: Connection) -> ChainReport:
-    """Walk every block from genesis; report the first bad one and any balance mismatch."""
+def verify_chain(conn: Connection, progress: Progress | None = None) -> ChainReport:
+    """Walk every block from genesis, and account for every row of every ledger table:
+    nothing lies beyond the head, every transaction is in a chained block, every posting
+    in a chained transaction, and every balance is the sum of its chained postings."""
     head = _head(conn)
-    checked, bad_block, reason = _walk(conn, 0, head)
+    checked, bad_block, reason = _walk(conn, 0, head, progress)
     last = conn.execute(sa.select(sa.func.max(ledger_blocks.c.index))).scalar()
     if reason is None and last != head:
         bad_block, reason = last, f"block {last} lies beyond the head (block {head})"
@@ -42,16 +46,41 @@ def verify_chain(conn: Connection) -> ChainReport:
         blocks_checked=checked,
         first_bad_block=bad_block,
         reason=reason,
-        balance_mismatches=tuple(balance_mismatches(conn)),
+        balance_mismatches=tuple(balance_mismatches(conn, head)),
+        unchained_rows=tuple(unchained_rows(conn, head)),
     )
 
 
 def verify_tail(conn: Connection, count: int) -> str | None:
-    """Why the last ``count`` blocks don't verify, or None when they do."""
-    if count <= 0:
-        return None
+    """Why the last ``count`` blocks, the head, or any balance don't verify, or None.
+
+    Cheap enough for every start: the tail fully; the head against the highest block;
+    nothing chained beyond the head; each account's balance against the balance after
+    its last posting, which must be in a chained transaction (postings are hashed).
+    """
     head = _head(conn)
-    return _walk(conn, max(0, head - count + 1), head)[2]
+    if count > 0:
+        reason = _walk(conn, max(0, head - count + 1), head)[2]
+        if reason is not None:
+            return reason
+    last = conn.execute(sa.select(sa.func.max(ledger_blocks.c.index))).scalar()
+    if last != head:
+        return f"the head (block {head}) is not the last block ({last})"
+    t, p = ledger_transactions, ledger_postings
+    chained_max = sa.select(sa.func.max(t.c.id)).where(t.c.block_index <= head).scalar_subquery()
+    beyond = conn.execute(
+        sa.select(
+            sa.select(sa.func.count()).where(t.c.block_index > head).scalar_subquery(),
+            sa.select(sa.func.max(p.c.transaction_id)).scalar_subquery(),
+            chained_max,
+        )
+    ).one()
+    if beyond[0]:
+        return f"{beyond[0]} transaction(s) lie beyond the head"
+    if beyond[1] is not None and (beyond[2] is None or beyond[1] > beyond[2]):
+        return f"a posting of transaction {beyond[1]} belongs to no chained transaction"
+    stale = _stale_balances(conn, head)
+    return f"account {stale[0]}: balance differs from its last posting" if stale else None
 
 
 def verify_transaction(conn: Connection, transaction_id: int) -> Proof | None:
@@ -83,8 +112,12 @@ def verify_transaction(conn: Connection, transaction_id: int) -> Proof | None:
     if root_from_proof(computed, proof) != header["merkle_root"]:
         problems.append(f"block {index}: merkle path does not lead to the merkle_root")
     head = _head(conn)
-    link = _link_problem(conn, index, head)
+    checkpoint = next_checkpoint(conn, index)
+    end = head if checkpoint is None else checkpoint.index
+    link = _link_problem(conn, index, end)
     problems += [link] if link else []
+    if checkpoint is not None and _stored_hash(conn, end) != checkpoint.hash:
+        problems.append(f"block {end}: hash differs from its signed checkpoint")
     return Proof(
         transaction_id=transaction_id,
         problems=tuple(problems),
@@ -93,6 +126,7 @@ def verify_transaction(conn: Connection, transaction_id: int) -> Proof | None:
         merkle_proof=tuple(proof),
         block=to_block(header),
         head_index=head,
+        checkpoint=checkpoint,
     )
 
 
@@ -102,29 +136,101 @@ def recomputed_hash(tx: Mapping[str, Any], postings: Sequence[Mapping[str, Any]]
     return transaction_hash(content, postings)
 
 
-def balance_mismatches(conn: Connection) -> list[BalanceMismatch]:
-    """Accounts whose stored balance is not the sum of their postings."""
-    a, p = ledger_accounts, ledger_postings
-    total = sa.func.coalesce(sa.func.sum(p.c.amount), 0)
+def balance_mismatches(conn: Connection, head: int) -> list[BalanceMismatch]:
+    """Accounts whose stored balance is not the sum of their chained postings."""
+    a, p, t = ledger_accounts, ledger_postings, ledger_transactions
+    chained = (
+        sa.select(p.c.account_id, p.c.amount)
+        .join(t, t.c.id == p.c.transaction_id)
+        .where(t.c.block_index <= head)
+        .subquery()
+    )
+    total = sa.func.coalesce(sa.func.sum(chained.c.amount), 0)
     query = (
         sa.select(a.c.id, a.c.user_id, a.c.currency, a.c.balance, total.label("postings_sum"))
-        .select_from(a.outerjoin(p, p.c.account_id == a.c.id))
+        .select_from(a.outerjoin(chained, chained.c.account_id == a.c.id))
         .group_by(a.c.id, a.c.user_id, a.c.currency, a.c.balance)
         .having(a.c.balance != total)
         .order_by(a.c.id)
     )
-    return [BalanceMismatch(**row) for row in conn.execute(query).mappings()]
+    # PostgreSQL sums BIGINTs as NUMERIC: the sum is an exact whole number, kept an int.
+    rows = conn.execute(query).mappings()
+    return [BalanceMismatch(**{**row, "postings_sum": int(row["postings_sum"])}) for row in rows]
+
+
+def unchained_rows(conn: Connection, head: int) -> list[str]:
+    """What lies outside the chain: transactions in no block up to the head, postings in
+    no such transaction, postings on no account."""
+    a, p, t = ledger_accounts, ledger_postings, ledger_transactions
+    count = sa.func.count()
+    loose_transactions = sa.select(count).where(sa.or_(t.c.block_index > head, t.c.block_index < 0))
+    loose_postings = (
+        sa.select(count)
+        .select_from(p.outerjoin(t, t.c.id == p.c.transaction_id))
+        .where(sa.or_(t.c.id.is_(None), t.c.block_index > head))
+    )
+    no_account = (
+        sa.select(count)
+        .select_from(p.outerjoin(a, a.c.id == p.c.account_id))
+        .where(a.c.id.is_(None))
+    )
+    found = []
+    for query, what in [
+        (loose_transactions, "transaction(s) in no chained block"),
+        (loose_postings, "posting(s) in no chained transaction"),
+        (no_account, "posting(s) on no account"),
+    ]:
+        n = conn.execute(query).scalar_one()
+        if n:
+            found.append(f"{n} {what}")
+    return found
+
+
+def _stale_balances(conn: Connection, head: int) -> list[int]:
+    """Accounts whose balance is not the balance after their last posting (zero without
+    one), or whose last posting is in no chained transaction."""
+    a, p, t = ledger_accounts, ledger_postings, ledger_transactions
+    last_id = (
+        sa.select(sa.func.max(p.c.transaction_id))
+        .where(p.c.account_id == a.c.id)
+        .correlate(a)
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(a.c.id)
+        .select_from(
+            a.outerjoin(
+                p, sa.and_(p.c.account_id == a.c.id, p.c.transaction_id == last_id)
+            ).outerjoin(t, t.c.id == p.c.transaction_id)
+        )
+        .where(
+            sa.or_(
+                sa.func.coalesce(p.c.balance_after, 0) != a.c.balance,
+                sa.and_(
+                    p.c.transaction_id.is_not(None),
+                    sa.or_(t.c.id.is_(None), t.c.block_index > head),
+                ),
+            )
+        )
+        .order_by(a.c.id)
+        .limit(10)
+    )
+    return list(conn.execute(query).scalars())
 
 
 def _head(conn: Connection) -> int:
     return conn.execute(sa.select(ledger_head.c.block_index)).scalar_one()
 
 
-def _walk(conn: Connection, first: int, last: int) -> tuple[int, int | None, str | None]:
+def _walk(
+    conn: Connection, first: int, last: int, progress: Progress | None = None
+) -> tuple[int, int | None, str | None]:
     """Check blocks ``first..last`` fully: (blocks checked, first bad index, reason)."""
     previous = _stored_hash(conn, first - 1) if first > 0 else None
     expected = first
     for block, transactions in _blocks(conn, first, last):
+        if progress is not None:
+            progress(expected - first + 1, last - first + 1)
         reason = _block_problem(block, transactions, expected, previous)
         if reason is not None:
             return expected - first, expected, f"block {expected}: {reason}"

@@ -26,6 +26,7 @@ ENV = {
     "BITNEXUS_ARGON2_PARALLELISM": "1",
     "BITNEXUS_ACCOUNTS_POOL": "2",
     "BITNEXUS_PRODUCTS_POOL": "2",
+    "BITNEXUS_TRUSTED_PROXIES": "127.0.0.1",  # drill 7 names its clients in X-Forwarded-For
 }
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 

@@ -4,13 +4,17 @@ answers 5xx or leaks internals, and the ledger is exactly as it was."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import sqlalchemy as sa
 from drill_bank import Bank
 from drill_check import Summary
 from drill_http import Answer, bearer, send
+from drill_mode import pick
 from drill_report import record
 from drill_server import OPERATOR
+from unicode_property import restart_totals, routes, run_property
 
 from bitnexus.database.engine import snapshot
 from bitnexus.ledger.schema import ledger_accounts, ledger_transactions
@@ -38,7 +42,7 @@ RAW_BODIES = [
     ("malformed", b'{"transaction": {"kind": "deposit",', 400),
     ("truncated", b'{"transaction": {"kind": "deposit", "amount": "1.0', 400),
     ("invalid utf-8", b'{"transaction": {"description": "\xff\xfe\xc3\x28"}}', 400),
-    ("lone surrogate", b'{"transaction": {"description": "\\ud800"}}', 422),
+    ("lone surrogate", b'{"transaction": {"description": "\\ud800"}}', 400),  # not Unicode
     ("deep nesting", HUGE_NESTING, 400),
     (
         "deep nesting in a field",
@@ -216,3 +220,41 @@ def _plus_deposits(balances: dict, user_id: int, minor: int) -> dict:
     changed[(user_id, "EUR")] += minor
     changed[(None, "EUR")] -= minor
     return changed
+
+
+def test_hostile_unicode_reaches_every_route_and_crashes_nothing(server, bank, user):
+    """The hostile-Unicode property (tests/web/unicode_property.py) against the drill's
+    server, both workers: no 5xx, and no restart in either worker's tree."""
+    per_route = int(pick(10, 200))
+    auths = [{}, bearer(user.token), OPERATOR]
+    before = _restarts_by_worker(server.base)
+    statuses: dict[int, int] = {}
+
+    def count(_sent: object, status: int) -> None:
+        statuses[status] = statuses.get(status, 0) + 1
+
+    started = time.monotonic()
+    sent = run_property(server.base, auths, per_route, count)
+    seconds = time.monotonic() - started
+    after = _restarts_by_worker(server.base)
+    assert after == before, (before, after)
+    summary = Summary("6 hostile Unicode property")
+    summary.figures.update(
+        requests=sent,
+        routes=len(routes()),
+        seconds=round(seconds, 1),
+        statuses=dict(sorted(statuses.items())),
+        restarts=0,
+    )
+    record(summary)
+
+
+def _restarts_by_worker(base: str) -> dict[int, dict[str, int]]:
+    """Each worker's restart counts, asked until both workers have answered."""
+    seen: dict[int, dict[str, int]] = {}
+    for _ in range(200):  # connection-close requests: the workers take turns at random
+        tree = send(base, "GET", "/admin/supervision", None, OPERATOR).body["data"]
+        seen[tree["pid"]] = restart_totals(tree)
+        if len(seen) == 2:
+            return seen
+    raise AssertionError(f"only workers {sorted(seen)} answered")

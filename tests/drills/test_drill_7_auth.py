@@ -101,7 +101,7 @@ def test_a_deleted_users_token_moves_nothing(server, bank, users):
     gone = users[2]
     refund = {"kind": "withdrawal", "amount": "100.00", "currency": "EUR"}
     assert bank.post_until_final(gone, refund, "empty-before-delete").status == 201
-    admin = bearer(tokens.issue(SECRET, make_admin(server), "admin"))
+    admin = bearer(tokens.issue(SECRET, make_admin(server), "admin", generation=0))
     deleted = send(server.base, "DELETE", f"/api/v1/users/{gone.id}", None, admin)
     assert deleted.status == 204, deleted.body
     deposit = {"transaction": {"kind": "deposit", "amount": "5.00", "currency": "EUR"}}
@@ -185,7 +185,7 @@ def _money_routes(victim: int, other: int) -> list[tuple[str, str, object]]:
 
 
 def _login(base: str, email: str, password: str, client: str = "127.0.0.1") -> Answer:
-    # X-Forwarded-For is honoured only from a trusted proxy; loopback is one (see docs).
+    # X-Forwarded-For is honoured only from a trusted proxy: the drill trusts loopback.
     headers = {"x-forwarded-for": client}
     answer = send(
         base, "POST", "/api/v1/auth/login", {"email": email, "password": password}, headers

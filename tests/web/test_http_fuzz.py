@@ -29,10 +29,12 @@ def test_every_operation_answers_as_documented(app, admin, make_product, user):
     make_product(user)  # something to read, update and buy
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     # The API; the probes and operator routes have their own tests (and crash buttons).
+    # Logging out ends the admin's token, and every later case would be a 401 (the route
+    # has its own tests in test_http_sessions.py).
     operations = [
         operation
         for operation in (result.ok() for result in schema.get_all_operations())
-        if operation.path.startswith("/api/v1/")
+        if operation.path.startswith("/api/v1/") and operation.label != "POST /api/v1/auth/logout"
     ]
     assert len(operations) >= 20
     failures: list[str] = []

@@ -14,17 +14,18 @@ from web_support import PASSWORD, SECRET
 from web import tokens
 
 
-def test_login_returns_a_24h_hs256_token(client, user):
+def test_login_returns_a_15_minute_hs256_token(client, user):
     response = client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD})
     assert response.status_code == 200
     body = response.get_json()["data"]
-    assert (body["token_type"], body["expires_in"]) == ("Bearer", 86400)
+    assert (body["token_type"], body["expires_in"]) == ("Bearer", 15 * 60)
     assert body["user"]["id"] == user.id and "password" not in body["user"]
     header = jwt.get_unverified_header(body["token"])
     claims = jwt.decode(body["token"], SECRET, algorithms=["HS256"])
     assert header["alg"] == "HS256"
     assert claims["sub"] == str(user.id) and claims["role"] == "user"
-    assert claims["exp"] - claims["iat"] == 24 * 3600
+    assert claims["exp"] - claims["iat"] == 15 * 60
+    assert claims["gen"] == 0 and body["refresh_token"]
 
 
 @pytest.mark.parametrize(
@@ -59,10 +60,15 @@ def _unsigned(user_id: int) -> str:
     "make_token",
     [
         pytest.param(
-            lambda uid: tokens.issue(SECRET, uid, "user", now=time.time() - 2 * 86400),
+            lambda uid: tokens.issue(
+                SECRET, uid, "user", generation=0, now=time.time() - 2 * 86400
+            ),
             id="expired",
         ),
-        pytest.param(lambda uid: tokens.issue("another-secret-" * 3, uid, "user"), id="signature"),
+        pytest.param(
+            lambda uid: tokens.issue("another-secret-" * 3, uid, "user", generation=0),
+            id="signature",
+        ),
         pytest.param(_unsigned, id="alg-none"),
         pytest.param(lambda uid: "garbage", id="garbage"),
         pytest.param(

@@ -9,7 +9,7 @@ from werkzeug.exceptions import NotFound, ServiceUnavailable
 
 from actors import ledger
 from supervisors import Tree, crash, restart_child, terminate_child, which_children
-from web import render
+from web import render, security_headers
 from web.auth import authenticate_operator
 from web.calls import timeout
 from web.responses import data, json_response, produces
@@ -27,10 +27,14 @@ def operator_only() -> None:
     authenticate_operator(token)
 
 
+blueprint.after_request(security_headers.apply_admin)
+
+
 @blueprint.get("")
 @produces("text/html")
 def page() -> str:
-    return render_template("admin.html", tree=_tree().tree(), pid=os.getpid())
+    tree = _tree().tree()
+    return render_template("admin.html", tree=tree, pid=os.getpid(), nonce=security_headers.nonce())
 
 
 @blueprint.get("/supervision")
@@ -81,6 +85,12 @@ def verify_ledger() -> Response:
     # of thousands of transactions, longer than a request's call timeout), in a ledger
     # reader: the ledger's writes go on meanwhile.
     return data(render.chain_report(ledger.verify_chain(timeout=VERIFY_TIMEOUT)))
+
+
+@blueprint.post("/ledger/checkpoints")
+def checkpoint() -> Response:
+    """Sign the current head now."""
+    return data(render.checkpoint(ledger.checkpoint(timeout=timeout())), 201)
 
 
 def _tree() -> Tree:

@@ -10,7 +10,15 @@ from web.routes import auth, ledger, products, transactions, users
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
-PUBLIC_ENDPOINTS = frozenset({"api.auth.register", "api.auth.login"})
+PUBLIC_ENDPOINTS = frozenset(
+    {
+        "api.auth.register",
+        "api.auth.login",
+        "api.auth.refresh",
+        "api.ledger.checkpoints",  # published: anyone may keep them
+        "api.ledger.public_key",
+    }
+)
 
 
 @blueprint.before_request

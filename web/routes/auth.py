@@ -1,4 +1,4 @@
-"""`/auth`: register, log in for a bearer token, and who am I."""
+"""`/auth`: register, log in for tokens, refresh them, log out, and who am I."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ from werkzeug.exceptions import Unauthorized
 from actors import accounts
 from actors.errors import NotFound
 from actors.errors import Unauthorized as WrongCredentials
+from bitnexus.accounts import Session
 from web import policy, render, tokens
 from web.auth import caller
 from web.calls import timeout
+from web.client_address import client_address
 from web.login_limits import LoginLimiter
-from web.responses import created, data, error
+from web.responses import created, data, error, no_content
 from web.shape import params, wrapped
 
 blueprint = Blueprint("auth", __name__, url_prefix="/auth")
-TRUSTED_PROXIES = frozenset({"127.0.0.1", "::1"})
 
 
 @blueprint.post("/register")
@@ -38,22 +39,38 @@ def login() -> Response:
     if wait is not None:
         return error(429, {"retry-after": str(wait)})
     try:
-        user = accounts.authenticate_user(
-            body.get("email"), body.get("password"), timeout=timeout()
-        )
+        session = accounts.login(body.get("email"), body.get("password"), timeout=timeout())
     except WrongCredentials:
         limiter.failed(email, client)
         raise
     limiter.succeeded(email)
-    token = tokens.issue(current_app.config["SECRET_KEY"], user.id, user.role)
-    return data(
-        {
-            "token": token,
-            "token_type": "Bearer",
-            "expires_in": tokens.LIFETIME_SECONDS,
-            "user": render.user(user),
-        }
-    )
+    return _tokens(session)
+
+
+@blueprint.post("/refresh")
+def refresh() -> Response:
+    """A new access token and the next refresh token of the family (rotation)."""
+    return _tokens(accounts.refresh(params().get("refresh_token"), timeout=timeout()))
+
+
+@blueprint.post("/logout")
+def logout() -> Response:
+    """End every token of the caller: access and refresh, on every process."""
+    accounts.logout(caller().user_id, timeout=timeout())
+    return no_content()
+
+
+def _tokens(session: Session) -> Response:
+    user = session.user
+    secret = current_app.config["SECRET_KEY"]
+    body = {
+        "token": tokens.issue(secret, user.id, user.role, generation=session.generation),
+        "token_type": "Bearer",
+        "expires_in": tokens.LIFETIME_SECONDS,
+        "refresh_token": session.refresh_token,
+        "user": render.user(user),
+    }
+    return data(body, headers={"cache-control": "no-store"})
 
 
 def _limiter() -> LoginLimiter:
@@ -66,13 +83,10 @@ def _account(email: object) -> str | None:
 
 
 def _client() -> str:
-    """The client's address: the peer, or the first X-Forwarded-For hop when the peer is
-    a proxy on this host (loopback), as behind a local reverse proxy."""
-    peer = request.remote_addr or "unknown"
+    """The client's address (web/client_address.py, BITNEXUS_TRUSTED_PROXIES)."""
     forwarded = request.headers.get("x-forwarded-for", "")
-    if peer in TRUSTED_PROXIES and forwarded.strip():
-        return forwarded.split(",")[0].strip()[:64]
-    return peer
+    trusted = current_app.config["BITNEXUS_TRUSTED_PROXIES"]
+    return client_address(request.remote_addr, forwarded, trusted)
 
 
 @blueprint.get("/me")

@@ -21,9 +21,10 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 
 @blueprint.get("")
 def index() -> Response:
-    party = policy.restricted_to(caller())  # those they are a party to; admin all
+    current = caller()
+    party = policy.restricted_to(current)  # those they are a party to; admin all
     found = transactions.list_transactions(query(), party_id=party, timeout=timeout())
-    return page(found, render.transaction)
+    return page(found, lambda tx: render.transaction(policy.as_seen_by(current, tx)))
 
 
 @blueprint.post("")
@@ -33,6 +34,7 @@ def create() -> Response:
     if key is not None:
         attrs["idempotency_key"] = key  # the header wins over a field in the body
     tx = transactions.create_transaction(caller().user_id, attrs, timeout=timeout())
+    tx = policy.as_seen_by(caller(), tx)
     headers = {"location": f"/api/v1/transactions/{tx.id}"}
     if tx.replayed:
         headers["idempotent-replayed"] = "true"
@@ -43,4 +45,4 @@ def create() -> Response:
 def show(transaction_id: int) -> Response:
     tx = transactions.get_transaction(transaction_id, timeout=timeout())
     policy.check_transaction_party(caller(), tx)
-    return data(render.transaction(tx))
+    return data(render.transaction(policy.as_seen_by(caller(), tx)))

@@ -1,0 +1,40 @@
+"""Security headers: on every response, and a strict Content-Security-Policy on /admin.
+
+The operator page's own script and style carry a per-response nonce; nothing else may
+run, load or frame it (the page holds the operator token).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Response, g
+
+EVERY_RESPONSE = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # /admin?token=... must never leave in a Referer
+}
+ADMIN_POLICY = (
+    "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def apply(response: Response) -> None:
+    for name, value in EVERY_RESPONSE.items():
+        response.headers.setdefault(name, value)
+
+
+def nonce() -> str:
+    """This response's CSP nonce, for the page's script and style tags."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def apply_admin(response: Response) -> Response:
+    """The strict policy (frame-ancestors 'none') on every /admin response."""
+    response.headers["Content-Security-Policy"] = ADMIN_POLICY.format(nonce=nonce())
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
