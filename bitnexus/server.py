@@ -115,6 +115,7 @@ class TreeWorker(ThreadWorker):
         )
         self._tree, self._gave_up, self._stopping = tree, False, False
         self._stopped = threading.Event()
+        self._logged, self._logging = 0, threading.Lock()
         if tree is not None:
             print(render(tree.tree()), flush=True)
             threading.Thread(target=self._watch, name="tree-watch", daemon=True).start()
@@ -126,6 +127,7 @@ class TreeWorker(ThreadWorker):
             self._stopped.set()
             if tree is not None:
                 tree.stop()  # after the last in-flight request: reverse start order
+                self._log_events()  # the last decisions (a root giving up), before exiting
             probe.close()
             engine.dispose()
         if self._gave_up:
@@ -134,6 +136,12 @@ class TreeWorker(ThreadWorker):
 
     def _stop_before_serving(self, _signum: int, _frame: object) -> None:
         self.alive = False  # the run loop then returns at once, and the tree is stopped
+
+    def handle_exit(self, sig: Any, frame: Any) -> None:
+        """SIGTERM: stop accepting, finish what is in flight (said in the log, so an
+        operator sees the drain begin), then the tree stops."""
+        super().handle_exit(sig, frame)
+        self.log.info("Worker draining: finishing requests in flight (pid: %s)", self.pid)
 
     def enqueue_req(self, conn: Any) -> None:
         conn.bitnexus_queued_at = time.monotonic()  # handed to the thread pool's queue
@@ -186,13 +194,19 @@ class TreeWorker(ThreadWorker):
             self.handle_exit(None, None)
 
     def _sample(self) -> None:
-        runtime, logged = self.app.runtime, 0
+        runtime = self.app.runtime
         feed = supervision.Publisher(self._tree)
         while not self._stopped.wait(METRICS_PERIOD):
             runtime.sample()
             feed.publish()  # admin:supervision: this worker's tree and events
-            for event in self._tree.events(logged):  # supervisor decisions, in the log too
-                logged = event["seq"]
+            self._log_events()
+
+    def _log_events(self) -> None:
+        """Supervisor decisions, in the log too (OTP's supervisor reports): they outlive
+        this worker, whose tree and event log go when it exits."""
+        with self._logging:
+            for event in self._tree.events(self._logged):
+                self._logged = event["seq"]
                 logs.log_event(event)
 
 

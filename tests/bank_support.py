@@ -21,6 +21,7 @@ from supervisors import ActorCrashed, CallTimeout, NoProcess, SupervisorSpec, ca
 
 START_MINOR = 100_00  # each user's opening balance, in cents
 CHAOS_PAUSE = 0.03  # seconds between crashes (pacing, not synchronisation)
+MAX_ATTEMPTS = 100  # a transfer's tries under chaos: far above what a crash every 30 ms costs
 
 
 def chaos_spec(config: Config, engine: sa.Engine) -> SupervisorSpec:
@@ -55,7 +56,8 @@ def transfers(users: Sequence[int], count: int, seed: int, prefix: str) -> dict[
 
 
 def _until_answered(message: CreateTransaction) -> int | None:
-    while True:
+    """Retried under the same key until answered, at most MAX_ATTEMPTS times."""
+    for _ in range(MAX_ATTEMPTS):
         try:
             return call("transactions", message, 10.0).id
         except ValidationFailed as refused:
@@ -66,6 +68,7 @@ def _until_answered(message: CreateTransaction) -> int | None:
                 raise
         except CallTimeout:
             continue  # a restart took long: not known to be posted, the key makes a retry safe
+    raise AssertionError(f"not answered in {MAX_ATTEMPTS} attempts: {message}")
 
 
 def chaos(stop: threading.Event, seed: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -60,11 +61,12 @@ def wallet_balances(conn: sa.Connection) -> dict[tuple[int | None, str], int]:
 
 
 @contextmanager
-def writes_held(engine: sa.Engine) -> Iterator[None]:
-    """Hold the ledger's write lock (the head row; SQLite's write lock) until the block ends."""
+def writes_held(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """Hold the ledger's write lock (the head row; SQLite's write lock) until the block
+    ends; yields the holding connection."""
     with engine.connect() as conn, conn.begin():
         conn.execute(sa.select(ledger_head.c.block_index).with_for_update()).all()
-        yield
+        yield conn
 
 
 def tamper(engine: sa.Engine, statement: str) -> None:
@@ -82,3 +84,19 @@ def tamper(engine: sa.Engine, statement: str) -> None:
         conn.exec_driver_sql(statement)
         for _, sql in triggers:
             conn.exec_driver_sql(sql)
+
+
+def waiting_writers(holder: sa.Connection, count: int = 1) -> list[int]:
+    """The process ids of the `count` sessions waiting for a lock ``holder`` holds (the
+    ledgers of this or other processes), once exactly that many wait."""
+    waiting = (
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + TIMEOUT
+    while len(pids := holder.exec_driver_sql(waiting).scalars().all()) < count:
+        holder.exec_driver_sql("SELECT pg_stat_clear_snapshot()")  # else frozen per transaction
+        assert time.monotonic() < deadline, f"{len(pids)} of {count} writers waited for the lock"
+        time.sleep(0.01)  # polling the server: there is no notification to wait on
+    assert len(pids) == count, pids
+    return pids

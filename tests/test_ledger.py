@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from decimal import Decimal
 
 import pytest
@@ -14,6 +13,7 @@ from ledger_support import (
     make_user,
     tamper,
     transfer_entry,
+    waiting_writers,
     wallet_balances,
     writes_held,
 )
@@ -282,10 +282,10 @@ def test_a_batch_whose_commit_fails_is_told_nothing_was_posted(services, engine)
     with engine.connect() as holder, holder.begin():
         holder.execute(sa.select(ledger_head.c.block_index).with_for_update()).all()
         first = ref.ask(Record(entries[0]), block=False)
-        writer = _waiting_writer(holder)  # the ledger, with a batch of one
+        writer = waiting_writers(holder)[0]  # the ledger, with a batch of one
         rest = [ref.ask(Record(e), block=False) for e in entries[1:]]  # queued: the next batch
         holder.exec_driver_sql(f"SELECT pg_terminate_backend({writer}, 5000)")
-        writer = _waiting_writer(holder)
+        writer = waiting_writers(holder)[0]
         holder.exec_driver_sql(f"SELECT pg_terminate_backend({writer}, 5000)")
         for future in [first, *rest]:
             with pytest.raises(Unavailable):
@@ -296,21 +296,6 @@ def test_a_batch_whose_commit_fails_is_told_nothing_was_posted(services, engine)
     assert [record(e).replayed for e in entries] == [False] * 6  # a retry posts
     assert [record(e).replayed for e in entries] == [True] * 6  # exactly once
     assert ledger(VerifyChain()).valid
-
-
-def _waiting_writer(holder) -> int:
-    """The process id of the one session waiting for ``holder``'s lock, once it waits."""
-    waiting = (
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-        "AND wait_event_type = 'Lock'"
-    )
-    deadline = time.monotonic() + TIMEOUT
-    while not (pids := holder.exec_driver_sql(waiting).scalars().all()):
-        holder.exec_driver_sql("SELECT pg_stat_clear_snapshot()")  # else frozen per transaction
-        assert time.monotonic() < deadline, "the ledger never waited for the lock"
-        time.sleep(0.01)  # polling the server: there is no notification to wait on
-    assert len(pids) == 1
-    return pids[0]
 
 
 def test_a_long_chain_is_walked_in_a_process_of_its_own(services, engine, monkeypatch):
@@ -367,7 +352,7 @@ def test_requests_queued_while_the_head_is_awaited_join_the_block(services, engi
     with engine.connect() as holder, holder.begin():  # another writer's block, say
         holder.execute(sa.select(ledger_head.c.block_index).with_for_update()).all()
         first = ref.ask(Record(transfer_entry(alice, bob, 1)), block=False)
-        _waiting_writer(holder)  # the ledger waits for the head with a batch of one
+        waiting_writers(holder)  # the ledger waits for the head with a batch of one
         rest = [ref.ask(Record(transfer_entry(alice, bob, n)), block=False) for n in range(2, 6)]
     posted = [f.get(timeout=TIMEOUT) for f in [first, *rest]]
     assert len({tx.block_index for tx in posted}) == 1

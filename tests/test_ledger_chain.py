@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bitnexus.ledger.hashing import block_hash, canonical, transaction_hash
+from bitnexus.ledger.hashing import (
+    BLOCK_FIELDS,
+    POSTING_FIELDS,
+    TRANSACTION_FIELDS,
+    block_hash,
+    canonical,
+    transaction_hash,
+)
 from bitnexus.ledger.merkle import EMPTY_ROOT, merkle_proof, merkle_root, root_from_proof
 
 digests = st.binary(min_size=32, max_size=32).map(bytes.hex)
@@ -48,25 +55,65 @@ POSTINGS = [
 ]
 
 
-def test_transaction_hash_covers_every_field_and_posting():
+CHANGED = {  # a different value for every field of the transaction, and of a posting
+    "id": 2,
+    "kind": "deposit",
+    "amount": 151,
+    "currency": "USD",
+    "user_id": 3,
+    "recipient_id": None,
+    "product_id": 7,
+    "affiliate_id": 8,
+    "description": "",
+    "idempotency_key": "other",
+    "inserted_at": "2026-01-01T00:00:01Z",
+}
+POSTING_CHANGED = {"user_id": 3, "currency": "USD", "amount": 149, "balance_after": 151}
+
+
+def test_the_fields_tested_are_the_fields_hashed():
+    assert set(CHANGED) == set(TRANSACTION_FIELDS) == set(_transaction())
+    assert set(POSTING_CHANGED) == set(POSTING_FIELDS) == set(POSTINGS[1])
+
+
+@pytest.mark.parametrize("field", sorted(CHANGED))
+def test_transaction_hash_covers_every_field(field):
     base = transaction_hash(_transaction(), POSTINGS)
-    assert transaction_hash(_transaction(amount=151), POSTINGS) != base
-    assert transaction_hash(_transaction(description=""), POSTINGS) != base
-    tampered = [POSTINGS[0], POSTINGS[1] | {"balance_after": 151}]
+    assert transaction_hash(_transaction(**{field: CHANGED[field]}), POSTINGS) != base
+
+
+@pytest.mark.parametrize("field", sorted(POSTING_CHANGED))
+def test_transaction_hash_covers_every_posting_field_and_the_order(field):
+    base = transaction_hash(_transaction(), POSTINGS)
+    tampered = [POSTINGS[0], POSTINGS[1] | {field: POSTING_CHANGED[field]}]
     assert transaction_hash(_transaction(), tampered) != base
     assert transaction_hash(_transaction(), POSTINGS[::-1]) != base
 
 
+BLOCK = {
+    "index": 1,
+    "previous_hash": "0" * 64,
+    "merkle_root": EMPTY_ROOT,
+    "timestamp": "2026-01-01T00:00:00Z",
+    "transaction_count": 0,
+}
+BLOCK_CHANGED = {
+    "index": 2,
+    "previous_hash": "1" * 64,
+    "merkle_root": "2" * 64,
+    "timestamp": "2026-01-01T00:00:01Z",
+    "transaction_count": 1,
+}
+
+
 def test_block_hash_ignores_the_stored_hash_itself():
-    block = {
-        "index": 1,
-        "previous_hash": "0" * 64,
-        "merkle_root": EMPTY_ROOT,
-        "timestamp": "2026-01-01T00:00:00Z",
-        "transaction_count": 0,
-    }
-    assert block_hash(block) == block_hash(block | {"hash": "anything"})
-    assert block_hash(block) != block_hash(block | {"index": 2})
+    assert set(BLOCK) == set(BLOCK_CHANGED) == set(BLOCK_FIELDS)
+    assert block_hash(BLOCK) == block_hash(BLOCK | {"hash": "anything"})
+
+
+@pytest.mark.parametrize("field", sorted(BLOCK_CHANGED))
+def test_block_hash_covers_every_field(field):
+    assert block_hash(BLOCK) != block_hash(BLOCK | {field: BLOCK_CHANGED[field]})
 
 
 def test_merkle_root_of_small_trees():

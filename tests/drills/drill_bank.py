@@ -22,6 +22,8 @@ PASSWORD = "correct horse battery staple"
 INSUFFICIENT = {"errors": {"amount": ["insufficient funds"]}}
 _KEYS = itertools.count()  # idempotency keys unique across every Bank of the session
 RETRY_PAUSE = (0.05, 0.5)  # a client's pause before a retry, growing: pacing, not sync
+DUPLICATE_EVERY = 10  # every tenth acknowledged transfer is delivered again, as a client
+# that never saw its answer would: the replay path runs in every drill, not only by luck
 
 
 @dataclass
@@ -38,6 +40,9 @@ class Stats:
     requests: int = 0
     retried: int = 0
     acknowledged: dict[tuple[int, str], int] = field(default_factory=dict)  # (user, key) -> id
+    sent: dict[tuple[int, str], dict[str, object]] = field(default_factory=dict)  # acked attrs
+    replayed: int = 0  # answers with Idempotent-Replayed: true
+    replayed_on_retry: int = 0  # of those, on a retry after a 5xx, a timeout or a reset
     refused: int = 0  # 422 insufficient funds: a final answer
     statuses: Counter[int | str] = field(default_factory=Counter)
     unexpected: list[str] = field(default_factory=list)  # answers no drill allows
@@ -115,7 +120,13 @@ class Bank:
                 "currency": "EUR",
                 "recipient_id": recipient.id,
             }
-            self.post_until_final(sender, attrs, f"k{next(_KEYS)}")
+            key = f"k{next(_KEYS)}"
+            first = self.post_until_final(sender, attrs, key)
+            if first.status == 201 and first.body["data"]["id"] % DUPLICATE_EVERY == 0:
+                again = self.post_until_final(sender, attrs, key)
+                if again.status != 201 or again.body != first.body:
+                    with self.stats.lock:
+                        self.stats.unexpected.append(f"{key} delivered again: {again.status}")
 
     def post_until_final(self, user: User, attrs: dict[str, object], key: str) -> Answer:
         """Post under `key` until a final answer (a 201 or a 4xx) or the retry deadline."""
@@ -129,7 +140,7 @@ class Bank:
             )
             self._count(answer, attempt)
             if not answer.retryable:
-                self._settle(user, key, answer)
+                self._settle(user, key, attrs, answer)
                 return answer
             if time.monotonic() > deadline:
                 with self.stats.lock:
@@ -143,6 +154,9 @@ class Bank:
         with self.stats.lock:
             self.stats.requests += 1
             self.stats.retried += attempt > 0
+            if answer.headers.get("idempotent-replayed") == "true":
+                self.stats.replayed += 1
+                self.stats.replayed_on_retry += attempt > 0
             self.stats.statuses[answer.status] += 1
             self.stats.latencies.append((time.monotonic(), answer.seconds))
             if answer.status == 503 and "retry-after" not in answer.headers:
@@ -156,10 +170,11 @@ class Bank:
                 if "Traceback" in text or "SELECT" in text:
                     self.stats.unexpected.append(f"{answer.status} leaks internals: {text[:200]}")
 
-    def _settle(self, user: User, key: str, answer: Answer) -> None:
+    def _settle(self, user: User, key: str, attrs: dict[str, object], answer: Answer) -> None:
         with self.stats.lock:
             if answer.status == 201:
                 self.stats.acknowledged[(user.id, key)] = answer.body["data"]["id"]
+                self.stats.sent[(user.id, key)] = attrs
             elif answer.status == 422 and answer.body == INSUFFICIENT:
                 self.stats.refused += 1
             else:

@@ -7,7 +7,9 @@ no HTTP endpoint gives one snapshot of all balances.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,8 +18,9 @@ from drill_bank import Bank
 from drill_http import send
 from drill_server import OPERATOR
 
+from bitnexus.common.money import to_minor
 from bitnexus.database.engine import snapshot
-from bitnexus.ledger.schema import ledger_transactions
+from bitnexus.ledger.schema import ledger_accounts, ledger_transactions
 from bitnexus.ledger.verify import verify_chain
 
 
@@ -45,12 +48,18 @@ def check_bank(bank: Bank, base: str, summary: Summary) -> Summary:
     v += stats.unexpected[:10]
     v += [f"unresolved {k}" for k in stats.unresolved[:10]]
     v += _ledger_matches(bank.engine, stats.acknowledged)
+    v += _content_matches(bank.engine, stats.acknowledged, stats.sent)
+    v += _balances_match(bank.engine, stats.sent)
     v += _chain_verifies(bank.engine, base)
+    if stats.replayed == 0:
+        v.append("no answer was a replay: the idempotency path went untested")
     summary.figures.update(
         requests=stats.requests,
         acknowledged=len(stats.acknowledged),
         refused_insufficient_funds=stats.refused,
         retried=stats.retried,
+        replayed=stats.replayed,
+        replayed_on_retry=stats.replayed_on_retry,
         failed_by_status=stats.failed(),
         snapshots=bank.snapshots,
         unresolved=len(stats.unresolved),
@@ -82,6 +91,63 @@ def _ledger_matches(engine: sa.Engine, acknowledged: dict[tuple[int, str], int])
     if extra:
         problems.append(f"{len(extra)} posted transactions no client was answered 201 for")
     return problems[:10]
+
+
+def _content_matches(
+    engine: sa.Engine,
+    acknowledged: dict[tuple[int, str], int],
+    sent: dict[tuple[int, str], dict[str, object]],
+) -> list[str]:
+    """Each acknowledged transaction stored as the client sent it (kind, amount, currency,
+    parties), and the ledger holds as many transactions as there were acknowledgements."""
+    t = ledger_transactions
+    columns = (t.c.id, t.c.kind, t.c.amount, t.c.currency, t.c.user_id, t.c.recipient_id)
+    with snapshot(engine) as conn:
+        stored = {row.id: row for row in conn.execute(sa.select(*columns))}
+    problems = []
+    if len(stored) != len(acknowledged):
+        problems.append(f"{len(stored)} transactions stored, {len(acknowledged)} acknowledged")
+    for (user, key), tx_id in acknowledged.items():
+        attrs, row = sent[(user, key)], stored.get(tx_id)
+        wanted = (
+            attrs["kind"],
+            _minor(attrs["amount"]),
+            attrs["currency"],
+            user,
+            attrs.get("recipient_id"),
+        )
+        if row is None or tuple(row)[1:] != wanted:
+            problems.append(f"{key}: sent {wanted}, stored {row and tuple(row)[1:]}")
+    return problems[:10]
+
+
+def _balances_match(engine: sa.Engine, sent: dict[tuple[int, str], dict[str, object]]) -> list[str]:
+    """Every wallet's balance derived from the clients' own acknowledged operations."""
+    derived: Counter[int] = Counter()
+    for (user, _key), attrs in sent.items():
+        amount = _minor(attrs["amount"])
+        if attrs["kind"] == "deposit":
+            derived[user] += amount
+        elif attrs["kind"] == "withdrawal":
+            derived[user] -= amount
+        else:
+            derived[user] -= amount
+            derived[int(attrs["recipient_id"])] += amount  # type: ignore[call-overload]
+    a = ledger_accounts
+    wallets = sa.select(a.c.user_id, a.c.balance).where(
+        a.c.currency == "EUR", a.c.user_id.is_not(None)
+    )
+    with snapshot(engine) as conn:
+        stored = {row.user_id: row.balance for row in conn.execute(wallets)}
+    return [
+        f"user {user}: acknowledged operations give {derived[user]}, stored {stored.get(user)}"
+        for user in sorted(set(derived) | set(stored))
+        if derived[user] != stored.get(user, 0)
+    ][:10]
+
+
+def _minor(amount: object) -> int:
+    return to_minor(Decimal(str(amount)), 2)  # the drills move EUR only
 
 
 def _lost(engine: sa.Engine, acknowledged: dict[tuple[int, str], int]) -> int:

@@ -4,12 +4,14 @@ port, its worker pids and resident memory read from /proc."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from live_server import BITNEXUS, LiveServer, free_port, wait_ready
 
@@ -93,6 +95,35 @@ class DrillServer:
         if self.live is None:
             return 0
         return sum(rss_kib(pid) for pid in [self.live.proc.pid, *self.worker_pids()])
+
+
+def supervisor_reports(server: DrillServer) -> list[dict[str, Any]]:
+    """Every supervisor decision any worker of any run logged (`supervisors.events` JSON
+    lines on stderr), in the order each worker logged them, as {pid, supervisor, child,
+    kind, reason}: these outlive a worker that exits."""
+    events = []
+    for log in sorted(server.log_dir.glob("run*/stderr.txt")):
+        complete = log.read_text(errors="replace").split("\n")[:-1]  # not a line being written
+        for line in complete:
+            if line.startswith("{") and '"supervisors.events"' in line:
+                record = json.loads(line)
+                events.append(
+                    {"pid": record["pid"]}
+                    | {key: record.get(f"event_{key}") for key in EVENT_FIELDS}
+                )
+    return events
+
+
+EVENT_FIELDS = ("seq", "supervisor", "child", "kind", "reason")
+
+
+def gave_up(server: DrillServer, supervisor: str) -> set[int]:
+    """The worker pids in which `supervisor` (a path) gave up."""
+    return {
+        e["pid"]
+        for e in supervisor_reports(server)
+        if e["kind"] == "gave_up" and e["supervisor"] == supervisor
+    }
 
 
 def children(pid: int) -> list[int]:

@@ -8,7 +8,6 @@ runtime under test. So modules here are imported by their (distinctive) basename
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -226,7 +225,3 @@ def outcome(future: Future, timeout: float = WAIT) -> Any:
         raise AssertionError("no outcome within the timeout: something hangs") from None
     except BaseException as exc:
         return exc
-
-
-def elapsed(since: float) -> float:
-    return time.monotonic() - since

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from supervision_kit import WAIT, Block, Fatal, Probe, Refused, in_thread, outcome, wait_event
@@ -87,7 +86,6 @@ def test_every_queued_caller_gets_actor_crashed_at_once_with_the_cause(pair, nam
     queued = [in_thread(lambda i=i: call(a, ("echo", i), timeout=20)) for i in range(queued_count)]
     assert all_queued.wait(WAIT)
 
-    released_at = time.monotonic()
     block.release.set()
 
     first = outcome(crashing)
@@ -97,9 +95,7 @@ def test_every_queued_caller_gets_actor_crashed_at_once_with_the_cause(pair, nam
         result = outcome(future)
         assert isinstance(result, ActorCrashed), result
         assert result.__cause__ is error
-        assert result.reason is error
-    # "At once": nowhere near the 20 s call timeout.
-    assert time.monotonic() - released_at < 3.0
+        assert result.reason is error  # told by the crash, not left to the 20 s timeout
 
 
 def test_a_queued_call_is_not_resent_to_the_next_incarnation_after_a_crash(pair, names, lab):

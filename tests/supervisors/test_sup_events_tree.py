@@ -18,6 +18,7 @@ from supervisors import (
     EventLog,
     NoProcess,
     Pool,
+    Shutdown,
     SupervisorSpec,
     VirtualClock,
     call,
@@ -56,7 +57,8 @@ def test_every_kind_of_decision_is_logged_with_time_and_reason(start, lab, names
     with pytest.raises(ActorCrashed):  # sub gives up at once, root restarts it: its 2nd restart
         call(names("x"), ("raise", OSError("disk")))
     wait_event(log, "gave_up", supervisor="root")
-    assert tree.wait(WAIT) is not None
+    reason = tree.wait(WAIT)
+    assert isinstance(reason, Shutdown) and str(reason) == "reached_max_restart_intensity"
     lab.started_event("never").set()
 
     events = log.since(0)

@@ -7,7 +7,7 @@ run every test on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from web_support import OPERATOR_TOKEN, PASSWORD, SECRET, Account, login, new_em
 
 from actors import accounts
 from bitnexus.config import Config
+from bitnexus.database.probe import DatabaseProbe
 from supervisors import Tree
 from web import Runtime, create_app
 
@@ -29,12 +30,12 @@ def web_config(config: Config) -> Config:
 
 
 @pytest.fixture
-def app(web_config: Config, engine: sa.Engine, services: Tree) -> Flask:
-    def ping() -> None:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-
-    return create_app(web_config, Runtime(tree=services, database_ping=ping))
+def app(web_config: Config, engine: sa.Engine, services: Tree) -> Iterator[Flask]:
+    probe = DatabaseProbe(engine, web_config.call_timeout)  # the production probe
+    try:
+        yield create_app(web_config, Runtime(tree=services, database_ping=probe))
+    finally:
+        probe.close()
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ def test_every_operation_answers_as_documented(app, admin, make_product, user):
     ]
     assert len(operations) >= 20
     failures: list[str] = []
-    statuses: list[int] = []
+    statuses: dict[str, list[int]] = {operation.label: [] for operation in operations}
     for operation in operations:
 
         @settings(
@@ -51,7 +51,7 @@ def test_every_operation_answers_as_documented(app, admin, make_product, user):
         @given(case=operation.as_strategy())
         def run(case):
             response = case.call(headers=admin.headers)
-            statuses.append(response.status_code)
+            statuses[case.operation.label].append(response.status_code)
             case.validate_response(response, checks=CHECKS)
 
         try:
@@ -59,5 +59,8 @@ def test_every_operation_answers_as_documented(app, admin, make_product, user):
         except (Exception, BaseExceptionGroup) as exc:  # collect all: one run reports all
             failures.append(f"{operation.label}: {exc}")
     assert not failures, "\n\n".join(failures)
-    assert len(statuses) >= 2 * len(operations)  # the budget was spent on real requests
-    assert sum(200 <= s < 300 for s in statuses) >= len(operations)  # many got through
+    # Each operation's budget was spent on real requests, and some of them got through.
+    starved = {label: len(seen) for label, seen in statuses.items() if len(seen) < 2}
+    assert not starved, starved
+    every = [status for seen in statuses.values() for status in seen]
+    assert sum(200 <= s < 300 for s in every) >= len(operations)

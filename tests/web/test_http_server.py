@@ -1,20 +1,24 @@
-"""A real `bitnexus serve` over HTTP, on both databases: the walkthrough, SIGTERM under
-load, and a worker whose root supervisor gives up being replaced."""
+"""A real `bitnexus serve` over HTTP: the walkthrough (both databases), SIGTERM with
+requests in flight behind the ledger's lock, and a worker whose root supervisor gives up
+being replaced."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import threading
 import time
-from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from ledger_support import waiting_writers, writes_held
 from live_server import BITNEXUS, start
 from prometheus_client.parser import text_string_to_metric_families
 
 from bitnexus.ledger.schema import ledger_transactions
+from supervisors import walk
 
 OPERATOR = {"authorization": "Bearer live-operator-token"}
 PASSWORD = "correct horse battery staple"
@@ -127,50 +131,66 @@ def test_walkthrough_over_http(live, database_url, tmp_path, server_env):
     assert live.request("GET", "/health").body["database"] == "connected"
 
 
-def test_sigterm_under_load_loses_nothing_acknowledged(live, engine):
-    owner = register(live, "load@example.com")
-    headers = login(live, "load@example.com")
-    acknowledged: list[int] = []
-    failures: list[int] = []
-    enough = threading.Event()
-    lock = threading.Lock()
-
-    def client(n: int) -> None:
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # a second writer's lock
+def test_sigterm_finishes_the_requests_in_flight(engine, database_url, tmp_path, server_env):
+    """N deposits held behind the ledger's write lock, SIGTERM, then the lock released:
+    all N answered 201 and stored, and the server exits 0."""
+    env = {**server_env, "BITNEXUS_CALL_TIMEOUT": "30"}  # the hold must not time out
+    live = start(database_url, tmp_path, env, workers=1, threads=QUEUED + 4)
+    try:
+        owner = register(live, "inflight@example.com")
+        headers = login(live, "inflight@example.com")
         body = {"transaction": {"kind": "deposit", "amount": "1.00", "currency": "EUR"}}
-        for i in range(400):  # bounded: the server stops long before this
-            try:
-                reply = live.request(
-                    "POST", "/api/v1/transactions", body, {**headers, "idempotency-key": f"{n}-{i}"}
-                )
-            except OSError:
-                return  # refused or reset after SIGTERM: never acknowledged
-            with lock:
-                if reply.status == 201:
-                    acknowledged.append(reply.body["data"]["id"])
-                else:
-                    failures.append(reply.status)
-                if len(acknowledged) >= 40:
-                    enough.set()
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    assert enough.wait(60), f"no load got through: {failures}"
-    assert live.stop() == 0, live.stderr()  # SIGTERM while requests are in flight
-    for thread in threads:
-        thread.join(30)
-    assert not any(status >= 500 for status in failures), failures
+        replies: list = []
+        with writes_held(engine) as holder:
+            first = _post_in_thread(live, body, {**headers, "idempotency-key": "q0"}, replies)
+            waiting_writers(holder)  # the ledger is inside a block, waiting for the lock
+            rest = [
+                _post_in_thread(live, body, {**headers, "idempotency-key": f"q{n}"}, replies)
+                for n in range(1, QUEUED)
+            ]
+            # Queued: the other N-1 wait in the ledger's inbox behind the blocked one.
+            _wait_for(lambda: _ledger_inbox(live) == QUEUED - 1, "requests queued at the ledger")
+            live.proc.send_signal(signal.SIGTERM)
+            _wait_for(lambda: "Worker draining" in live.stderr(), "the worker got SIGTERM")
+        for thread in [first, *rest]:  # the lock is released: the block commits
+            thread.join(60)
+        assert live.proc.wait(60) == 0, live.stderr()
+    finally:
+        live.stop(signal.SIGKILL)
+    assert sorted(r.status for r in replies) == [201] * QUEUED, [r.body for r in replies]
+    acknowledged = {r.body["data"]["id"] for r in replies}
     with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(ledger_transactions.c.id, ledger_transactions.c.amount).where(
-                ledger_transactions.c.user_id == owner["id"]
-            )
-        ).all()
-    stored = {row.id for row in rows}
-    assert set(acknowledged) <= stored  # every 201 is in the ledger
+        stored = conn.execute(
+            sa.select(ledger_transactions.c.id).where(ledger_transactions.c.user_id == owner["id"])
+        ).scalars()
+        assert acknowledged == set(stored)
     assert "Traceback" not in live.stderr()
-    assert "child_stuck" not in live.stderr()
-    assert sum(Decimal(row.amount) for row in rows) == len(rows) * 100  # minor units
+
+
+QUEUED = 8
+
+
+def _post_in_thread(live, body, headers, replies: list) -> threading.Thread:
+    def post() -> None:
+        replies.append(live.request("POST", "/api/v1/transactions", body, headers))
+
+    thread = threading.Thread(target=post)
+    thread.start()
+    return thread
+
+
+def _ledger_inbox(live) -> int:
+    tree = live.request("GET", "/admin/supervision", headers=OPERATOR).body["data"]
+    return next(n["inbox"] for n in walk(tree) if n["path"] == "root/services/ledger")
+
+
+def _wait_for(predicate, what: str, deadline: float = 30.0) -> None:
+    """Poll another process's state (there is nothing in-process to wait on)."""
+    started = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - started < deadline, f"{what}: not within {deadline} s"
+        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -197,3 +217,11 @@ def test_worker_whose_root_gives_up_is_replaced(engine, database_url, tmp_path, 
         code = live.stop()
     assert f"(pid:{first_pid}) exited with code 1" in live.stderr()
     assert code == 0
+    # The worker reported its root giving up before it exited (its supervisor reports).
+    reports = [
+        json.loads(line)
+        for line in live.stderr().splitlines()
+        if line.startswith("{") and '"supervisors.events"' in line
+    ]
+    gave_up = [(r["pid"], r["event_supervisor"]) for r in reports if r["event_kind"] == "gave_up"]
+    assert (first_pid, "root") in gave_up, gave_up
