@@ -6,9 +6,10 @@ run, load or frame it (the page holds the operator token).
 
 from __future__ import annotations
 
+import re
 import secrets
 
-from flask import Response, g
+from flask import Response, g, request
 
 EVERY_RESPONSE = {
     "X-Content-Type-Options": "nosniff",
@@ -16,8 +17,10 @@ EVERY_RESPONSE = {
 }
 ADMIN_POLICY = (
     "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
-    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "connect-src 'self'{sockets}; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
 )
+HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]+)?|\[[0-9A-Fa-f:.]+\](:[0-9]+)?")
 
 
 def apply(response: Response) -> None:
@@ -34,7 +37,11 @@ def nonce() -> str:
 
 def apply_admin(response: Response) -> Response:
     """The strict policy (frame-ancestors 'none') on every /admin response."""
-    response.headers["Content-Security-Policy"] = ADMIN_POLICY.format(nonce=nonce())
+    # The page's own socket: 'self' does not cover ws:// in every browser (Chromium's).
+    host = request.host
+    sockets = f" ws://{host} wss://{host}" if HOST.fullmatch(host) else ""
+    policy = ADMIN_POLICY.format(nonce=nonce(), sockets=sockets)
+    response.headers["Content-Security-Policy"] = policy
     response.headers["X-Frame-Options"] = "DENY"
     response.headers.setdefault("Cache-Control", "no-store")
     return response

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from web import tokens
 
 HERE = Path(__file__).parent
@@ -181,8 +183,10 @@ def server_env(**extra: str) -> dict[str, str]:
     }
 
 
-def register(live: Any, role: str = "user") -> User:
-    """A new user registered over HTTP, with a JWT for them (admin: a JWT with that role)."""
+def register(live: Any, role: str = "user", database_url: str | None = None) -> User:
+    """A new user registered over HTTP, with a JWT for them; an admin is promoted in the
+    database (``database_url``), as `bitnexus admin create` does, since the role that
+    counts is the stored one."""
     email = f"channels-{role}-{next(_emails)}@example.com"
     attrs = {"email": email, "name": role.title(), "password": PASSWORD}
     if role == "affiliate":
@@ -190,4 +194,14 @@ def register(live: Any, role: str = "user") -> User:
     reply = live.request("POST", "/api/v1/auth/register", {"user": attrs})
     assert reply.status == 201, reply.body
     user_id = reply.body["data"]["id"]
-    return User(user_id, tokens.issue(SECRET, user_id, role), role)
+    if role == "admin":
+        assert database_url is not None, "an admin needs the database to be promoted in"
+        engine = sa.create_engine(database_url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    sa.text("UPDATE users SET role = 'admin' WHERE id = :id"), {"id": user_id}
+                )
+        finally:
+            engine.dispose()
+    return User(user_id, tokens.issue(SECRET, user_id, role, generation=0), role)
