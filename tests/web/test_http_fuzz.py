@@ -59,8 +59,14 @@ def test_every_operation_answers_as_documented(app, admin, make_product, user):
         except (Exception, BaseExceptionGroup) as exc:  # collect all: one run reports all
             failures.append(f"{operation.label}: {exc}")
     assert not failures, "\n\n".join(failures)
-    # Each operation's budget was spent on real requests, and some of them got through.
-    starved = {label: len(seen) for label, seen in statuses.items() if len(seen) < 2}
+    # Each operation's budget was spent on real requests, and some of them got through;
+    # an operation without inputs has one distinct request, which Hypothesis sends once.
+    has_inputs = {op.label for op in operations if any(op.iter_parameters()) or len(op.body) > 0}
+    starved = {
+        label: len(seen)
+        for label, seen in statuses.items()
+        if len(seen) < (2 if label in has_inputs else 1)
+    }
     assert not starved, starved
     every = [status for seen in statuses.values() for status in seen]
     assert sum(200 <= s < 300 for s in every) >= len(operations)

@@ -117,7 +117,7 @@ def test_a_deleted_users_token_no_longer_answers_me(client, admin, make_account)
 
 
 def test_a_token_checked_before_still_expires(client, user, monkeypatch):
-    token = tokens.issue(SECRET, user.id, "user")
+    token = tokens.issue(SECRET, user.id, "user", generation=0)
     headers = {"authorization": f"Bearer {token}"}
     assert client.get("/api/v1/auth/me", headers=headers).status_code == 200  # now cached
     expires = jwt.decode(token, SECRET, algorithms=["HS256"])["exp"]
