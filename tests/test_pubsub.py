@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from actors import accounts, pubsub, transactions
 from actors.errors import ValidationFailed
 from supervisors import crash, whereis
-from web import render
+from web import policy, render
 
 WAIT = 10.0
 
@@ -44,7 +44,8 @@ def test_new_transaction_after_commit_exactly_as_shown_and_nothing_for_refused(s
     )
     got = delivered(inbox)
     assert isinstance(got, pubsub.Delivered) and got.event == "new_transaction"
-    assert got.payload == render.transaction(transactions.get_transaction(tx.id))
+    as_user_sees_it = policy.as_seen_by_user(user, transactions.get_transaction(tx.id))
+    assert got.payload == render.transaction(as_user_sees_it)  # as GET shows it to them
     assert delivered(inbox, 0.5) is None  # the refused withdrawal published nothing
 
 
