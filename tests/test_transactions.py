@@ -120,6 +120,19 @@ def test_transfer_moves_money_between_wallets(services):
     }
 
 
+@pytest.mark.parametrize("field", ["recipient_id", "product_id", "affiliate_id"])
+@pytest.mark.parametrize("bad_id", [-1, 0, 2**31, 2**63, 2**64, "9223372036854775808"])
+def test_an_id_no_record_can_have_does_not_exist(services, engine, field, bad_id):
+    alice, vendor = make_user(), make_user()
+    fund(alice, "10")
+    attrs = {"kind": "purchase", "product_id": product(vendor).id}
+    if field == "recipient_id":
+        attrs = {"kind": "transfer", "amount": "1", "currency": "EUR"}
+    before = count_transactions(engine)
+    assert errors_of(alice, **attrs | {field: bad_id}) == {field: ["does not exist"]}
+    assert count_transactions(engine) == before and balance(alice) == Decimal("10.00")
+
+
 def test_purchase_pays_the_vendor_and_the_affiliate_commission(services):
     buyer, vendor, affiliate = make_user(), make_user(), make_user("affiliate")
     fund(buyer, "100")

@@ -2,7 +2,8 @@
 
 Only what can be checked without asking another service is checked here; parties
 (recipient, product, affiliate) are resolved by the Transactions service, funds by the
-ledger.
+ledger. An id no row can have (past the INTEGER columns) "does not exist" already here:
+the database would refuse it as out of range.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from bitnexus.catalog import PRICE_LIMIT
 from bitnexus.common.changeset import (
+    DOES_NOT_EXIST,
     INVALID,
     Changeset,
     cast_decimal,
@@ -24,6 +26,7 @@ from bitnexus.common.changeset import (
 )
 from bitnexus.common.errors import ValidationFailed
 from bitnexus.common.money import to_minor
+from bitnexus.database.schema import MAX_ID
 from bitnexus.ledger.hashing import canonical, sha256_hex
 from bitnexus.ledger.limits import Limit, limit_of
 from bitnexus.ledger.schema import TRANSACTION_KINDS
@@ -44,6 +47,7 @@ REQUIRED = {
     "transfer": ("amount", "currency", "recipient_id"),
     "purchase": ("product_id",),
 }
+PARTIES = ("recipient_id", "product_id", "affiliate_id")
 _CASTERS = {
     "amount": cast_decimal,
     "price": cast_decimal,
@@ -103,6 +107,10 @@ def cast_request(
     _validate_places(cs, places, "amount")
     _validate_places(cs, places, "price")
     _validate_limit(cs, places, limits)
+    for name in PARTIES:
+        party_id = cs.get(name)
+        if isinstance(party_id, int) and not 0 < party_id <= MAX_ID:
+            cs.add_error(name, DOES_NOT_EXIST)
     if kind == "transfer" and cs.get("recipient_id") == user_id:
         cs.add_error("recipient_id", "can't be the sender")
     if kind == "purchase" and cs.get("affiliate_id") == user_id:
