@@ -28,10 +28,9 @@ Event = dict[str, Any]
 
 
 def install_client() -> None:
-    """`npm install` of the pinned `phoenix` and `ws` into tests/channels/node_modules."""
-    if (HERE / "node_modules" / "phoenix" / "package.json").exists() and (
-        HERE / "node_modules" / "ws" / "package.json"
-    ).exists():
+    """`npm install` of the packages pinned in package.json into tests/channels/node_modules."""
+    pinned = json.loads((HERE / "package.json").read_text())["dependencies"]
+    if all((HERE / "node_modules" / name / "package.json").exists() for name in pinned):
         return
     done = subprocess.run(
         ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
@@ -41,6 +40,29 @@ def install_client() -> None:
         timeout=300,
     )
     assert done.returncode == 0, f"npm install failed:\n{done.stdout}\n{done.stderr}"
+
+
+def open_page(
+    chromium: str, url: str, *steps: dict[str, str], size: tuple[int, int] = (1280, 900)
+) -> str:
+    """The DOM of ``url`` in headless Chromium after page.js has run ``steps`` on it
+    (``{"until": js}``, ``{"check": js}``, ``{"click": selector}``, ``{"screenshot": path}``)."""
+    command = {
+        "chromium": chromium,
+        "url": url,
+        "width": size[0],
+        "height": size[1],
+        "timeout_ms": int(WAIT * 1000),
+        "steps": list(steps),
+    }
+    done = subprocess.run(
+        ["node", str(HERE / "page.js"), json.dumps(command)],
+        capture_output=True,
+        text=True,
+        timeout=WAIT * (len(steps) + 1),
+    )
+    assert done.returncode == 0, f"page.js failed:\n{done.stderr}"
+    return done.stdout
 
 
 class Node:
