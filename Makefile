@@ -26,12 +26,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 # promtool (Debian's prometheus) and docker-compose check ops/ and compose.yaml; where
-# they cannot be installed, those two checks skip and say so.
+# they cannot be installed, those two checks skip and say so. The suite runs on 3 workers
+# (most of its time is spent waiting on servers and subprocesses), each test file on one
+# worker; the tests that stop the shared PostgreSQL run alone afterwards.
 test: lint
 	command -v promtool >/dev/null && command -v docker-compose >/dev/null || \
 	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends \
 	    prometheus docker-compose) >/dev/null 2>&1 || echo "promtool/docker-compose not installed"
-	$(BIN)/pytest
+	$(BIN)/pytest -n 3 --dist loadfile -m "not stops_postgres"
+	$(BIN)/pytest -m stops_postgres
 
 # The drills' long forms (tests/drills, BITNEXUS_CHAOS=long): about 15 minutes; stops and
 # starts the local PostgreSQL, so run it on a machine of its own. Writes RELIABILITY.md.

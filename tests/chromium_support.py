@@ -10,6 +10,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from install_lock import install_lock
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -26,11 +27,11 @@ CHROMIUM_FLAGS = [
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Debian's chromium, installed through apt-get when missing (fails, never skips)."""
+    with install_lock("chromium"):
+        if shutil.which("chromium") is None:
+            for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+                subprocess.run(command, check=True, capture_output=True, timeout=600)
     found = shutil.which("chromium")
-    if found is None:
-        for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-            subprocess.run(command, check=True, capture_output=True, timeout=600)
-        found = shutil.which("chromium")
     assert found, "chromium is not installed and apt-get could not install it"
     return found
 

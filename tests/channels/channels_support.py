@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from install_lock import install_lock
 
 from web import tokens
 
@@ -30,15 +31,16 @@ Event = dict[str, Any]
 def install_client() -> None:
     """`npm install` of the packages pinned in package.json into tests/channels/node_modules."""
     pinned = json.loads((HERE / "package.json").read_text())["dependencies"]
-    if all((HERE / "node_modules" / name / "package.json").exists() for name in pinned):
-        return
-    done = subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=HERE,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    with install_lock("npm"):
+        if all((HERE / "node_modules" / name / "package.json").exists() for name in pinned):
+            return
+        done = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     assert done.returncode == 0, f"npm install failed:\n{done.stdout}\n{done.stderr}"
 
 

@@ -191,6 +191,7 @@ def test_channels_catch_up_when_the_listeners_lose_their_connections(servers, no
     assert [m["id"] for m in node.messages("u", topic)] == ids
 
 
+@pytest.mark.stops_postgres
 @pytest.mark.timeout(900)  # the outage lock may be held by a drill or a bench for minutes
 def test_resume_with_after_across_a_postgresql_restart(servers, node):
     """Stops the shared PostgreSQL: only inside the drills' outage lock."""

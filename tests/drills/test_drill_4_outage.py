@@ -26,6 +26,7 @@ ATTEMPTS = 50  # requests to reach both workers at most: bounded
 RECOVERY_DEADLINE = 10.0
 
 
+@pytest.mark.stops_postgres
 def test_database_outage_loses_nothing(server, bank, drill_url):
     outage, clients = pick(3, 30), 8
     summary = Summary("4 database outage")
