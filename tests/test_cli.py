@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from live_server import free_port
 
 from bitnexus.database import migrate
 from bitnexus.database.engine import make_engine
@@ -57,13 +57,6 @@ def test_bad_configuration_exits_2_naming_the_variable(tmp_path):
     )
     assert done.returncode == 2
     assert "BITNEXUS_ACCOUNTS_POOL" in done.stderr
-
-
-def free_port() -> int:
-    """A port nothing listens on now (never the default 4000, which a dev server may hold)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

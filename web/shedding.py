@@ -22,6 +22,7 @@ from prometheus_client import Counter
 from bitnexus import logs
 from web import request_id
 from web.responses import RETRY_AFTER_SECONDS
+from web.security_headers import EVERY_RESPONSE
 
 EXEMPT_PREFIXES = ("/health", "/ready", "/metrics", "/admin")
 _BODY = json.dumps({"errors": {"detail": "Service Unavailable"}}).encode() + b"\n"
@@ -73,6 +74,7 @@ class ShedLateRequests:
                 ("content-length", str(len(_BODY))),
                 ("retry-after", RETRY_AFTER_SECONDS),
                 (request_id.HEADER, rid),
+                *EVERY_RESPONSE.items(),
             ],
         )
         return [_BODY]

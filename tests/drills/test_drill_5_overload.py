@@ -15,13 +15,17 @@ from drill_probe import Probe
 from drill_report import record
 from drill_server import DrillServer
 
+from bitnexus.config import Config
+
 THREADS = int(pick(4, 16))  # per worker; two workers
 WORKERS = 2
 
 
 @pytest.fixture
 def server(drill_url, drill_engine, tmp_path):
-    srv = DrillServer(drill_url, tmp_path, workers=WORKERS, threads=THREADS)
+    # The production default: the drill shows how it sheds (other drills' servers wait longer).
+    shed_after = {"BITNEXUS_MAX_QUEUE_WAIT": str(Config(database_url=drill_url).max_queue_wait)}
+    srv = DrillServer(drill_url, tmp_path, workers=WORKERS, threads=THREADS, env=shed_after)
     srv.start()
     try:
         yield srv

@@ -34,6 +34,8 @@ def test_late_requests_are_shed_and_probes_are_not():
     assert headers["retry-after"] == "1"
     assert json.loads(body) == {"errors": {"detail": "Service Unavailable"}}
     assert int(headers["content-length"]) == len(body)
+    assert headers["X-Content-Type-Options"] == "nosniff"  # security headers on every answer
+    assert headers["Referrer-Policy"] == "no-referrer"
     for path in ("/health", "/ready", "/metrics", "/admin/supervision"):
         assert call(middleware, path)[0] == "200 OK"
     assert middleware.shed == 1

@@ -20,9 +20,28 @@ BITNEXUS = [sys.executable, "-m", "bitnexus.cli"]
 
 
 def free_port() -> int:
+    """A port nothing listens on now (never the default 4000, which a dev server may hold)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def create_admin(
+    database_url: str, env: dict[str, str], cwd: Path, email: str, password: str
+) -> int:
+    """An admin created with `bitnexus admin create`, as an operator would; its id."""
+    done = subprocess.run(
+        [*BITNEXUS, "admin", "create", "--email", email, "--password-stdin"],
+        input=password + "\n",
+        env={**os.environ, **env, "BITNEXUS_DATABASE_URL": database_url},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "created admin" in done.stdout, done.stdout
+    return int(done.stdout.rsplit("(id ", 1)[1].rstrip(")\n"))
 
 
 @dataclass
@@ -86,7 +105,13 @@ def start(
     """Start `bitnexus serve` (on ``port``, or a free one); return once `/ready` is 200
     (`until="answering"`: once it answers at all)."""
     port = port or free_port()
-    full_env = {**os.environ, **env, "BITNEXUS_DATABASE_URL": database_url}
+    # Shedding is tested on its own (drill 5); a loaded machine must not shed these.
+    full_env = {
+        **os.environ,
+        "BITNEXUS_MAX_QUEUE_WAIT": "5",
+        **env,
+        "BITNEXUS_DATABASE_URL": database_url,
+    }
     out = (cwd / "stdout.txt").open("w")
     err = (cwd / "stderr.txt").open("w")
     command = [*BITNEXUS, "serve", "--port", str(port), "--workers", str(workers)]

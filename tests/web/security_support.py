@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import itertools
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from live_server import BITNEXUS, LiveServer
+from live_server import LiveServer, create_admin
 
 PASSWORD = "correct horse battery staple"
 OPERATOR_TOKEN = "security-operator-token"
@@ -55,17 +54,7 @@ def login(live: LiveServer, email: str, user_id: int | None = None) -> Person:
 def make_admin(live: LiveServer, database_url: str, cwd: Path) -> Person:
     """An admin created with the CLI, as an operator would, logged in."""
     email = f"admin{next(_numbers)}-{os.getpid()}@example.com"
-    env = {**os.environ, **ENV, "BITNEXUS_DATABASE_URL": database_url}
-    done = subprocess.run(
-        [*BITNEXUS, "admin", "create", "--email", email, "--password-stdin"],
-        input=PASSWORD + "\n",
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    create_admin(database_url, ENV, cwd, email, PASSWORD)
     return login(live, email)
 
 

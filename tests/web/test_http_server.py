@@ -5,16 +5,14 @@ being replaced."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
 import threading
 import time
 
 import pytest
 import sqlalchemy as sa
 from ledger_support import waiting_writers, writes_held
-from live_server import BITNEXUS, start
+from live_server import create_admin, start
 from prometheus_client.parser import text_string_to_metric_families
 
 from bitnexus.ledger.schema import ledger_transactions
@@ -44,21 +42,6 @@ def live(engine, database_url, tmp_path, server_env):
     server.stop()
 
 
-def make_admin(database_url, tmp_path, server_env, email):
-    env = {**os.environ, **server_env, "BITNEXUS_DATABASE_URL": database_url}
-    done = subprocess.run(
-        [*BITNEXUS, "admin", "create", "--email", email, "--password-stdin"],
-        input=PASSWORD + "\n",
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "created admin" in done.stdout
-
-
 def login(live, email):
     reply = live.request("POST", "/api/v1/auth/login", {"email": email, "password": PASSWORD})
     assert reply.status == 200, reply.body
@@ -74,7 +57,7 @@ def register(live, email):
 
 
 def test_walkthrough_over_http(live, database_url, tmp_path, server_env):
-    make_admin(database_url, tmp_path, server_env, "root@example.com")
+    create_admin(database_url, server_env, tmp_path, "root@example.com", PASSWORD)
     admin = login(live, "root@example.com")
     vendor_user, buyer_user = register(live, "vendor@example.com"), register(live, "b@example.com")
     vendor, buyer = login(live, "vendor@example.com"), login(live, "b@example.com")
