@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from install_lock import install_lock
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,14 +39,39 @@ class Installed:
         return {**base, "PATH": path, "VIRTUAL_ENV": str(self.root), **extra}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Building the wheel and installing it with its dependencies into a fresh virtualenv
+    # takes minutes on a loaded machine; the first test of the run waits for it.
+    for item in items:
+        if "installed" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(900))
+
+
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    """`pip wheel` of a clean copy of the repository, installed into a new virtualenv.
+    """`pip wheel` of a clean copy of the repository, installed into a new virtualenv,
+    once per run: the xdist workers of one run share their base temp's parent."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    built = shared / "installed"
+    with install_lock("wheel"):
+        if not (built / "complete").exists():  # a venv cannot be moved once made
+            _build(built)
+            (built / "complete").touch()
+    (wheel,) = (built / "dist").glob("bitnexus-*.whl")
+    return Installed(built / "venv", wheel)
 
-    The copy holds only the files git knows (no egg-info, no build/), as a fresh clone
-    would: left-overs of the editable install would otherwise put files in the wheel.
+
+def _build(into: Path) -> None:
+    """The wheel in ``into/dist``, installed in ``into/venv``.
+
+    The wheel is built from a copy that holds only the files git knows (no egg-info, no
+    build/), as a fresh clone would: left-overs of the editable install would otherwise
+    put files in the wheel.
     """
-    source = tmp_path_factory.mktemp("source")
+    shutil.rmtree(into, ignore_errors=True)
+    source = into / "source"
     tracked = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=REPO,
@@ -56,18 +82,17 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
         if (REPO / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, source / name)
-    dist = tmp_path_factory.mktemp("dist")
+    dist = into / "dist"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", dist, source],
         check=True,
         timeout=300,
     )
     (wheel,) = dist.glob("bitnexus-*.whl")
-    root = tmp_path_factory.mktemp("venv")
+    root = into / "venv"
     venv.create(root, with_pip=True)
     subprocess.run(
         [root / "bin" / "python", "-m", "pip", "install", "--quiet", wheel],
         check=True,
         timeout=600,
     )
-    return Installed(root, wheel)
