@@ -270,7 +270,7 @@ class Ledger(Service):
         posted = [o.block_index for o in outcomes if isinstance(o, Transaction)]
         if self._key is None or not posted:
             return
-        if max(posted) - (self._last_checkpoint or 0) >= self._every:
+        if checkpoints.due(max(posted), self._last_checkpoint, self._every):
             try:
                 self._checkpoint()
             except Unavailable:

@@ -28,7 +28,6 @@ from pathlib import Path
 
 from benchmarks import database, http, server
 from tests.channels.channels_support import Node, install_client
-from web.tokens import issue
 
 SOCKETS_PER_WORKER = 1_000
 WORKERS = 2
@@ -76,7 +75,7 @@ def _connect(node: Node, base: str, ids: list[int], prefix: str, events: list[st
         batch = ids[start : start + BATCH]
         for uid in batch:
             sid = f"{prefix}{uid}"
-            node.connect(sid, url, issue(server.SECRET, uid, "user"), heartbeat_ms=30_000)
+            node.connect(sid, url, server.user_token(uid), heartbeat_ms=30_000)
             node.send(op="join", id=sid, topic=f"transaction:{uid}", events=events)
         wanted = {f"{prefix}{uid}" for uid in batch}
         node.wait_count(
@@ -147,7 +146,7 @@ def idle_sockets(url: str, ids: list[int], pairs: Path, log: Path) -> Idle:
 
 def push_latency(url: str, ids: list[int], log: Path) -> Latency:
     recipients, senders = ids[:200], ids[200:400]
-    tokens = {uid: issue(server.SECRET, uid, "user") for uid in senders}
+    tokens = {uid: server.user_token(uid) for uid in senders}
     with server.serve(url, WORKERS, http.THREADS, {}) as srv:
         node = Node(log)
         try:

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
+from benchmarks.server import LEDGER_SIGNING_KEY
+from bitnexus.common.errors import ValidationFailed
 from bitnexus.config import Config
 from bitnexus.database import migrate
 from bitnexus.database.engine import make_engine
@@ -20,7 +22,9 @@ from bitnexus.ledger.store import Entry, ensure_genesis, record
 from tests import devdb
 
 PREFIX = "bitnexus_bench_"
-FUNDS = 10**12  # minor units per wallet: no transfer in a run can exhaust it
+# Minor units per wallet: no run's transfers exhaust it, and one deposit of it stays
+# within the default EUR limits (per transaction and per wallet).
+FUNDS = 10**8
 SEED_BLOCK = 1_000  # deposits per block while funding
 
 
@@ -56,13 +60,15 @@ def wait_for_postgres(deadline_seconds: float = 180.0) -> bool:
 
 
 def config(url: str, **overrides: object) -> Config:
-    """The application's defaults for ``url``, with cheap password hashing."""
+    """The application's defaults for ``url``, with cheap password hashing and a ledger
+    signing key."""
     base = Config.from_env(
         {
             "BITNEXUS_DATABASE_URL": url,
             "BITNEXUS_ARGON2_TIME_COST": "1",
             "BITNEXUS_ARGON2_MEMORY_COST": "64",
             "BITNEXUS_ARGON2_PARALLELISM": "1",
+            "BITNEXUS_LEDGER_SIGNING_KEY": LEDGER_SIGNING_KEY,  # checkpoints, as in production
         }
     )
     return dataclasses.replace(base, **overrides)
@@ -101,7 +107,10 @@ def fund(cfg: Config, engine: sa.Engine, user_ids: list[int], currency: str = "E
             Entry("deposit", u, currency, FUNDS, tuple(deposit(u, currency, FUNDS)))
             for u in user_ids[i : i + SEED_BLOCK]
         ]
-        record(engine, entries, cfg.currencies)
+        outcomes = record(engine, entries, cfg.currencies, cfg.limits)
+        refused = [o for o in outcomes if isinstance(o, ValidationFailed)]
+        if refused:
+            raise RuntimeError(f"funding refused: {refused[0]}")
 
 
 def wallets(cfg: Config, engine: sa.Engine, count: int) -> list[int]:

@@ -5,7 +5,9 @@ this machine, so their bulk is written with COPY. Every row is what the ledger i
 would write for a transfer of a random amount between two random wallets: the same
 canonical transaction hashes, Merkle roots and block links, balances carried forward in
 each posting, and the wallets' stored balances set to the result at the end. verify_chain
-accepts it (the benchmark checks that at the small points).
+accepts it (the benchmark shows its verdict at every point). A checkpoint is signed
+wherever the running ledger would sign one, with its own function and configured key and
+interval, so a proof's walk ends where the production ledger's would.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import psycopg
 import sqlalchemy as sa
 
 from bitnexus.common.timestamps import iso
+from bitnexus.config import Config
 from bitnexus.database.schema import utcnow
+from bitnexus.ledger import checkpoints
 from bitnexus.ledger.hashing import block_hash, transaction_hash
 from bitnexus.ledger.merkle import merkle_root
 
@@ -36,31 +40,54 @@ class _Tail:
     accounts: dict[int, tuple[int, int]]  # user id -> (account id, balance)
 
 
-def grow(engine: sa.Engine, count: int, seed: int = 7) -> None:
-    """Append ``count`` transfers among the funded EUR wallets, in blocks of BLOCK_SIZE."""
+def grow(engine: sa.Engine, config: Config, count: int, seed: int = 7) -> None:
+    """Append ``count`` transfers among the funded EUR wallets, in blocks of BLOCK_SIZE,
+    signing a checkpoint wherever the running ledger configured by ``config`` would."""
+    assert config.ledger_signing_key is not None, "the grown ledger signs its checkpoints"
+    key = checkpoints.load_key(config.ledger_signing_key)
     raw_url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with engine.connect() as c:
+        last_signed = checkpoints.last_index(c)
     with psycopg.connect(raw_url) as conn:
         tail = _tail(conn)
         rng = random.Random(seed + tail.last_id)
         users = sorted(tail.accounts)
         blocks, transactions, postings = [], [], []
-        for block in _blocks(tail, users, count, rng):
-            blocks.append(block[0])
-            transactions += block[1]
-            postings += block[2]
-        with conn.cursor() as cur:
-            _copy(cur, "ledger_blocks", _BLOCK_COLUMNS, blocks)
-            _copy(cur, "ledger_transactions", _TX_COLUMNS, transactions)
-            _copy(cur, "ledger_postings", _POSTING_COLUMNS, postings)
-            cur.execute(
-                "UPDATE ledger_accounts AS a SET balance = v.b "
-                "FROM unnest(%s::int[], %s::bigint[]) AS v(id, b) WHERE a.id = v.id",
-                ([a for a, _ in tail.accounts.values()], [b for _, b in tail.accounts.values()]),
-            )
-            cur.execute("UPDATE ledger_head SET block_index = %s WHERE id = 1", (tail.head,))
-        conn.commit()
+        for block, block_transactions, block_postings in _blocks(tail, users, count, rng):
+            blocks.append(block)
+            transactions += block_transactions
+            postings += block_postings
+            if checkpoints.due(tail.head, last_signed, config.ledger_checkpoint_every):
+                _write(conn, tail, blocks, transactions, postings)
+                last_signed = checkpoints.sign_head(engine, key).index
+                blocks, transactions, postings = [], [], []
+        _write(conn, tail, blocks, transactions, postings)
     with engine.connect() as c:  # the planner's statistics, as autovacuum would refresh them
         c.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+
+
+def _write(
+    conn: psycopg.Connection,
+    tail: _Tail,
+    blocks: list[tuple],
+    transactions: list[tuple],
+    postings: list[tuple],
+) -> None:
+    """Commit the rows with the wallets' balances and the head as of their last block."""
+    with conn.cursor() as cur:
+        _copy(cur, "ledger_blocks", _BLOCK_COLUMNS, blocks)
+        _copy(cur, "ledger_transactions", _TX_COLUMNS, transactions)
+        _copy(cur, "ledger_postings", _POSTING_COLUMNS, postings)
+        cur.execute(
+            "UPDATE ledger_accounts AS a SET balance = v.b "
+            "FROM unnest(%s::int[], %s::bigint[]) AS v(id, b) WHERE a.id = v.id",
+            ([a for a, _ in tail.accounts.values()], [b for _, b in tail.accounts.values()]),
+        )
+        # The head's guard lets it move one block at a time, as the ledger moves it.
+        cur.executemany(
+            "UPDATE ledger_head SET block_index = %s WHERE id = 1", [(b[0],) for b in blocks]
+        )
+    conn.commit()
 
 
 _BLOCK_COLUMNS = ("index", "previous_hash", "merkle_root", "timestamp", "transaction_count", "hash")

@@ -27,7 +27,6 @@ import sqlalchemy as sa
 from benchmarks import database, server
 from bitnexus.database.schema import products, utcnow
 from bitnexus.ledger.schema import ledger_transactions
-from web.tokens import issue
 
 WORKERS = (1, 2)
 THREADS = 16  # gunicorn threads per worker (bitnexus serve's default)
@@ -114,7 +113,7 @@ def _fixtures(cfg: object, engine: sa.Engine, directory: Path) -> dict[str, list
         query = sa.select(t.c.user_id, t.c.id).where(t.c.kind == "deposit")
         deposits = {user: tx for user, tx in conn.execute(query)}
     rng = random.Random(3)
-    tokens = {uid: issue(server.SECRET, uid, "user") for uid in ids}
+    tokens = {uid: server.user_token(uid) for uid in ids}
     paths = {
         "GET /api/v1/auth/me": lambda u: "/api/v1/auth/me",
         "GET /api/v1/products": lambda u: "/api/v1/products",

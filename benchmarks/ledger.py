@@ -291,7 +291,7 @@ def run_verify_during_writes() -> DuringVerify:
     """Transfers/s at 32 threads alone and while a full verify_chain runs, interleaved."""
     with database.fresh() as (cfg, engine):
         ids = database.wallets(cfg, engine, WALLETS)
-        generate.grow(engine, VERIFY_LEDGER)
+        generate.grow(engine, cfg, VERIFY_LEDGER)
         alone, during, walks = [], [], []
         with _tree(cfg, engine):
             for _ in range(VERIFY_ROUNDS):

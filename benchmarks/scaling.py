@@ -25,10 +25,10 @@ from benchmarks import database, generate, server
 from benchmarks.ledger import _transfer_entry, _tree
 from bitnexus.common.pagination import encode_cursor
 from bitnexus.config import Config
+from bitnexus.ledger import Checkpoint, checkpoints
 from bitnexus.ledger.queries import HISTORY_CURSOR
 from bitnexus.ledger.schema import ledger_transactions
 from supervisors import call
-from web.tokens import issue
 
 POINTS = (10_000, 100_000, 1_000_000)
 SAMPLES = 100  # calls per operation and point
@@ -44,6 +44,9 @@ class Point:
     op_ms: dict[str, tuple[float, float]]  # operation -> (median, p99) milliseconds
     verify_chain_seconds: float
     verify_chain_valid: bool
+    checkpoints: int  # signed checkpoints in the ledger at this size
+    checkpoint_problems: tuple[str, ...]  # why they do not match the chain (none: they do)
+    checkpoint_every: int  # blocks between them
     rss_mib: float  # one server worker after serving reads and writes at this size
 
     @property
@@ -102,7 +105,7 @@ def _server_rss(url: str, ids: list[int]) -> float:
         rng = random.Random(5)
         for _ in range(100):
             sender, recipient = rng.sample(ids, 2)
-            auth = {"authorization": f"Bearer {issue(server.SECRET, sender, 'user')}"}
+            auth = {"authorization": f"Bearer {server.user_token(sender)}"}
             body = {"transaction": {"kind": "transfer", "amount": "0.01", "currency": "EUR",
                                     "recipient_id": recipient}}  # fmt: skip
             for method, path, data in (
@@ -139,7 +142,7 @@ def _point(
 ) -> Point:
     print(f"  scaling {target:,}: growing …", flush=True)
     started = time.perf_counter()
-    generate.grow(engine, target - _count(engine))
+    generate.grow(engine, cfg, target - _count(engine))
     grown = time.perf_counter() - started
     with _tree(cfg, engine):
         print(f"  scaling {target:,}: operations …", flush=True)
@@ -148,8 +151,28 @@ def _point(
         started = time.perf_counter()
         report = call(READERS, VerifyChain(), VERIFY_CHAIN_TIMEOUT)
         chain = time.perf_counter() - started
+    signed, problems = _checkpoints(cfg, engine)
     print(f"  scaling {target:,}: server …", flush=True)
-    return Point(target, grown, ops, chain, report.valid, _server_rss(url, ids))
+    return Point(
+        target,
+        grown,
+        ops,
+        chain,
+        report.valid,
+        len(signed),
+        tuple(problems),
+        cfg.ledger_checkpoint_every,
+        _server_rss(url, ids),
+    )
+
+
+def _checkpoints(cfg: Config, engine: sa.Engine) -> tuple[list[Checkpoint], list[str]]:
+    """Every signed checkpoint, and what `bitnexus ledger verify` finds wrong with them."""
+    assert cfg.ledger_signing_key is not None
+    public = checkpoints.public_hex(checkpoints.load_key(cfg.ledger_signing_key))
+    with engine.connect() as conn:
+        signed = checkpoints.all_checkpoints(conn)
+        return signed, checkpoints.against_chain(conn, signed, public)
 
 
 def markdown(points: list[Point]) -> str:
@@ -165,6 +188,11 @@ def markdown(points: list[Point]) -> str:
         for p in points
     )
     lines.append(f"| verify_chain, whole ledger | {cells} |")
+    cells = " | ".join(
+        f"{p.checkpoints:,} " + ("(all match)" if not p.checkpoint_problems else "MISMATCH")
+        for p in points
+    )
+    lines.append(f"| signed checkpoints, checked against the chain | {cells} |")
     lines.append("| server worker RSS after use, MiB | "
                  + " | ".join(f"{p.rss_mib:.0f}" for p in points) + " |")  # fmt: skip
     lines.append("| bulk growth to this size (COPY), s | "

@@ -16,10 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bitnexus.server import GRACEFUL_TIMEOUT
+from web.tokens import issue
 
 READY_DEADLINE = 60.0
 ROOT = str(Path(__file__).resolve().parent.parent)
 SECRET = "benchmark-signing-key-" + "x" * 32  # the server and the token issuer share it
+# The ledger's Ed25519 seed: the server signs checkpoints with the key the grown data's are
+# signed with (`database.config`), as one production ledger would.
+LEDGER_SIGNING_KEY = "b3" * 32
+
+
+def user_token(user_id: int) -> str:
+    """An access token for a wallet user the benchmarks inserted (token generation 0)."""
+    return issue(SECRET, user_id, "user", generation=0)
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ def serve(url: str, workers: int, threads: int, env: dict[str, str]) -> Iterator
     port = _free_port()
     full_env = os.environ | env | {"BITNEXUS_DATABASE_URL": url, "BITNEXUS_SECRET_KEY": SECRET}
     full_env["BITNEXUS_ADMIN_TOKEN"] = "benchmark-operator"
+    full_env["BITNEXUS_LEDGER_SIGNING_KEY"] = LEDGER_SIGNING_KEY
     command = [sys.executable, "-m", "bitnexus.cli", "serve", "--port", str(port)]
     command += ["--workers", str(workers), "--threads", str(threads)]
     with _running(command, full_env, port, workers, "/ready") as server:

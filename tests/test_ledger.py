@@ -20,7 +20,7 @@ from ledger_support import (
 
 from actors import ledger_readers
 from actors.errors import NotFound, Unavailable, ValidationFailed
-from actors.ledger import LedgerDegraded, Record
+from actors.ledger import LedgerDegraded, Record, SignHead
 from actors.ledger_readers import (
     Balances,
     GetBlock,
@@ -159,6 +159,32 @@ def test_verify_returns_a_merkle_proof_up_to_the_head(services, engine):
     assert proof.block.index == txs[2].block_index
     assert proof.merkle_proof  # the third request shares its block with at least three
     assert proof.head_index == proof.block.index + 1
+
+
+def test_a_proof_reads_the_chain_only_up_to_the_next_signed_checkpoint(services, engine):
+    alice = make_user()
+    old = record(deposit_entry(alice, 100))
+    record(deposit_entry(alice, 1))
+    record(deposit_entry(alice, 1))
+    signed = call("ledger", SignHead(), TIMEOUT)  # on demand: no race with a due one
+    recent = [record(deposit_entry(alice, 1)) for _ in range(3)]
+    proof = ledger(Verify(old.id))
+    assert proof.valid and proof.checkpoint == signed
+    assert old.block_index < signed.index < proof.head_index
+
+    b = ledger_blocks
+    _tamper_headers(engine, b.c.index > signed.index)  # every header past the checkpoint
+    assert ledger(Verify(old.id)).valid  # a proof that read past its checkpoint would fail
+    assert not ledger(Verify(recent[0].id)).valid  # the damage is there to be found
+    _tamper_headers(engine, b.c.index == signed.index - 1)  # between block and checkpoint
+    damaged = ledger(Verify(old.id))
+    assert damaged.problems == (f"block {signed.index - 1}: hash does not match the block header",)
+
+
+def _tamper_headers(engine, where) -> None:
+    b = ledger_blocks
+    update = sa.update(b).where(where).values(merkle_root="0" * 64)
+    tamper(engine, str(update.compile(engine, compile_kwargs={"literal_binds": True})))
 
 
 def test_group_commit_puts_a_batch_in_one_block_and_refusals_stay_local(services, engine):

@@ -46,6 +46,11 @@ def message(index: int, block_hash: str, signed_at: str) -> bytes:
     return canonical({"index": index, "hash": block_hash, "signed_at": signed_at})
 
 
+def due(head: int, last: int | None, every: int) -> bool:
+    """Whether block ``head`` is to be signed: ``every`` blocks past the last checkpoint."""
+    return head - (last or 0) >= every
+
+
 def sign_head(engine: Engine, key: Ed25519PrivateKey) -> Checkpoint:
     """Sign the current head and store it (once per block index); the checkpoint."""
     with engine.begin() as conn:

@@ -7,6 +7,7 @@ its hash over its header. Run inside a `snapshot` so writers don't shift the gro
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -16,7 +17,12 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from bitnexus.common.timestamps import iso
 from bitnexus.ledger.checkpoints import next_checkpoint
-from bitnexus.ledger.hashing import TRANSACTION_FIELDS, block_hash, transaction_hash
+from bitnexus.ledger.hashing import (
+    BLOCK_FIELDS,
+    TRANSACTION_FIELDS,
+    block_hash,
+    transaction_hash,
+)
 from bitnexus.ledger.merkle import merkle_proof, merkle_root, root_from_proof
 from bitnexus.ledger.queries import block_header, postings_of, to_block
 from bitnexus.ledger.schema import (
@@ -29,6 +35,9 @@ from bitnexus.ledger.schema import (
 from bitnexus.ledger.values import BalanceMismatch, ChainReport, Proof
 
 CHUNK_BLOCKS = 100  # blocks loaded per round trip while walking the chain
+HEADERS_PER_QUERY = 1_000  # a proof's walk over a default checkpoint interval: one trip
+HEADER_DIGESTS = 10_000  # header digests remembered by proofs: ten default intervals
+_INDEX, _PREVIOUS = BLOCK_FIELDS.index("index"), BLOCK_FIELDS.index("previous_hash")
 Progress = Callable[[int, int], None]  # (blocks checked, blocks in all)
 
 
@@ -269,16 +278,32 @@ def _block_problem(
 
 def _link_problem(conn: Connection, first: int, last: int) -> str | None:
     """Headers only, from block ``first`` to ``last``: each hash and each backward link."""
+    b = ledger_blocks.c
     previous = None
-    for start in range(first, last + 1, CHUNK_BLOCKS):
-        for row in _block_rows(conn, start, min(start + CHUNK_BLOCKS - 1, last)):
-            header = block_header(row)
-            if previous is not None and header["previous_hash"] != previous:
-                return f"block {header['index']}: previous_hash does not match the block before"
-            if block_hash(header) != header["hash"]:
-                return f"block {header['index']}: hash does not match the block header"
-            previous = header["hash"]
+    for start in range(first, last + 1, HEADERS_PER_QUERY):
+        query = (
+            sa.select(b.hash, *(b[field] for field in BLOCK_FIELDS))
+            .where(b.index.between(start, min(start + HEADERS_PER_QUERY - 1, last)))
+            .order_by(b.index)
+        )
+        for stored, *fields in conn.execute(query).all():  # fetched at once: no per-row call
+            if previous is not None and fields[_PREVIOUS] != previous:
+                return f"block {fields[_INDEX]}: previous_hash does not match the block before"
+            if _header_digest(tuple(fields)) != stored:
+                return f"block {fields[_INDEX]}: hash does not match the block header"
+            previous = stored
     return None
+
+
+@functools.lru_cache(maxsize=HEADER_DIGESTS)
+def _header_digest(fields: tuple[Any, ...]) -> str:
+    """`block_hash` of the header with these BLOCK_FIELDS values, remembered: every proof
+    in a checkpoint interval walks the same headers. Keyed by the whole header as read
+    now (timestamps come back in UTC: equal keys have one encoding), so a changed header
+    is hashed afresh; only the pure function is remembered."""
+    header = dict(zip(BLOCK_FIELDS, fields, strict=True))
+    header["timestamp"] = iso(header["timestamp"])
+    return block_hash(header)
 
 
 def _blocks(
