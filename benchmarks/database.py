@@ -20,7 +20,7 @@ from bitnexus.ledger.store import Entry, ensure_genesis, record
 from tests import devdb
 
 PREFIX = "bitnexus_bench_"
-FUNDS = 10**12  # minor units per wallet: no transfer in a run can exhaust it
+FUNDS = 10**8  # minor units per wallet: a tenth of the default wallet limit, room both ways
 SEED_BLOCK = 1_000  # deposits per block while funding
 
 

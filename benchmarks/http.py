@@ -25,7 +25,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from benchmarks import database, server
-from bitnexus.database.schema import products, utcnow
+from bitnexus.database.schema import products, users, utcnow
 from bitnexus.ledger.schema import ledger_transactions
 from web.tokens import issue
 
@@ -113,8 +113,9 @@ def _fixtures(cfg: object, engine: sa.Engine, directory: Path) -> dict[str, list
         t = ledger_transactions
         query = sa.select(t.c.user_id, t.c.id).where(t.c.kind == "deposit")
         deposits = {user: tx for user, tx in conn.execute(query)}
+        generations = dict(conn.execute(sa.select(users.c.id, users.c.token_generation)).all())
     rng = random.Random(3)
-    tokens = {uid: issue(server.SECRET, uid, "user") for uid in ids}
+    tokens = {uid: issue(server.SECRET, uid, "user", generation=generations[uid]) for uid in ids}
     paths = {
         "GET /api/v1/auth/me": lambda u: "/api/v1/auth/me",
         "GET /api/v1/products": lambda u: "/api/v1/products",
