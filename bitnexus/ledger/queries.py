@@ -267,12 +267,17 @@ def list_transactions(
     )
 
 
+# Read on every balances request: built once, as building a statement costs about as
+# much CPU as executing it.
+_BALANCES = sa.select(ledger_accounts.c.currency, ledger_accounts.c.balance).where(
+    ledger_accounts.c.user_id == sa.bindparam("user_id")
+)
+
+
 def balances(conn: Connection, user_id: int, places: Places) -> dict[str, Decimal]:
-    """The user's balance per currency, zero for currencies never used."""
-    query = sa.select(ledger_accounts.c.currency, ledger_accounts.c.balance).where(
-        ledger_accounts.c.user_id == user_id
-    )
-    stored = {currency: balance for currency, balance in conn.execute(query)}
+    """The user's balance per currency, zero for currencies never used. One statement."""
+    rows = conn.execute(_BALANCES, {"user_id": user_id})
+    stored = {currency: balance for currency, balance in rows}
     return {code: from_minor(stored.get(code, 0), dp) for code, dp in places.items()}
 
 
