@@ -2,7 +2,8 @@
 
 History, balances, blocks, proofs and the full chain walk are answered here, each in a
 snapshot of its own (REPEATABLE READ on PostgreSQL, a deferred read transaction on
-SQLite's WAL): plain reads that take no lock, so they never wait for the block the
+SQLite's WAL; a read of one statement, balances, is one snapshot by itself, without BEGIN
+and COMMIT round trips): plain reads that take no lock, so they never wait for the block the
 writer (`actors/ledger.py`) is appending. A long `verify_chain` runs in a child process,
 so its hashing holds up neither the writer nor the other readers. A chain walk that
 finds damage tells the writer, which then refuses to append (degraded) until repaired.
@@ -20,7 +21,13 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from actors.errors import NotFound
-from actors.service import Service, database_outage_as_unavailable, read, require_id
+from actors.service import (
+    Service,
+    database_outage_as_unavailable,
+    read,
+    read_one,
+    require_id,
+)
 from bitnexus import ledger as journal
 from bitnexus.config import Config
 from bitnexus.database.engine import make_engine, snapshot
@@ -104,7 +111,7 @@ class LedgerReader(Service):
                     cursor=cursor,
                 )
             case Balances(user_id=user_id):
-                return read(engine, journal.balances, require_id(user_id, "user"), places)
+                return read_one(engine, journal.balances, require_id(user_id, "user"), places)
             case GetBlock(index=index):
                 return _found(read(engine, journal.get_block, _block_index(index), places))
             case Verify(transaction_id=transaction_id):

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from actors.errors import DomainError, NotFound, Unavailable
 from bitnexus.database import MAX_ID
-from bitnexus.database.engine import snapshot
+from bitnexus.database.engine import reading, snapshot
 from supervisors import ActorCrashed, CallTimeout, NoProcess, Worker
 
 # A service calling another waits less than its own caller does, so that caller hears
@@ -56,6 +56,13 @@ def read(engine: Engine, query: Callable[..., Any], *args: Any, **kwargs: Any) -
     """``query(conn, *args, **kwargs)`` in one snapshot of the database; a database that
     does not answer is Unavailable."""
     with database_outage_as_unavailable(), snapshot(engine) as conn:
+        return query(conn, *args, **kwargs)
+
+
+def read_one(engine: Engine, query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``query(conn, *args, **kwargs)`` of one statement, which sees one state by itself:
+    no BEGIN and COMMIT around it on PostgreSQL (`reading`); Unavailable as for `read`."""
+    with database_outage_as_unavailable(), reading(engine) as conn:
         return query(conn, *args, **kwargs)
 
 

@@ -5,7 +5,9 @@ deposit per wallet) next to `benchmarks.bare` (Flask, one route answering
 ``{"status": "ok"}``) under gunicorn's threaded worker with the same workers and threads.
 wrk (one thread, keep-alive connections, its own process) drives each route right after
 the bare app, round after round, so drift on the shared machine hits both alike; a route's
-share is its rate over the rate of the bare runs paired with it.
+share is its rate over the rate of the bare runs paired with it. The workers' CPU time per
+request (from /proc) is reported too: on a machine other work keeps busy, the rates move
+with that load, the CPU a request costs much less.
 
 ``python -m benchmarks.http --base DIR`` adds a contender: the code of another checkout
 (``git worktree add DIR <commit>``) served the same way, for old-against-new figures.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import random
 import subprocess
 import tempfile
@@ -56,6 +59,7 @@ class Run:
     errors: int  # non-2xx answers and socket errors
     p50_ms: float
     p99_ms: float
+    cpu_seconds: float = 0.0  # the server's workers', during the run
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,17 @@ class Row:
         return self.rate / _rate(self.bare)
 
     @property
+    def cpu_us(self) -> float:
+        """The workers' CPU time per request, in µs: what a request costs on a machine
+        whose other load slows every contender alike."""
+        return _cpu_us(self.runs)
+
+    @property
+    def cpu_share(self) -> float:
+        """The paired bare runs' CPU per request over this route's."""
+        return _cpu_us(self.bare) / self.cpu_us
+
+    @property
     def errors(self) -> int:
         return sum(r.errors for r in self.runs)
 
@@ -93,6 +108,10 @@ class Row:
 
 def _rate(runs: tuple[Run, ...]) -> float:
     return sum(r.requests for r in runs) / sum(r.seconds for r in runs)
+
+
+def _cpu_us(runs: tuple[Run, ...]) -> float:
+    return sum(r.cpu_seconds for r in runs) / sum(r.requests for r in runs) * 1e6
 
 
 def _fixtures(cfg: object, engine: sa.Engine, directory: Path) -> dict[str, list[str]]:
@@ -130,6 +149,7 @@ def _fixtures(cfg: object, engine: sa.Engine, directory: Path) -> dict[str, list
 
 
 def _wrk(base: str, args: list[str], seconds: int) -> Run:
+    """One wrk run against ``base``."""
     command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s"]
     proc = subprocess.run(
         [*command, "-s", str(SCRIPT), base, "--", *args],
@@ -138,6 +158,13 @@ def _wrk(base: str, args: list[str], seconds: int) -> Run:
     line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
     requests, micros, non_2xx, socket_errors, p50, p99 = (int(x) for x in line.split()[1:])
     return Run(requests, micros / 1e6, non_2xx + socket_errors, p50 / 1e3, p99 / 1e3)
+
+
+def _measured(srv: server.Server, args: list[str], seconds: int) -> Run:
+    """`_wrk` on ``srv``, with the CPU time its workers used meanwhile."""
+    before = srv.cpu_seconds()
+    run = _wrk(srv.base, args, seconds)
+    return dataclasses.replace(run, cpu_seconds=srv.cpu_seconds() - before)
 
 
 @contextlib.contextmanager
@@ -170,12 +197,12 @@ def run(
                 runs: dict[tuple[str, str], list[Run]] = {}
                 for _ in range(rounds):
                     for route in ROUTES:
-                        bare = _wrk(servers[BARE].base, ["get", "/"], seconds)
+                        bare = _measured(servers[BARE], ["get", "/"], seconds)
                         runs.setdefault((BARE, route), []).append(bare)
                         for name, srv in servers.items():
                             if name != BARE:
                                 runs.setdefault((name, route), []).append(
-                                    _wrk(srv.base, args[route], seconds)
+                                    _measured(srv, args[route], seconds)
                                 )
                 for name, srv in servers.items():
                     if name == BARE:
@@ -194,14 +221,15 @@ def run(
 def markdown(rows: list[Row]) -> str:
     lines = [
         "| workers | server | route | requests/s | share of bare | target | p50 ms | p99 ms "
-        "| errors |",
-        "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| errors | CPU µs/request | CPU share |",
+        "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         target = f"≥ {TARGETS[r.route]:.1f}" if r.route in TARGETS else "—"
         lines.append(
             f"| {r.workers} | {r.contender} | {r.route} | {r.rate:,.0f} | {r.share:.2f} | "
-            f"{target} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.errors} |"
+            f"{target} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.errors} | {r.cpu_us:,.0f} | "
+            f"{r.cpu_share:.2f} |"
         )
     return "\n".join(lines)
 

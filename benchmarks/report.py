@@ -250,7 +250,10 @@ process, keep-alive, `benchmarks/wrk.lua`) runs {http.SECONDS} s on the bare app
 share is its requests/s over those of the bare runs paired with it. Authenticated routes
 pick a random wallet's JWT per request (its own balances, its own deposit); a transfer
 sends 0.01 EUR to a random wallet. Rates are totals over the rounds; p50/p99 the worse
-round's; errors are non-2xx answers and socket errors.
+round's; errors are non-2xx answers and socket errors. *CPU µs/request* is the workers'
+CPU time (user + system, from /proc) over the requests they answered, and *CPU share* the
+bare app's over ours: the machine's other load moves rates by ±20 % between runs, the CPU
+a request costs much less, and on a saturated machine the rate follows it.
 
 {http.markdown(http_rows)}
 
@@ -319,27 +322,89 @@ between runs):
    p99 49.4 ms, 0.50× pgbench; 128 threads 0.90× pgbench, p99 70 ms; writes during a
    walk 0.54; 1 / 2 / 4 writers 1.00 / 0.98 / 0.62 (one run of those sections, load 6-8).
 
-**What stands between the HTTP routes and their targets.** Profile of the worker under
-wrk (`py-spy record --gil -p <worker pid>`, the product index after the changes): 29 % of
-the worker's GIL time in `Reply.set` — the actor handing its reply to the request thread
-(a lock release that wakes a thread on a box where every wake-up waits for a core),
+**Issue 12, second pass: the request path after the token generation check and the call
+metrics** (branch issue-12-perf; each change its own commit, measured old against new
+with `python -m benchmarks.http --base <checkout of the previous commit>` under the
+benchmark lock, 1 worker unless said, 3 s × 2 rounds; load average 4-17 throughout):
+
+0. *The HTTP section ran again.* It had stopped working: its tokens lacked the `gen`
+   claim (issue 14) and its wallets were funded past the wallet limit, so every transfer
+   was refused (422; the re-measurement at load 1.9-5.7 counted 2,294 errors). Fixed,
+   and the workers' CPU time per request added beside the rates (the machine's other
+   load moves rates by ±20 % between runs, the CPU a request costs much less). The
+   re-measurement before any change: `/health` 0.45 of bare, `/auth/me` 0.18, product
+   index 0.09, balances 0.13, one transaction 0.12.
+1. *JSON log lines built in one pass* (`bitnexus.logs.JsonLines`, with one reused
+   encoder; the same bytes python-json-logger wrote, checked by a test against it):
+   24-29 → 14-22 µs per line, one line per request. Over HTTP within noise: CPU per
+   request old/new `/health` 1,295 / 946 µs, but the next run measured the same code at
+   1,189 / 967; the other routes ±10 %.
+2. *Primary-key reads of a user built once* (the token generation check on every
+   authenticated request, and `Users.get`): building the statement cost as much CPU as
+   executing it, 358 → 177 µs per read in-process (median of 6 interleaved runs).
+   `/auth/me` (two such reads): 2,206 → 1,880 µs of CPU per request, 438 → 514
+   requests/s with 1 worker; 2,564 → 2,317 µs with 2 workers (load 13 by then). The
+   other authenticated routes (one such read): −5 % to +3 % (noise).
+3. *Balances as one statement in autocommit*, built once (no BEGIN and COMMIT round trips;
+   one statement is one snapshot by itself): 382-450 → 249-303 µs of CPU per read
+   in-process; over HTTP 3,331 → 2,543 µs of CPU per request, 263 → 335 requests/s (0.11
+   → 0.15 of bare; load 8-10, the unchanged routes moved by up to ±20 % in that run, and
+   the new side's transfers had 8 errors, non-2xx or socket errors not examined further).
+4. *One transaction's two reads built once* (the transaction by id; its postings with an
+   expanding `IN`, which history pages use too): 989-1,133 → 565-589 µs of CPU per
+   `get_transaction` in-process (two interleaved runs of 5 × 300). Over HTTP 3,101 →
+   2,807 µs of CPU per request, 324 → 359 requests/s (0.11 → 0.13 of bare; load 11 → 8,
+   the unchanged routes within ±5 % in that run).
+
+Tried without a gain: log records handed to a writer thread (a `QueueHandler` feeding a
+`QueueListener`), so that request threads never wait on the stream's lock: `/health`
+0.40 → 0.39 of bare, the other routes within noise (one run, load 7 → 4). Not kept.
+
+**What stands between the HTTP routes and their targets.** CPU per request with 1 worker
+(table above): bare 414 µs, `/health` 967, `/auth/me` 1,880, product index 3,548, balances
+3,700, one transaction 3,855, transfer 3,342; a target of 0.6 means about 700 µs. py-spy
+on this machine tells waiting threads from running ones neither with nor without `--gil`
+(`Condition.wait` and `Reply.wait` head both kinds of profile), so the figures below are
+timings in one process (`time.thread_time`, `time.process_time`, cProfile of the calling
+thread) against the benchmark's database, one caller:
+- `/health` through the app without gunicorn, one caller: 550-780 µs of wall time
+  against 100-180 µs for the bare app; of that the probe's hand-off to its prober thread
+  and back about 220 µs (two wake-ups: latency more than CPU), the access line about
+  100 µs, the request metrics about 40 µs, Flask's hooks and ours the rest. With 16
+  threads asking at once a check costs 36-46 µs of CPU; one lock per waiter instead of
+  the shared `Condition` (as `Reply` does) made that 14-19 µs in a scratch benchmark —
+  about 2 % of a `/health` request, below this harness's noise, so not pursued.
+- `/auth/me` (before change 2): 2.1 ms of process CPU per request, 0.77 ms of it in the
+  request thread; the rest in the Accounts actors' two reads and the hand-offs. A
+  primary-key read through SQLAlchemy (`reading()`: checkout, autocommit, execute,
+  checkin) cost 360 µs of CPU before change 2, 177 µs after; the same statement through
+  psycopg on a held connection costs 32-49 µs, and the checkout with its isolation switch
+  31-51 µs.
+- Product index: rendering 50 products (`render.product`, two `iso()` and two decimals
+  each) 280-870 µs and encoding them 300-500 µs in the request thread (it varies with the
+  machine's load), plus the Products actor's query, built per request from its filters,
+  and 50 rows turned into `Product`s.
+
+Next steps, in order of expected gain: (1) the other per-request statements built once
+(the product index per filter shape, e.g. `lambda_stmt`; the transfer's own reads), then
+the hottest reads through the driver (psycopg) on a pooled connection — about a third
+of SQLAlchemy Core's cost per read; (2) the token generation check still costs one
+actor hop and one read per authenticated request. A per-process cache was *not* built:
+a NOTIFY reaches the other workers' listeners after the revoking commit, not with it, so
+"the old token is refused at once through two workers" needs a barrier — the revoking
+call waits until every live listener has applied the revocation (each acknowledges its
+sequence number) — or else a test could only pass by timing luck; a decision for the
+lead; (3) stateless reads in the caller's thread (two thread hand-offs less per request,
+each two context switches on a box where every wake-up waits for a core) need a deadline
+for the statement there (today the call's timeout answers 503 while the actor waits);
+(4) granian's WSGI mode against gunicorn's gthread worker — not measured; (5) transfers:
+3.3 ms of CPU per request, not broken down in this pass.
+
+**Before this pass** (the earlier figures, from a profile with `--gil`, which on this
+machine does not exclude waiting threads): 29 % of the worker's GIL time in `Reply.set`,
 17 % building product replies (`iso()` timestamps 8 %, `format_minor` 3 %), ~15 %
-SQLAlchemy (compiling, result rows), ~12 % Flask, ~10 % gunicorn's parser; a wall-clock
-profile (without `--gil`) of `/auth/me` had the Accounts workers waiting on PostgreSQL
-for half of all samples. The bare app does no actor hop, no database round trip and
-renders a constant. More workers in the pools changed nothing (Accounts and Products
-4 → 16: /auth/me 465 → 479/s). Next steps, in order of expected gain: (1) let the client
-functions of the stateless read services (accounts, products, ledger readers) run the
-read in the caller's thread — two thread hand-offs less per request, the actors kept for
-writes and supervision (a change to the architecture's one-message-per-request rule,
-for the lead); (2) measure granian's WSGI mode against gunicorn's gthread worker in this
-harness (not done here for lack of time); (3) render replies straight from rows (one
-`isoformat` per timestamp, an orjson-style encoder); (4) the access log: on `/health`
-after merging main (1517b60), 12 % of the worker's GIL time is `logging`'s machinery
-for the one JSON line per request (record, handler lock, format, flush): write the line
-to a buffered stream directly, or hand it to a `QueueHandler`'s thread. In a 1-worker
-run there (3 s × 2 rounds, load 5) `/health` was at 0.39 of bare, `/auth/me` 0.22,
-transfers 0.15.
+SQLAlchemy (compiling, result rows), ~12 % Flask, ~10 % gunicorn's parser. More workers
+in the pools changed nothing (Accounts and Products 4 → 16: /auth/me 465 → 479/s).
 
 **What stands between the ledger and 1× pgbench.** Cost per transfer (`prepare()` and
 `commit()` timed with `time.thread_time()` on blocks of 256, median of 10): 53 µs of the

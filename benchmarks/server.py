@@ -44,6 +44,10 @@ class Server:
         """Resident memory of the workers (each holds a tree), the arbiter excluded."""
         return sum(_rss_kib(pid) for pid in self.worker_pids()) / 1024
 
+    def cpu_seconds(self) -> float:
+        """CPU time the workers used so far, user and system (the arbiter excluded)."""
+        return sum(_cpu_seconds(pid) for pid in self.worker_pids())
+
     def get(self, path: str) -> int:
         with urllib.request.urlopen(self.base + path, timeout=10) as response:
             return response.status
@@ -121,6 +125,14 @@ def _children(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
         found += [int(c) for c in task.read_text().split()]
     return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def _rss_kib(pid: int) -> int:

@@ -107,19 +107,36 @@ def block_header(row: Mapping[str, Any]) -> dict[str, Any]:
     return header
 
 
+def _postings_where(condition: sa.ColumnElement[bool]) -> sa.Select:
+    return (
+        sa.select(*_POSTING_COLUMNS)
+        .join(ledger_accounts, ledger_accounts.c.id == ledger_postings.c.account_id)
+        .where(condition)
+        .order_by(ledger_postings.c.transaction_id, ledger_postings.c.position)
+    )
+
+
+# Read on every transaction and history request: built once, as building a statement
+# costs about as much CPU as executing it.
+_POSTINGS_OF = _postings_where(
+    ledger_postings.c.transaction_id.in_(sa.bindparam("ids", expanding=True))
+)
+_TRANSACTION = sa.select(ledger_transactions).where(
+    ledger_transactions.c.id == sa.bindparam("transaction_id")
+)
+
+
 def postings_of(
     conn: Connection, transaction_ids: Iterable[int] | sa.Select
 ) -> dict[int, list[RowMapping]]:
     """Each transaction's postings in order, with their account's user and currency."""
-    ids = transaction_ids if isinstance(transaction_ids, sa.Select) else list(transaction_ids)
+    if isinstance(transaction_ids, sa.Select):  # a range of blocks, as a subquery
+        query = _postings_where(ledger_postings.c.transaction_id.in_(transaction_ids))
+        result = conn.execute(query)
+    else:
+        result = conn.execute(_POSTINGS_OF, {"ids": list(transaction_ids)})
     grouped: dict[int, list[RowMapping]] = defaultdict(list)
-    query = (
-        sa.select(*_POSTING_COLUMNS)
-        .join(ledger_accounts, ledger_accounts.c.id == ledger_postings.c.account_id)
-        .where(ledger_postings.c.transaction_id.in_(ids))
-        .order_by(ledger_postings.c.transaction_id, ledger_postings.c.position)
-    )
-    for posting in conn.execute(query).mappings():
+    for posting in result.mappings():
         grouped[posting["transaction_id"]].append(posting)
     return grouped
 
@@ -147,7 +164,8 @@ def transactions_of(
 
 
 def get_transaction(conn: Connection, transaction_id: int, places: Places) -> Transaction | None:
-    found = transactions_where(conn, ledger_transactions.c.id == transaction_id, places)
+    rows = conn.execute(_TRANSACTION, {"transaction_id": transaction_id}).mappings().all()
+    found = transactions_of(conn, rows, places)
     return found[0] if found else None
 
 
@@ -267,12 +285,17 @@ def list_transactions(
     )
 
 
+# Read on every balances request: built once, as building a statement costs about as
+# much CPU as executing it.
+_BALANCES = sa.select(ledger_accounts.c.currency, ledger_accounts.c.balance).where(
+    ledger_accounts.c.user_id == sa.bindparam("user_id")
+)
+
+
 def balances(conn: Connection, user_id: int, places: Places) -> dict[str, Decimal]:
-    """The user's balance per currency, zero for currencies never used."""
-    query = sa.select(ledger_accounts.c.currency, ledger_accounts.c.balance).where(
-        ledger_accounts.c.user_id == user_id
-    )
-    stored = {currency: balance for currency, balance in conn.execute(query)}
+    """The user's balance per currency, zero for currencies never used. One statement."""
+    rows = conn.execute(_BALANCES, {"user_id": user_id})
+    stored = {currency: balance for currency, balance in rows}
     return {code: from_minor(stored.get(code, 0), dp) for code, dp in places.items()}
 
 

@@ -4,6 +4,7 @@ traceback, supervisor events; `console` format and the level come from the envir
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import sys
@@ -13,6 +14,8 @@ import time
 import pytest
 from live_server import start
 from prometheus_client import REGISTRY
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
 
 from bitnexus import logs
 from bitnexus.config import Config
@@ -158,3 +161,35 @@ def test_shed_requests_are_logged_counted_and_carry_a_request_id(configure_logs,
     assert [r["request_id"] for r in records] == ["client-id-7", fresh["x-request-id"]]
     assert records[0]["logger"] == "bitnexus.shedding"
     assert (records[0]["path"], records[0]["status"]) == ("/api/v1/products", 503)
+
+
+def _records() -> list[logging.LogRecord]:
+    """Records of every shape the server writes: plain, with extra fields (an access
+    line's), with an exception, a stack, non-ASCII text and values JSON has no type for."""
+    plain = logging.LogRecord("bitnexus.test", logging.INFO, __file__, 1, "%s ok", ("é",), None)
+    access = logging.LogRecord("bitnexus.access", logging.INFO, __file__, 2, "GET / 200", (), None)
+    access.__dict__.update(request_id="r-1", route="/", status=200, query=None, user_id=None)
+    try:
+        raise ZeroDivisionError("division by zero")
+    except ZeroDivisionError:
+        failed = logging.LogRecord(
+            "bitnexus", logging.ERROR, __file__, 3, "boom", (), sys.exc_info(), sinfo="stack"
+        )
+    failed.__dict__.update(when=datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC), raw=b"x")
+    failed.request = " (request r-2)"  # the console format's field: never in JSON lines
+    return [plain, access, failed]
+
+
+def test_json_lines_are_what_python_json_logger_wrote():
+    """The formatter the access lines use writes python-json-logger's lines for the
+    configuration it replaces, byte for byte."""
+    reference = JsonFormatter(
+        "{levelname}{name}{message}{process}",
+        style="{",
+        rename_fields={"levelname": "level", "name": "logger", "process": "pid",
+                       "exc_info": "exception"},
+        timestamp=True,
+        reserved_attrs=[*RESERVED_ATTRS, "request"],
+    )  # fmt: skip
+    for record in _records():
+        assert logs.JsonLines().format(record) == reference.format(record)
