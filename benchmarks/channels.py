@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import random
 import statistics
 import sys
 import tempfile
@@ -37,6 +38,7 @@ LATENCY_SECONDS = 15
 STEPS = (0, 1_000, 2_000, 4_000)  # sockets on one worker, until the rate drops 10 %
 ROUNDS = 2
 BATCH = 100  # sockets connected at a time
+WRK_SECONDS = 6
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,23 @@ class Step:
     rss_mib: float
 
 
+def _token(uid: int) -> str:
+    return issue(server.SECRET, uid, "user", generation=0)  # a new user's generation
+
+
+def _pairs_file(directory: Path, ids: list[int]) -> Path:
+    """wrk's transfers: lines "<sender's token> <recipient id>" between ``ids``."""
+    rng = random.Random(3)
+    tokens = {uid: _token(uid) for uid in ids}
+    lines = []
+    for _ in range(5_000):
+        sender, recipient = rng.sample(ids, 2)
+        lines.append(f"{tokens[sender]} {recipient}\n")
+    path = directory / "pairs.txt"
+    path.write_text("".join(lines))
+    return path
+
+
 def _connect(node: Node, base: str, ids: list[int], prefix: str, events: list[str]) -> None:
     """Sockets for ``ids``, each joined; in batches, as clients arrive over time (a burst
     of thousands of upgrades at once is shed with 503s and retried)."""
@@ -76,7 +95,7 @@ def _connect(node: Node, base: str, ids: list[int], prefix: str, events: list[st
         batch = ids[start : start + BATCH]
         for uid in batch:
             sid = f"{prefix}{uid}"
-            node.connect(sid, url, issue(server.SECRET, uid, "user"), heartbeat_ms=30_000)
+            node.connect(sid, url, _token(uid), heartbeat_ms=30_000)
             node.send(op="join", id=sid, topic=f"transaction:{uid}", events=events)
         wanted = {f"{prefix}{uid}" for uid in batch}
         node.wait_count(
@@ -95,8 +114,9 @@ def _disconnect(node: Node, ids: list[int], prefix: str) -> None:
 
 
 def _transfer_rate(base: str, pairs: Path) -> float:
-    requests, seconds, *_ = http._wrk(base, ["transfers", str(pairs)])
-    return requests / seconds
+    run = http._wrk(base, ["transfers", str(pairs)], WRK_SECONDS)
+    assert run.errors <= run.requests // 100, f"{run.errors} of {run.requests} transfers failed"
+    return run.requests / run.seconds
 
 
 def _sockets_on(srv: server.Server) -> int:
@@ -147,7 +167,7 @@ def idle_sockets(url: str, ids: list[int], pairs: Path, log: Path) -> Idle:
 
 def push_latency(url: str, ids: list[int], log: Path) -> Latency:
     recipients, senders = ids[:200], ids[200:400]
-    tokens = {uid: issue(server.SECRET, uid, "user") for uid in senders}
+    tokens = {uid: _token(uid) for uid in senders}
     with server.serve(url, WORKERS, http.THREADS, {}) as srv:
         node = Node(log)
         try:
@@ -178,11 +198,14 @@ def push_latency(url: str, ids: list[int], log: Path) -> Latency:
             total = RATE * LATENCY_SECONDS
             began = time.monotonic()
             with concurrent.futures.ThreadPoolExecutor(32) as pool:
+                done = []
                 for k in range(total):  # paced: one request every 1/RATE s
                     delay = began + k / RATE - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
-                    pool.submit(transfer, k)
+                    done.append(pool.submit(transfer, k))
+            for future in done:
+                future.result()  # a failed transfer fails the run
             achieved = total / (time.monotonic() - began)
             node.wait_count(lambda e: e["type"] == "message", len(sent), timeout=120)
         finally:
@@ -231,7 +254,7 @@ def run() -> tuple[Idle, Latency, list[Step]]:
         # wrk's transfers are between the first 1,000 wallets; the idle sockets belong to
         # other users, so no transfer pushes anything to them.
         ids = database.wallets(cfg, engine, 1_000 + max(STEPS[-1], SOCKETS_PER_WORKER * WORKERS))
-        pairs = http._pairs_file(Path(tmp), ids[:1_000])
+        pairs = _pairs_file(Path(tmp), ids[:1_000])
         idle_ids = ids[1_000:]
         print("  idle sockets …", flush=True)
         idle = idle_sockets(url, idle_ids, pairs, Path(tmp) / "idle.txt")
