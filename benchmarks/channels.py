@@ -114,9 +114,11 @@ def _disconnect(node: Node, ids: list[int], prefix: str) -> None:
 
 
 def _transfer_rate(base: str, pairs: Path) -> float:
+    """Transfers answered 201 per second (a few may be shed with 503 on a loaded machine;
+    a run where most fail measures nothing and fails)."""
     run = http._wrk(base, ["transfers", str(pairs)], WRK_SECONDS)
-    assert run.errors <= run.requests // 100, f"{run.errors} of {run.requests} transfers failed"
-    return run.requests / run.seconds
+    assert run.errors < run.requests // 2, f"{run.errors} of {run.requests} transfers failed"
+    return (run.requests - run.errors) / run.seconds
 
 
 def _sockets_on(srv: server.Server) -> int:
@@ -275,7 +277,7 @@ def markdown(idle: Idle, latency: Latency, steps: list[Step]) -> str:
         f"({idle.rate_with / idle.rate_without:.0%}; target ≥ 90 %). RSS "
         f"{idle.rss_without_mib:.0f} → {idle.rss_with_mib:.0f} MiB: "
         f"**{idle.kib_per_socket:.0f} KiB per idle socket** (target ≤ 50 KiB; a socket "
-        "and its channel are two actors, each a thread).",
+        "and its channel are two actors on the socket hub's loop).",
         f"- Push latency at {latency.achieved_rate:.0f} transfers/s ({latency.received:,} of "
         f"{latency.sent:,} pushes received), to the recipient's callback: from the POST "
         f"being sent p50 {latency.from_request_ms[0]:.1f} ms, p99 "
