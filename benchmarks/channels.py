@@ -10,13 +10,16 @@
   answer (which follows the commit), to the recipient's callback in Node. Every push takes
   the same path, NOTIFY at the commit then LISTEN in each worker, whichever worker the
   sender's request and the recipient's socket are on; the split is reported when known.
-- Sockets per worker (1 worker) in steps until the transfer rate drops by 10 %.
+- Sockets per worker (1 worker) in steps: the transfer rate and the worker's CPU per
+  transfer at each (on a shared machine the rate drifts with other load, the CPU much less).
 """
 
 from __future__ import annotations
 
+import argparse
 import concurrent.futures
 import json
+import os
 import random
 import statistics
 import sys
@@ -68,6 +71,7 @@ class Step:
     sockets: int
     rate: float
     rss_mib: float
+    cpu_ms: float  # the worker's CPU per answered transfer
 
 
 def _token(uid: int) -> str:
@@ -113,12 +117,26 @@ def _disconnect(node: Node, ids: list[int], prefix: str) -> None:
     )
 
 
-def _transfer_rate(base: str, pairs: Path) -> float:
-    """Transfers answered 201 per second (a few may be shed with 503 on a loaded machine;
-    a run where most fail measures nothing and fails)."""
+def _transfers(base: str, pairs: Path) -> tuple[float, int]:
+    """Transfers answered 201 per second, and how many (a few may be shed with 503 on a
+    loaded machine; a run where most fail measures nothing and fails)."""
     run = http._wrk(base, ["transfers", str(pairs)], WRK_SECONDS)
     assert run.errors < run.requests // 2, f"{run.errors} of {run.requests} transfers failed"
-    return (run.requests - run.errors) / run.seconds
+    return (run.requests - run.errors) / run.seconds, run.requests - run.errors
+
+
+def _transfer_rate(base: str, pairs: Path) -> float:
+    return _transfers(base, pairs)[0]
+
+
+def _cpu_seconds(srv: server.Server) -> float:
+    """User and system CPU of the workers so far: what other load on the machine does not
+    change, where it does change their rate."""
+    total = 0
+    for pid in srv.worker_pids():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _sockets_on(srv: server.Server) -> int:
@@ -140,10 +158,10 @@ def _sockets_on(srv: server.Server) -> int:
     return sum(counts.values())
 
 
-def idle_sockets(url: str, ids: list[int], pairs: Path, log: Path) -> Idle:
+def idle_sockets(url: str, ids: list[int], pairs: Path, log: Path, env: dict[str, str]) -> Idle:
     count = SOCKETS_PER_WORKER * WORKERS
     without, with_, rss_without, rss_with = [], [], [], []
-    with server.serve(url, WORKERS, http.THREADS, {}) as srv:
+    with server.serve(url, WORKERS, http.THREADS, env) as srv:
         node = Node(log)
         try:
             for n in range(ROUNDS):  # interleaved: drift hits both alike
@@ -167,10 +185,10 @@ def idle_sockets(url: str, ids: list[int], pairs: Path, log: Path) -> Idle:
     )
 
 
-def push_latency(url: str, ids: list[int], log: Path) -> Latency:
+def push_latency(url: str, ids: list[int], log: Path, env: dict[str, str]) -> Latency:
     recipients, senders = ids[:200], ids[200:400]
     tokens = {uid: _token(uid) for uid in senders}
-    with server.serve(url, WORKERS, http.THREADS, {}) as srv:
+    with server.serve(url, WORKERS, http.THREADS, env) as srv:
         node = Node(log)
         try:
             _connect(node, srv.base, recipients, "r", ["new_transaction"])
@@ -224,9 +242,11 @@ def push_latency(url: str, ids: list[int], log: Path) -> Latency:
     )
 
 
-def sockets_per_worker(url: str, ids: list[int], pairs: Path, log: Path) -> list[Step]:
+def sockets_per_worker(
+    url: str, ids: list[int], pairs: Path, log: Path, env: dict[str, str]
+) -> list[Step]:
     steps: list[Step] = []
-    with server.serve(url, 1, http.THREADS, {}) as srv:
+    with server.serve(url, 1, http.THREADS, env) as srv:
         node = Node(log)
         try:
             held = 0
@@ -234,10 +254,11 @@ def sockets_per_worker(url: str, ids: list[int], pairs: Path, log: Path) -> list
                 _connect(node, srv.base, ids[held:target], "s", [])
                 held = target
                 time.sleep(2)
-                steps.append(Step(target, _transfer_rate(srv.base, pairs), srv.rss_mib()))
-                print(f"    {target} sockets: {steps[-1].rate:.0f}/s", flush=True)
-                if steps[-1].rate < 0.9 * steps[0].rate:
-                    break
+                cpu = _cpu_seconds(srv)
+                rate, answered = _transfers(srv.base, pairs)
+                ms = (_cpu_seconds(srv) - cpu) * 1000 / answered
+                steps.append(Step(target, rate, srv.rss_mib(), ms))
+                print(f"    {target} sockets: {rate:.0f}/s, {ms:.2f} ms CPU each", flush=True)
         finally:
             node.close()
     return steps
@@ -249,7 +270,10 @@ def _pct(values: list[float], p: int) -> float:
     return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
-def run() -> tuple[Idle, Latency, list[Step]]:
+def run(env: dict[str, str] | None = None) -> tuple[Idle, Latency, list[Step]]:
+    """Every part against ``bitnexus serve`` with ``env`` (e.g. another checkout's
+    PYTHONPATH)."""
+    env = env or {}
     install_client()
     with database.fresh() as (cfg, engine), tempfile.TemporaryDirectory() as tmp:
         url = engine.url.render_as_string(hide_password=False)
@@ -259,17 +283,18 @@ def run() -> tuple[Idle, Latency, list[Step]]:
         pairs = _pairs_file(Path(tmp), ids[:1_000])
         idle_ids = ids[1_000:]
         print("  idle sockets …", flush=True)
-        idle = idle_sockets(url, idle_ids, pairs, Path(tmp) / "idle.txt")
+        idle = idle_sockets(url, idle_ids, pairs, Path(tmp) / "idle.txt", env)
         print("  push latency …", flush=True)
-        latency = push_latency(url, ids, Path(tmp) / "latency.txt")
+        latency = push_latency(url, ids, Path(tmp) / "latency.txt", env)
         print("  sockets per worker …", flush=True)
-        steps = sockets_per_worker(url, idle_ids, pairs, Path(tmp) / "steps.txt")
+        steps = sockets_per_worker(url, idle_ids, pairs, Path(tmp) / "steps.txt", env)
     return idle, latency, steps
 
 
 def markdown(idle: Idle, latency: Latency, steps: list[Step]) -> str:
     base = steps[0].rate
     held = max((s.sockets for s in steps if s.rate >= 0.9 * base), default=0)
+    held_cpu = max((s.sockets for s in steps if s.cpu_ms <= steps[0].cpu_ms / 0.9), default=0)
     lines = [
         f"- {idle.sockets:,} idle sockets over {WORKERS} workers (each joined to its "
         f"`transaction:` topic): {idle.rate_with:,.0f} transfer POSTs/s against "
@@ -285,17 +310,24 @@ def markdown(idle: Idle, latency: Latency, steps: list[Step]) -> str:
         f"{latency.from_answer_ms[0]:.1f} ms, p99 {latency.from_answer_ms[1]:.1f} ms "
         "(target p99 ≤ 50 ms; negative: the push beat the HTTP answer).",
         "- Sockets on one worker against its transfer rate: "
-        + ", ".join(f"{s.sockets:,}: {s.rate:,.0f}/s ({s.rss_mib:.0f} MiB)" for s in steps)
+        + ", ".join(
+            f"{s.sockets:,}: {s.rate:,.0f}/s ({s.cpu_ms:.2f} ms CPU each, {s.rss_mib:.0f} MiB)"
+            for s in steps
+        )
         + f". Held within 10 % of the rate without sockets: **{held:,}**"
         + (" (the last step measured)" if held == steps[-1].sockets else "")
-        + ".",
+        + f"; by CPU per transfer (what other load does not move): **{held_cpu:,}**.",
     ]
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
+    # `--base DIR`: serve another checkout's code (`git worktree add DIR <commit>`).
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base", type=Path)
+    args = parser.parse_args()
     database.start()
     with database.no_outage():
-        result = run()
+        result = run({"PYTHONPATH": str(args.base.resolve())} if args.base else None)
     print(markdown(*result))
     sys.exit(0)
