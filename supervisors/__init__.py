@@ -1,4 +1,5 @@
-"""OTP-style supervision for Pykka threading actors. Knows nothing of any application."""
+"""OTP-style supervision for Pykka threading actors (and actors on an event loop). Knows nothing
+of any application."""
 
 from supervisors.call import call, cast, crash, observe_calls
 from supervisors.clock import VirtualClock
@@ -14,6 +15,7 @@ from supervisors.errors import (
     SupervisorError,
 )
 from supervisors.events import Event, EventLog
+from supervisors.loop import LoopWorker
 from supervisors.operations import (
     count_children,
     delete_child,
@@ -51,6 +53,7 @@ __all__ = [
     "EventLog",
     "Exit",
     "InvalidSpec",
+    "LoopWorker",
     "MonitorRef",
     "NoProcess",
     "Pending",

@@ -162,7 +162,13 @@ def test_new_transaction_reaches_every_party_on_every_socket(server, node, pg_ur
             )
             got = node.messages(sid, f"transaction:{user.id}")
             assert got == [shown(server, tx["id"], user) for tx in txs]
-    node.wait(lambda e: e["type"] == "message" and e["event"] == "commission_earned")
+    node.wait(
+        lambda e: (
+            e["type"] == "message"
+            and e["id"] == f"{affiliate.id}-0"
+            and e["event"] == "commission_earned"
+        )
+    )
     commission = node.messages(
         f"{affiliate.id}-0", f"notification:{affiliate.id}", "commission_earned"
     )

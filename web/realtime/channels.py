@@ -13,6 +13,7 @@ Topics: `transaction:<user_id>` (`new_transaction`, resumable with `{"after": id
 from __future__ import annotations
 
 import logging
+from asyncio import AbstractEventLoop
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -23,7 +24,7 @@ from actors import pubsub, transactions
 from actors.errors import Unavailable
 from bitnexus.common.pagination import Page
 from bitnexus.ledger import Transaction
-from supervisors import CallTimeout, NoProcess, Worker, cast
+from supervisors import CallTimeout, LoopWorker, NoProcess, cast
 from web import policy, render
 from web.auth import Caller, Credentials
 from web.realtime import supervision
@@ -61,6 +62,7 @@ class Joined:
     caller: Caller
     credentials: Credentials
     call_timeout: float
+    loop: AbstractEventLoop  # the socket hub's: where the socket and channels run
 
 
 @dataclass(frozen=True)
@@ -109,11 +111,14 @@ class JoinRefused(Exception):
         self.reason = reason
 
 
-class Channel(Worker):
-    """The generic part; a topic family overrides `authorize`, `joined` and friends."""
+class Channel(LoopWorker):
+    """The generic part; a topic family overrides `authorize`, `joined` and friends.
+
+    It runs on the socket hub's loop; a join and a catch-up (calls, ledger reads) run off it.
+    """
 
     def __init__(self, topic: str, join_ref: str | None, joined: Joined) -> None:
-        super().__init__()
+        super().__init__(joined.loop)
         self.topic = topic
         self.join_ref = join_ref
         self.ctx = joined
@@ -139,6 +144,9 @@ class Channel(Worker):
         """Notifications may have been missed (the listener reconnected)."""
 
     # The protocol.
+
+    def blocks(self, message: object) -> bool:
+        return isinstance(message, Join | pubsub.CatchUp)
 
     def handle(self, message: object) -> object:
         match message:

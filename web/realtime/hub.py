@@ -4,7 +4,8 @@ owns every upgraded WebSocket connection, so no socket ever holds a request thre
 A request thread answers the upgrade (101) and hands the connection over; from then on
 the loop reads and writes it (framing by `wsproto`), passes each text message to the
 connection's `Socket` actor and closes connections silent for longer than the idle
-timeout. Actors write through `WebSocketTransport.send`, which is safe from any thread.
+timeout. The `Socket` and `Channel` actors run on this loop too (`supervisors.LoopWorker`);
+they write through `WebSocketTransport.send`, which is safe from any thread.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ class Hub:
         self.connections: set[WebSocketTransport] = set()
         self._thread = threading.Thread(target=self._run, name="socket-hub", daemon=True)
         self._thread.start()
+
+    def on_loop(self) -> bool:
+        """Whether the calling thread is the loop's."""
+        return threading.get_ident() == self._thread.ident
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -112,6 +117,9 @@ class WebSocketTransport(asyncio.Protocol):
     # Any thread.
 
     def send(self, text: str) -> None:
+        if self.hub.on_loop():  # a socket or channel actor: they run on the loop
+            self._send(text)
+            return
         with contextlib.suppress(RuntimeError):  # the loop has stopped: nobody to send to
             self.hub.loop.call_soon_threadsafe(self._send, text)
 

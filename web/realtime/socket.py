@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors import pubsub
-from supervisors import ChildSpec, Worker, cast, start_child
+from supervisors import ChildSpec, LoopWorker, cast, start_child
 from web.realtime.channels import (
     ChannelDown,
     ClientEvent,
@@ -32,7 +32,7 @@ logger = logging.getLogger("bitnexus.sockets")
 
 SOCKETS = "sockets"  # the dynamic supervisors' registered names
 CHANNELS = "channels"
-MAX_CHANNELS = 100  # topics one socket may join: each is an actor (a thread)
+MAX_CHANNELS = 100  # topics one socket may join: each is an actor
 _ids = itertools.count(1)
 
 
@@ -48,11 +48,15 @@ class Disconnected:
     """The transport is gone."""
 
 
-class Socket(Worker):
-    """Routes one client's frames; owns nothing but the map of its joined topics."""
+class Socket(LoopWorker):
+    """Routes one client's frames; owns nothing but the map of its joined topics.
+
+    It runs on the socket hub's loop; frames that may join (a call to the `channels`
+    supervisor) are handled off it.
+    """
 
     def __init__(self, joined: Joined) -> None:
-        super().__init__()
+        super().__init__(joined.loop)
         self.ctx = dataclasses.replace(joined, socket=self.actor_ref)
         self.transport = joined.transport
         self.channels: dict[str, tuple[str | None, Any]] = {}  # topic -> (join_ref, ref)
@@ -60,6 +64,14 @@ class Socket(Worker):
     def init(self) -> None:
         if self.transport.control_topic is not None:
             pubsub.subscribe(self.transport.control_topic, self.actor_ref, self.ctx.call_timeout)
+
+    def blocks(self, message: object) -> bool:
+        match message:
+            case Text(text=text):
+                return "phx_join" in text
+            case pubsub.Delivered(event="dispatch"):
+                return True
+        return False
 
     def handle(self, message: object) -> object:
         match message:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import time
+from asyncio import AbstractEventLoop
 
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound
@@ -37,7 +38,11 @@ def connect() -> tuple[Caller, str]:  # WebSocket; LongPoll answers in its body 
     return caller, vsn
 
 
-def joined(transport: Transport, caller: Caller, vsn: str) -> Joined:
+def the_hub() -> hub.Hub:
+    return call(hub.NAME, hub.GetHub(), current_app.config["BITNEXUS_CALL_TIMEOUT"])
+
+
+def joined(transport: Transport, caller: Caller, vsn: str, loop: AbstractEventLoop) -> Joined:
     """What the socket (and its channels) are started with; the socket fills in itself."""
     return Joined(
         socket=None,
@@ -46,6 +51,7 @@ def joined(transport: Transport, caller: Caller, vsn: str) -> Joined:
         caller=caller,
         credentials=credentials(),
         call_timeout=current_app.config["BITNEXUS_CALL_TIMEOUT"],
+        loop=loop,
     )
 
 
@@ -59,9 +65,9 @@ def websocket() -> Response:
     raw = request.environ.get("gunicorn.socket")
     if raw is None:
         raise NotFound()  # only the production server can hand a connection over
-    the_hub: hub.Hub = call(hub.NAME, hub.GetHub(), current_app.config["BITNEXUS_CALL_TIMEOUT"])
-    transport = hub.WebSocketTransport(the_hub)
-    context = joined(transport, caller, vsn)
+    sockets = the_hub()
+    transport = hub.WebSocketTransport(sockets)
+    context = joined(transport, caller, vsn, sockets.loop)
 
     def hand_over() -> None:
         # Runs once the server has written the 101: the connection is the hub's now, and
@@ -72,7 +78,7 @@ def websocket() -> Response:
         except Exception:
             sock.close()
             raise
-        the_hub.attach(
+        sockets.attach(
             transport,
             sock,
             on_text=lambda text: cast(ref, Text(text)),
@@ -146,7 +152,7 @@ def _new_longpoll_session() -> Response:
         return _longpoll_json({"status": 403})
     session = longpoll.LongPollTransport()
     try:
-        session.socket = start_socket(joined(session, caller, vsn))
+        session.socket = start_socket(joined(session, caller, vsn, the_hub().loop))
     except Exception:
         session.close()
         raise
