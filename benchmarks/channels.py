@@ -94,7 +94,7 @@ def _connect(node: Node, base: str, ids: list[int], prefix: str, events: list[st
         batch = ids[start : start + BATCH]
         for uid in batch:
             sid = f"{prefix}{uid}"
-            node.connect(sid, url, server.userserver.user_token(uid), heartbeat_ms=30_000)
+            node.connect(sid, url, server.user_token(uid), heartbeat_ms=30_000)
             node.send(op="join", id=sid, topic=f"transaction:{uid}", events=events)
         wanted = {f"{prefix}{uid}" for uid in batch}
         node.wait_count(
@@ -182,7 +182,7 @@ def idle_sockets(url: str, ids: list[int], pairs: Path, log: Path, env: dict[str
 
 def push_latency(url: str, ids: list[int], log: Path, env: dict[str, str]) -> Latency:
     recipients, senders = ids[:200], ids[200:400]
-    tokens = {uid: server.userserver.user_token(uid) for uid in senders}
+    tokens = {uid: server.user_token(uid) for uid in senders}
     with server.serve(url, WORKERS, http.THREADS, env) as srv:
         node = Node(log)
         try:
