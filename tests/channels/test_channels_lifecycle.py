@@ -37,8 +37,9 @@ def servers(pg_url, tmp_path):
     started = []
     counter = itertools.count()
 
-    def make(port=None, **env):
-        live = start(pg_url, _dir(tmp_path, next(counter)), server_env(**env), workers=2, port=port)
+    def make(port=None, workers=2, **env):
+        directory = _dir(tmp_path, next(counter))
+        live = start(pg_url, directory, server_env(**env), workers=workers, port=port)
         started.append(live)
         return live
 
@@ -54,6 +55,23 @@ def _dir(tmp_path, n):
     path = tmp_path / f"server-{n}"
     path.mkdir()
     return path
+
+
+def test_a_join_the_runtime_cannot_start_is_refused_and_the_socket_carries_on(servers, node):
+    live = servers(workers=1)  # one worker: the operator's requests reach the socket's tree
+    user = register(live)
+    node.connect("u", ws_url(live.base), user.token)
+    channels = "/admin/supervision/root/endpoint/channels"
+    assert live.request("POST", f"{channels}/terminate", headers=OPERATOR).status == 200
+    mark = len(node.events)
+    refused = node.join("u", f"transaction:{user.id}", events=["new_transaction"])
+    assert refused["status"] == "error" and refused["response"] == {"reason": "unavailable"}
+    # Back: the client's own rejoin after its back-off succeeds on the same socket.
+    assert live.request("POST", f"{channels}/restart", headers=OPERATOR).status == 200
+    node.wait(lambda e: e["type"] == "join" and e["status"] == "ok", after=mark)
+    assert not [e for e in node.events[mark:] if e["type"] in ("close", "error")]
+    deposit(live, user)
+    assert node.wait(lambda e: e["type"] == "message", after=mark)["event"] == "new_transaction"
 
 
 def test_resume_with_after_across_a_server_restart(servers, node):

@@ -24,7 +24,7 @@ from actors import pubsub, transactions
 from actors.errors import Unavailable
 from bitnexus.common.pagination import Page
 from bitnexus.ledger import Transaction
-from supervisors import CallTimeout, LoopWorker, NoProcess, cast
+from supervisors import CallTimeout, Down, LoopWorker, NoProcess, cast, monitor
 from web import policy, render
 from web.auth import Caller, Credentials
 from web.realtime import supervision
@@ -125,6 +125,11 @@ class Channel(LoopWorker):
         self._subscribed = False
         self._ended = False  # stopped on purpose: no phx_error
 
+    def init(self) -> None:
+        # A start that outlived its socket's patience (a timed-out start_child) leaves a
+        # channel the socket never heard of: every channel goes when its socket goes.
+        monitor(self.ctx.socket, me=self)
+
     # What a topic family defines.
 
     def authorize(self, params: Mapping[str, Any]) -> bool:
@@ -167,6 +172,9 @@ class Channel(LoopWorker):
                 self.stop()
             case pubsub.CatchUp():
                 self.catch_up()
+            case Down():  # the socket: nobody to push to
+                self._ended = True
+                self.stop()
             case _:
                 return super().handle(message)
         return None

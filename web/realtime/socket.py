@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors import pubsub
-from supervisors import ChildSpec, LoopWorker, cast, start_child
+from supervisors import CallTimeout, ChildSpec, LoopWorker, NoProcess, cast, start_child
 from web.realtime.channels import (
     ChannelDown,
     ClientEvent,
@@ -138,7 +138,11 @@ class Socket(LoopWorker):
             args=(frame.topic, frame.join_ref, self.ctx),
             restart="temporary",
         )
-        ref = start_child(CHANNELS, spec, self.ctx.call_timeout)
+        try:
+            ref = start_child(CHANNELS, spec, self.ctx.call_timeout)
+        except (CallTimeout, NoProcess):  # overloaded or restarting: the client rejoins later
+            self._reply(frame, "error", {"reason": "unavailable"})
+            return
         self.channels[frame.topic] = (frame.join_ref, ref)
         cast(ref, Join(frame))
 
