@@ -99,12 +99,16 @@ def to_block(row: Mapping[str, Any], transactions: Iterable[Transaction] = ()) -
     )
 
 
-def block_header(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A block's hashed fields, timestamp as text, plus its stored hash (for hashing)."""
+def hashed_header(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A block's hashed fields as `block_hash` takes them (timestamp as text)."""
     header = {field: row[field] for field in BLOCK_FIELDS}
     header["timestamp"] = iso(row["timestamp"])
-    header["hash"] = row["hash"]
     return header
+
+
+def block_header(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A block's hashed fields plus its stored hash."""
+    return hashed_header(row) | {"hash": row["hash"]}
 
 
 def _postings_where(condition: sa.ColumnElement[bool]) -> sa.Select:

@@ -24,7 +24,7 @@ from bitnexus.ledger.hashing import (
     transaction_hash,
 )
 from bitnexus.ledger.merkle import merkle_proof, merkle_root, root_from_proof
-from bitnexus.ledger.queries import block_header, postings_of, to_block
+from bitnexus.ledger.queries import block_header, hashed_header, postings_of, to_block
 from bitnexus.ledger.schema import (
     ledger_accounts,
     ledger_blocks,
@@ -301,9 +301,7 @@ def _header_digest(fields: tuple[Any, ...]) -> str:
     in a checkpoint interval walks the same headers. Keyed by the whole header as read
     now (timestamps come back in UTC: equal keys have one encoding), so a changed header
     is hashed afresh; only the pure function is remembered."""
-    header = dict(zip(BLOCK_FIELDS, fields, strict=True))
-    header["timestamp"] = iso(header["timestamp"])
-    return block_hash(header)
+    return block_hash(hashed_header(dict(zip(BLOCK_FIELDS, fields, strict=True))))
 
 
 def _blocks(
