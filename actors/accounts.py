@@ -108,7 +108,7 @@ class Logout:
 
 @dataclass(frozen=True)
 class Authorize:
-    """The user's current role if a token of ``generation`` is still theirs; else
+    """The user as they are now if a token of ``generation`` is still theirs; else
     Unauthorized. One primary-key read: asked on every authenticated request."""
 
     user_id: int
@@ -244,8 +244,8 @@ def page_user_products(
     return ask(NAME, GetUserProducts(user_id, params, viewer_id), timeout)
 
 
-def authorize(user_id: int, generation: int, *, timeout: float | None = None) -> str:
-    """The user's current role while a token of ``generation`` is still theirs;
+def authorize(user_id: int, generation: int, *, timeout: float | None = None) -> User:
+    """The user as they are now while a token of ``generation`` is still theirs;
     Unauthorized once it is not (role or password changed, logged out, deleted)."""
     return ask(NAME, Authorize(user_id, generation), timeout)
 

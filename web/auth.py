@@ -10,16 +10,18 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 
 from actors import accounts
 from actors import errors as service
+from bitnexus.accounts import User
 from web import tokens
 from web.calls import timeout
 
 
 @dataclass(frozen=True)
 class Caller:
-    """An authenticated caller. The operator has no user id."""
+    """An authenticated caller. The operator has no user id and no user."""
 
     user_id: int | None
     role: str
+    user: User | None = None  # as read when the token was checked, for `/auth/me`
 
     @property
     def is_admin(self) -> bool:
@@ -58,10 +60,10 @@ class Credentials:
         except tokens.InvalidToken:
             return None
         try:
-            role = accounts.authorize(claims.user_id, claims.generation, timeout=self.timeout)
+            user = accounts.authorize(claims.user_id, claims.generation, timeout=self.timeout)
         except service.Unauthorized:
             return None
-        return Caller(claims.user_id, role)
+        return Caller(user.id, user.role, user)
 
     def is_operator(self, token: object) -> bool:
         expected = self.admin_token
