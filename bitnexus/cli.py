@@ -392,8 +392,7 @@ def run_ledger_verify(config: Config, args: argparse.Namespace) -> int:
     import json
 
     from bitnexus.database.engine import snapshot
-    from bitnexus.ledger import checkpoints
-    from bitnexus.ledger.verify import verify_chain
+    from bitnexus.ledger import checkpoints, verify_chain
 
     if kept is not None:
         document = json.loads(Path(kept).read_text())

@@ -61,7 +61,7 @@ class Config:
     products_pool_size: int = 4
     # One Transactions worker per request thread (`serve --threads`, 16): each waits on
     # the ledger while its transfer is in a block, so a smaller pool caps the block size
-    # (BENCHMARKS.md: 4 workers gave ~215 transfers/s over HTTP, 16 gave ~450).
+    # (BENCHMARKS.md: ~215 transfers/s over HTTP with 4 workers, ~450 with 16).
     transactions_pool_size: int = 16
     ledger_batch_max: int = 256
     ledger_verify_tail: int = 100

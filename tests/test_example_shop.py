@@ -24,6 +24,7 @@ def test_a_purchase_pays_the_vendor(bitnexus_app):
 def test_a_crashed_worker_is_restarted_by_its_pool(bitnexus_tree):
     seen = bitnexus_tree.log.last_seq
     crash(whereis(accounts.NAME), "crashed by a test")  # one member of the pool
-    bitnexus_tree.log.wait_for(lambda e: e.kind == "child_restarted", after=seen)
+    restarted = bitnexus_tree.log.wait_for(lambda e: e.kind == "child_restarted", after=seen)
+    assert restarted.supervisor == "root/services/accounts"  # by its pool, alone
     user = accounts.create_user({"email": "a@example.com", "name": "A", "password": PASSWORD})
     assert accounts.get_user(user.id) == user

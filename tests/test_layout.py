@@ -6,6 +6,8 @@ Read with `ast` from the source files, so an import inside a function counts too
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,11 +35,38 @@ def imported(path: Path) -> set[str]:
     return {name.partition(".")[0] for name in modules_imported(path)}
 
 
+def exported(package: Path) -> set[str]:
+    """The names in the ``__all__`` of ``package``'s ``__init__.py``."""
+    for node in ast.parse((package / "__init__.py").read_text()).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            return set(ast.literal_eval(node.value))
+    return set()
+
+
+def submodules_imported_by_name(path: Path, root: Path) -> set[str]:
+    """``bitnexus.catalog.products`` for ``from bitnexus.catalog import products`` (a module
+    of the package that its ``__all__`` does not export)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            package = root.joinpath(*node.module.split("."))
+            if (package / "__init__.py").exists():
+                public = exported(package)
+                for alias in node.names:
+                    inner = package / alias.name
+                    is_module = inner.with_suffix(".py").exists() or inner.is_dir()
+                    if is_module and alias.name not in public:
+                        names.add(f"{node.module}.{alias.name}")
+    return names
+
+
 def reached_into(path: Path, root: Path = ROOT) -> set[str]:
     """Modules inside a context other than the one ``path`` (under ``root``) belongs to."""
     own = path.relative_to(root).parts[:2]
     inside = set()
-    for name in modules_imported(path):
+    for name in modules_imported(path) | submodules_imported_by_name(path, root):
         parts = tuple(name.split("."))
         if len(parts) > 2 and parts[0] == "bitnexus" and parts[1] in CONTEXTS:
             inside |= {name} if parts[:2] != own else set()
@@ -95,3 +124,42 @@ def test_reaching_into_another_context_is_seen_and_the_own_context_is_not(tmp_pa
         "import bitnexus.catalog.products\n"
     )
     assert reached_into(source, tmp_path) == {"bitnexus.catalog.products"}
+
+
+def test_a_module_imported_by_name_from_its_package_is_reaching_in_unless_exported(tmp_path):
+    catalog = tmp_path / "bitnexus" / "catalog"
+    catalog.mkdir(parents=True)
+    (catalog / "__init__.py").write_text('__all__ = ["PRICE_LIMIT", "rules"]\n')
+    (catalog / "products.py").write_text("")
+    (catalog / "rules.py").write_text("")
+    source = tmp_path / "web" / "m.py"
+    source.parent.mkdir()
+    source.write_text("from bitnexus.catalog import PRICE_LIMIT, products, rules\n")
+    assert reached_into(source, tmp_path) == {"bitnexus.catalog.products"}
+
+
+# The checks above read the source; this one imports it, so an import through another
+# module of ours (a domain module importing `bitnexus.tree`, say) is seen as well.
+LOADED = """
+import importlib, pkgutil, sys
+for package in {packages!r}:
+    root = importlib.import_module(package)
+    for info in pkgutil.walk_packages(root.__path__, package + "."):
+        importlib.import_module(info.name)
+print(sorted({{m.partition(".")[0] for m in sys.modules}} & {forbidden!r}))
+"""
+
+
+@pytest.mark.parametrize(
+    "packages, forbidden",
+    [
+        ([f"bitnexus.{name}" for name in DOMAIN], {"actors", "web"}),
+        (["supervisors"], set(OURS) - {"supervisors"}),
+    ],
+    ids=["domain", "supervisors"],
+)
+def test_importing_every_module_loads_nothing_it_must_not(packages, forbidden):
+    probe = LOADED.format(packages=packages, forbidden=forbidden)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -158,6 +158,8 @@ def test_verify_returns_a_merkle_proof_up_to_the_head(services, engine):
     assert proof.computed_hash == proof.transaction_hash == txs[2].hash
     assert proof.block.index == txs[2].block_index
     assert proof.merkle_proof  # the third request shares its block with at least three
+    with pytest.raises(TypeError):  # the reply is immutable all the way down
+        proof.merkle_proof[0]["hash"] = "0" * 64
     assert proof.head_index == proof.block.index + 1
 
 

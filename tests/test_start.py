@@ -49,6 +49,15 @@ def test_start_keeps_the_data_for_the_next_start(fresh_database_url):
         assert accounts.get_user(user.id) == user
 
 
+def test_start_without_a_url_runs_on_the_configured_database(fresh_database_url, monkeypatch):
+    monkeypatch.setenv("BITNEXUS_DATABASE_URL", fresh_database_url)
+    with bitnexus.start(migrate=True, **CHEAP) as app:
+        assert app.config.database_url == fresh_database_url
+        user = accounts.create_user({"email": "a@b.co", "name": "A", "password": "p" * 12})
+    with bitnexus.start(fresh_database_url, **CHEAP):
+        assert accounts.get_user(user.id) == user
+
+
 def test_importing_bitnexus_loads_neither_the_actors_nor_the_database_layer():
     probe = "import sys, bitnexus; print(sorted(m for m in sys.modules if m.startswith(("
     probe += "'actors', 'web', 'supervisors', 'sqlalchemy'))))"

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document for every route: requests, replies and errors.
 
 Request schemas are built from the constants and formats the changesets validate with
-(bitnexus.accounts.users, bitnexus.catalog.products) and the configured currencies, so a
+(exported by bitnexus.accounts and bitnexus.catalog) and the configured currencies, so a
 value the server accepts is one the document accepts (tests/web/test_http_openapi.py
 checks both directions).
 """
@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from bitnexus import __version__
-from bitnexus.accounts import ROLES, users
-from bitnexus.catalog import PRODUCT_STATUSES, products
+from bitnexus import __version__, accounts, catalog
+from bitnexus.accounts import ROLES
+from bitnexus.catalog import PRODUCT_STATUSES
 from bitnexus.ledger import TRANSACTION_KINDS
 from web.shape import PATH_ID_MAX
 
@@ -176,8 +176,8 @@ def decimal_string(integer_digits: int, places: int) -> str:
     return rf"^\+?(?=[^1-9]*[1-9])(0*[0-9]{{1,{integer_digits}}}{fraction}{short})$"
 
 
-PRICE_DIGITS = len(str(products.PRICE_LIMIT)) - 1  # PRICE_LIMIT is a power of ten
-assert 10**PRICE_DIGITS == products.PRICE_LIMIT
+PRICE_DIGITS = len(str(catalog.PRICE_LIMIT)) - 1  # PRICE_LIMIT is a power of ten
+assert 10**PRICE_DIGITS == catalog.PRICE_LIMIT
 
 
 def price(places: int) -> Schema:
@@ -185,7 +185,7 @@ def price(places: int) -> Schema:
     return {
         "anyOf": [
             {"type": "string", "pattern": decimal_string(PRICE_DIGITS, places)},
-            {"type": "integer", "minimum": 1, "maximum": products.PRICE_LIMIT - 1},
+            {"type": "integer", "minimum": 1, "maximum": catalog.PRICE_LIMIT - 1},
         ]
     }
 
@@ -194,19 +194,23 @@ COMMISSION = {
     "anyOf": [
         {
             "type": "string",
-            "pattern": rf"^\+?(0*[0-9]{{1,2}}(\.[0-9]{{0,{products.COMMISSION_PLACES}}}0*)?"
-            rf"|0*100(\.0*)?|\.[0-9]{{1,{products.COMMISSION_PLACES}}}0*)$",
+            "pattern": rf"^\+?(0*[0-9]{{1,2}}(\.[0-9]{{0,{catalog.COMMISSION_PLACES}}}0*)?"
+            rf"|0*100(\.0*)?|\.[0-9]{{1,{catalog.COMMISSION_PLACES}}}0*)$",
         },
         {"type": "integer", "minimum": 0, "maximum": 100},
     ]
 }
 NOT_BLANK = r"\S"  # a required field of only whitespace is blank, as in Ecto
-EMAIL = {"type": "string", "pattern": users.EMAIL_FORMAT.pattern, "maxLength": users.EMAIL_MAX}
-USER_NAME = {"type": "string", "pattern": NOT_BLANK, "maxLength": users.NAME_MAX}
+EMAIL = {
+    "type": "string",
+    "pattern": accounts.EMAIL_FORMAT.pattern,
+    "maxLength": accounts.EMAIL_MAX,
+}
+USER_NAME = {"type": "string", "pattern": NOT_BLANK, "maxLength": accounts.NAME_MAX}
 PASSWORD = {
     "type": "string",
     "pattern": NOT_BLANK,
-    "minLength": users.PASSWORD_MIN,
+    "minLength": accounts.PASSWORD_MIN,
     "writeOnly": True,
 }
 
@@ -214,7 +218,7 @@ PASSWORD = {
 def request_schemas(currencies: Mapping[str, int]) -> dict[str, Schema]:
     """The request bodies' schemas for the configured `currencies` (code: places)."""
     currency = {"enum": sorted(currencies)}
-    default = products.DEFAULT_CURRENCY
+    default = catalog.DEFAULT_CURRENCY
     # A price's decimal places depend on its currency (or the default one when absent).
     price_rules: list[Schema] = [
         {
@@ -232,9 +236,9 @@ def request_schemas(currencies: Mapping[str, int]) -> dict[str, Schema]:
         )
     widest = price(max(currencies.values(), default=0))
     product_fields = {
-        "name": {"type": "string", "pattern": NOT_BLANK, "maxLength": products.NAME_MAX},
-        "description": {"type": "string", "maxLength": products.DESCRIPTION_MAX},
-        "category": {"type": "string", "maxLength": products.CATEGORY_MAX},
+        "name": {"type": "string", "pattern": NOT_BLANK, "maxLength": catalog.NAME_MAX},
+        "description": {"type": "string", "maxLength": catalog.DESCRIPTION_MAX},
+        "category": {"type": "string", "maxLength": catalog.CATEGORY_MAX},
         "price": widest,
         "currency": currency,
         "commission_rate": COMMISSION,

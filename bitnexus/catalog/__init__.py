@@ -2,7 +2,11 @@
 
 from bitnexus.catalog.products import (
     ACTIVE,
+    CATEGORY_MAX,
     COMMISSION_PLACES,
+    DEFAULT_CURRENCY,
+    DESCRIPTION_MAX,
+    NAME_MAX,
     PRICE_LIMIT,
     Product,
     Products,
@@ -12,7 +16,11 @@ from bitnexus.database.schema import PRODUCT_STATUSES
 
 __all__ = [
     "ACTIVE",
+    "CATEGORY_MAX",
     "COMMISSION_PLACES",
+    "DEFAULT_CURRENCY",
+    "DESCRIPTION_MAX",
+    "NAME_MAX",
     "PRICE_LIMIT",
     "PRODUCT_STATUSES",
     "Product",

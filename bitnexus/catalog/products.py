@@ -230,7 +230,7 @@ class Products:
                 return current  # nothing changed: Ecto leaves updated_at alone
             if "created_by" in values:
                 self._check_vendor(conn, values["created_by"])
-            if "price_minor" in values and current.status == "active":
+            if "price_minor" in values and current.status == ACTIVE:
                 # A buyer must not be charged a price nobody approved: review it again.
                 values.setdefault("status", "pending")
             values["updated_at"] = utcnow()

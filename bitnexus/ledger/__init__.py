@@ -1,6 +1,6 @@
 """Ledger: the hash-chained double-entry ledger and the transaction requests it posts."""
 
-from bitnexus.ledger import postings
+from bitnexus.ledger import checkpoints, degraded, metrics, postings
 from bitnexus.ledger.limits import Limit, limit_of
 from bitnexus.ledger.queries import (
     balances,
@@ -50,6 +50,8 @@ __all__ = [
     "Transaction",
     "balances",
     "cast_request",
+    "checkpoints",
+    "degraded",
     "ensure_genesis",
     "find_by_key",
     "get_block",
@@ -59,6 +61,7 @@ __all__ = [
     "is_retryable",
     "limit_of",
     "list_transactions",
+    "metrics",
     "postings",
     "prepare",
     "record",

@@ -215,8 +215,8 @@ def _newest_postings(
     """The user's ``count`` newest postings (older than transaction ``before``), newest first.
 
     One index range per account on (account_id, transaction_id), merged here: a single
-    query joined on the user made the planner walk all postings newest first and filter,
-    which grew with the ledger (BENCHMARKS.md, scaling).
+    query joined on the user makes the planner walk all postings newest first and filter,
+    which grows with the ledger (BENCHMARKS.md, scaling).
     """
     a, p = ledger_accounts, ledger_postings
     accounts = sa.select(a.c.id, a.c.currency).where(a.c.user_id == user_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
@@ -132,7 +133,7 @@ def verify_transaction(conn: Connection, transaction_id: int) -> Proof | None:
         problems=tuple(problems),
         transaction_hash=tx["hash"],
         computed_hash=computed,
-        merkle_proof=tuple(proof),
+        merkle_proof=tuple(MappingProxyType(step) for step in proof),  # read-only
         block=to_block(header),
         head_index=head,
         checkpoint=checkpoint,
