@@ -149,7 +149,8 @@ def test_exit_kill_abandons_a_busy_worker_and_answers_its_callers_at_once(pair, 
     wait_event(tree.log, "child_restarted", "target", seq)
     assert ("terminate", "target") not in lab.since(mark)  # killed: no cleanup
     block.release.set()
-    assert outcome(busy) == ("released", "target")  # the running handler finished; dropped
+    # The running handler finished in its thread and its caller got what it returned.
+    assert outcome(busy) == ("released", "target")
 
 
 @pytest.mark.parametrize("reason", ["normal", "shutdown"])
@@ -206,6 +207,14 @@ def test_linking_to_no_process_raises_no_process(pair, names):
     with pytest.raises(ActorCrashed) as info:  # raised in the linking actor: OTP's noproc
         call(names("watcher"), ("link", names("nobody")))
     assert isinstance(info.value.__cause__, NoProcess)
+
+
+def test_linking_to_no_process_while_trapping_exits_gives_an_exit_noproc_message(pair, names):
+    _tree, seen = pair(trap=True)
+    before = call(names("watcher"), "ping")
+    assert call(names("watcher"), ("link", names("nobody"))) is None
+    assert seen.get(timeout=WAIT) == Exit(None, "noproc")
+    assert call(names("watcher"), "ping") == before  # it lives on
 
 
 def test_monitor_outside_an_actor_needs_me():
