@@ -302,7 +302,11 @@ class Worker(pykka.ThreadingActor):
         elif self.trap_exit:
             post(self, Exit(sender, reason))
         elif reason != "normal":
-            self.actor_inbox.put_first(Envelope(ExitSignal(reason), Reply()))
+            self.exit_next(reason)
+
+    def exit_next(self, reason: object) -> None:
+        """Exit with ``reason`` once the current message is done, ahead of queued ones."""
+        self.actor_inbox.put_first(Envelope(ExitSignal(reason), Reply()))
 
     def _signal_watchers(self, reason: object) -> None:
         with _signals:
