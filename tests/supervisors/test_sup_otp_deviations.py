@@ -11,6 +11,7 @@ from supervision_kit import WAIT, Block, Probe, in_thread, kinds, outcome, wait_
 
 from supervisors import (
     ActorCrashed,
+    Backoff,
     ChildError,
     ChildSpec,
     DynamicSupervisorSpec,
@@ -20,6 +21,7 @@ from supervisors import (
     Rejected,
     StartFailed,
     SupervisorSpec,
+    TaskSupervisorSpec,
     VirtualClock,
     call,
     count_children,
@@ -198,11 +200,29 @@ def test_invalid_supervisor_flags_are_refused_at_start_naming_the_flag(kind, fie
         assert (info.value.field, info.value.reason) == (field, otp_reason)
 
 
-@pytest.mark.parametrize("kind", [SupervisorSpec, DynamicSupervisorSpec])
-def test_a_clock_that_cannot_be_read_is_refused(kind):
-    with pytest.raises(InvalidSpec, match="clock") as info:
-        kind(clock=5.0)
-    assert info.value.field == "clock"
+INVALID_SUPERVISOR_FIELDS = [
+    ("strategy", lambda: SupervisorSpec(strategy="one_for_none")),
+    ("children", lambda: SupervisorSpec([Probe])),
+    ("children", lambda: SupervisorSpec([ChildSpec("a", Probe), ChildSpec("a", Probe)])),
+    ("backoff", lambda: SupervisorSpec(backoff=0.5)),
+    ("clock", lambda: SupervisorSpec(clock=5.0)),
+    ("clock", lambda: DynamicSupervisorSpec(clock=None)),
+    ("max_children", lambda: DynamicSupervisorSpec(max_children=-1)),
+    ("shutdown", lambda: TaskSupervisorSpec(shutdown=-1)),
+    ("worker", lambda: Pool(dict, 2)),
+    ("size", lambda: Pool(Probe, 0)),
+    ("args", lambda: Pool(Probe, 2, args=[1])),
+    ("initial", lambda: Backoff(initial=-1)),
+    ("maximum", lambda: Backoff(maximum=float("inf"))),
+    ("factor", lambda: Backoff(factor=0.5)),
+]
+
+
+@pytest.mark.parametrize(("field", "build"), INVALID_SUPERVISOR_FIELDS)
+def test_every_other_spec_field_is_validated_naming_the_field(field, build):
+    with pytest.raises(InvalidSpec, match=f": {field}=") as info:
+        build()
+    assert info.value.field == field
 
 
 def test_what_is_not_a_spec_is_refused_by_start_tree_and_start_child_which_lives_on(start):
