@@ -55,13 +55,30 @@ class ChildError(SupervisorError):
         self.child_id = child_id
 
 
+# OTP's own name for a refused field (supervisor:check_flags and check_childspec), so the
+# error reads as it would in Erlang; a field OTP has no name for is "invalid_<field>".
+_OTP_REASONS = {
+    "max_restarts": "invalid_intensity",
+    "max_seconds": "invalid_period",
+    "strategy": "invalid_strategy",
+    "restart": "invalid_restart_type",
+    "shutdown": "invalid_shutdown",
+    "start": "invalid_mfa",
+    "args": "invalid_mfa",
+    "kwargs": "invalid_mfa",
+    "spec": "invalid_child_spec",
+}
+
+
 class InvalidSpec(ValueError):
-    """A spec field with a value OTP would refuse (``invalid_shutdown``, ``invalid_period``…)."""
+    """A spec field with a value OTP would refuse: ``field`` is ours, ``reason`` OTP's
+    (``invalid_intensity``, ``invalid_period``, ``invalid_shutdown``…)."""
 
     def __init__(self, field: str, value: object, expected: str) -> None:
-        super().__init__(f"invalid {field}: {value!r} (expected {expected})")
         self.field = field
         self.value = value
+        self.reason = _OTP_REASONS.get(field, f"invalid_{field}")
+        super().__init__(f"{self.reason}: {field}={value!r} (expected {expected})")
 
 
 class Shutdown(Exception):

@@ -7,7 +7,7 @@ from typing import Any
 from pykka import ActorRef
 
 from supervisors.call import DEFAULT_TIMEOUT, call
-from supervisors.spec import ChildSpec
+from supervisors.spec import ChildSpec, check_spec
 from supervisors.supervisor import (
     ChildKey,
     CountChildren,
@@ -53,4 +53,5 @@ def delete_child(sup: Sup, child: ChildKey, timeout: float = DEFAULT_TIMEOUT) ->
 def start_child(sup: Sup, spec: ChildSpec, timeout: float = DEFAULT_TIMEOUT) -> Any:
     """Add and start a child; return its ref. ``ChildError`` for already_present,
     max_children, …; a DynamicSupervisor starts any number of children from one spec."""
+    check_spec(spec, ChildSpec, "a ChildSpec")
     return call(_ref(sup), StartChild(spec), timeout)

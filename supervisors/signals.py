@@ -14,7 +14,18 @@ from pykka import ActorRef
 
 from supervisors import registry
 from supervisors.errors import NoProcess
-from supervisors.worker import Down, MonitorRef, Worker, current, post, tie, untie, unwatch, watch
+from supervisors.worker import (
+    Down,
+    Exit,
+    MonitorRef,
+    Worker,
+    current,
+    post,
+    tie,
+    untie,
+    unwatch,
+    watch,
+)
 
 Target = str | ActorRef[Any]
 
@@ -38,10 +49,16 @@ def demonitor(ref: MonitorRef) -> None:
 
 def link(target: Target, me: Worker | None = None) -> None:
     """Tie the caller's exit and ``target``'s both ways (see ``Worker.signal_exit`` for
-    what a linked exit does). ``NoProcess`` if ``target`` has no process."""
+    what a linked exit does). If ``target`` has no process, as OTP's ``link``: a caller
+    that traps exits gets ``Exit(ref, "noproc")``, any other raises ``NoProcess``."""
+    linker = _me(me)
     actor = _actor(target)
-    if actor is None or not tie(_me(me), actor):
+    if actor is not None and tie(linker, actor):
+        return
+    if not linker.trap_exit:
         raise NoProcess(str(target))
+    sender = actor.actor_ref if actor is not None else None if isinstance(target, str) else target
+    post(linker, Exit(sender, "noproc"))
 
 
 def unlink(target: Target, me: Worker | None = None) -> None:

@@ -1,8 +1,9 @@
 """Child and supervisor specifications: plain data, as in OTP's ``supervisor.erl``.
 
 Every field is checked when a spec is built (OTP checks them at ``start_link`` and
-``start_child``), so a spec that reaches ``start_tree`` or ``start_child`` is valid; a bad
-field raises ``InvalidSpec`` naming it.
+``start_child``), and a built spec cannot change (frozen, its children a tuple), so a spec
+that reaches ``start_tree`` or ``start_child`` is valid; a bad field raises ``InvalidSpec``
+naming it and OTP's reason.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class SupervisorSpec:
         strategies = ("one_for_one", "one_for_all", "rest_for_one")
         _check("strategy", self.strategy, self.strategy in strategies, " | ".join(strategies))
         _check_flags(self)
+        _check_clock(self.clock)
         children = self.children
         _check(
             "children",
@@ -63,6 +65,7 @@ class SupervisorSpec:
         )
         ids = [child.id for child in children]
         _check("children", ids, len(ids) == len(set(ids)), "unique child ids")
+        object.__setattr__(self, "children", tuple(children))  # not changed after the check
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class DynamicSupervisorSpec:
         limit = self.max_children
         _check("max_children", limit, limit is None or _is_count(limit), "None or an integer >= 0")
         _check_flags(self)
+        _check_clock(self.clock)
 
 
 @dataclass(frozen=True)
@@ -121,8 +125,8 @@ class ChildSpec:
     ``start`` is a ``Worker`` subclass (started with ``args``/``kwargs``), a
     ``SupervisorSpec``, a ``DynamicSupervisorSpec`` or a ``Pool``. ``shutdown`` is as in
     OTP: seconds to wait for ``terminate`` before the child is abandoned, ``"brutal_kill"``
-    (abandoned at once, no ``terminate``) or ``"infinity"``/``None`` (no limit, the default
-    for supervisors and pools).
+    (abandoned at once, no ``terminate``) or ``"infinity"``/``None`` (no limit). Left out,
+    it is OTP's default: 5 seconds for a worker, no limit for a supervisor or a pool.
     """
 
     id: str
@@ -130,7 +134,7 @@ class ChildSpec:
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     restart: Restart = "permanent"
-    shutdown: Shutdown = 5.0
+    shutdown: Shutdown | Literal["default"] = "default"
     name: str | None = None
 
     def __post_init__(self) -> None:
@@ -145,12 +149,12 @@ class ChildSpec:
         _check_start_arguments(self.args, self.kwargs)
         restarts = ("permanent", "transient", "temporary")
         _check("restart", self.restart, self.restart in restarts, " | ".join(restarts))
+        if self.shutdown == "default":
+            object.__setattr__(self, "shutdown", None if self.is_supervisor else 5.0)
         _check_shutdown(self.shutdown)
         _check(
             "name", self.name, self.name is None or _is_name(self.name), "None or a non-empty str"
         )
-        if self.is_supervisor and self.shutdown == 5.0:
-            object.__setattr__(self, "shutdown", None)
 
     @property
     def is_supervisor(self) -> bool:
@@ -161,6 +165,12 @@ class ChildSpec:
         if isinstance(self.start, Pool):
             return "pool"
         return "supervisor" if self.is_supervisor else "worker"
+
+
+def check_spec(value: object, kinds: type | tuple[type, ...], expected: str) -> None:
+    """Refuse, in the caller, what is not a spec at all (OTP's ``invalid_child_spec``): a
+    supervisor handed one would fail on it."""
+    _check("spec", value, isinstance(value, kinds), expected)
 
 
 def _check(field: str, value: object, ok: bool, expected: str) -> None:
@@ -179,6 +189,10 @@ def _check_flags(spec: SupervisorSpec | DynamicSupervisorSpec | Pool) -> None:
         spec.backoff is None or isinstance(spec.backoff, Backoff),
         "a Backoff",
     )
+
+
+def _check_clock(clock: object) -> None:
+    _check("clock", clock, callable(clock), "a callable returning seconds, as time.monotonic")
 
 
 def _check_shutdown(shutdown: object) -> None:

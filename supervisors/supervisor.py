@@ -126,10 +126,26 @@ class Supervisor(Worker):
                 raise
             started.append(child)
 
-    def _exit(self, reason: object) -> None:
+    def _exit(self, reason: object, cleanup: bool = True) -> None:
         if not self._exiting:
             self._exit_reason = reason  # for the shutdown event: why this supervisor stops
-        super()._exit(reason)
+        super()._exit(reason, cleanup)
+
+    def kill(self, reason: object = "killed") -> None:
+        """Abandon this supervisor as ``Worker.kill`` does, from any thread. Its children go
+        with it, as OTP's links take them down with their parent: each exits with
+        ``reason`` after its current message, trapping exits or not (a gen_server exits
+        when its parent does), and its name is free for the next incarnation's child.
+        Children first: once this exit is signalled, the parent may start that incarnation."""
+        for timer in self._timers:
+            timer.cancel()
+        for child in list(self.children):
+            actor, link = child.actor, child.link
+            if actor is not None and link is not None:
+                link.stopping = True  # its supervisor is gone: nobody to tell
+                actor.exit_next(reason)
+            self._undeclare(child)
+        super().kill(reason)
 
     def terminate(self) -> None:
         for timer in self._timers:

@@ -67,6 +67,20 @@ class TaskWorker(Worker):
         self._exit("normal")
         return value
 
+    def signal_exit(self, sender: ActorRef[Any] | None, reason: object) -> None:
+        # A task is inside its one message from start to end, so an exit signal that
+        # waited for the message to end would wait for the function: it abandons the task
+        # at once instead, as "kill" does. So a task dies with the caller it is linked to.
+        if reason != "normal":
+            self.kill("killed" if reason == "kill" else reason)
+
+    def kill(self, reason: object = "killed") -> None:
+        super().kill(reason)
+        # The function may run on in its thread; whoever awaits the task hears now.
+        envelope = self.actor_inbox.current
+        if envelope is not None and isinstance(envelope.reply_to, _Outcome):
+            envelope.reply_to.set_exception((None, ActorCrashed(self.label, reason), None))
+
 
 class _Outcome(Reply):
     """A task's reply slot: readable any number of times, and it can tell a stream."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from supervisors.errors import ChildError, StartFailed
 from supervisors.events import EventLog
-from supervisors.spec import DynamicSupervisorSpec, SupervisorSpec
+from supervisors.spec import DynamicSupervisorSpec, SupervisorSpec, check_spec
 from supervisors.supervisor import Supervisor, supervisor_for
 from supervisors.worker import Link, Worker, spawn
 
@@ -92,6 +92,7 @@ def start_tree(
     spec: SupervisorSpec | DynamicSupervisorSpec, root_id: str = "root", log: EventLog | None = None
 ) -> Tree:
     """Start a root supervisor; return once every child is up, or raise ``StartFailed``."""
+    check_spec(spec, (SupervisorSpec, DynamicSupervisorSpec), "a SupervisorSpec")
     root = supervisor_for(spec)(spec, root_id, log)
     link = Link(None, root_id)
     try:

@@ -290,7 +290,7 @@ class Worker(pykka.ThreadingActor):
         """OTP's ``exit(Pid, kill)`` as far as a thread allows: from any thread, the actor
         is abandoned at once. It takes no more messages, its queued callers are answered,
         ``terminate`` does not run, and its exit is signalled as any other. A handler
-        running in its thread finishes; what it returns is dropped."""
+        running in its thread finishes, and its caller gets what it returns."""
         self._exit(reason, cleanup=False)
 
     def signal_exit(self, sender: ActorRef[Any] | None, reason: object) -> None:
@@ -302,7 +302,11 @@ class Worker(pykka.ThreadingActor):
         elif self.trap_exit:
             post(self, Exit(sender, reason))
         elif reason != "normal":
-            self.actor_inbox.put_first(Envelope(ExitSignal(reason), Reply()))
+            self.exit_next(reason)
+
+    def exit_next(self, reason: object) -> None:
+        """Exit with ``reason`` once the current message is done, ahead of queued ones."""
+        self.actor_inbox.put_first(Envelope(ExitSignal(reason), Reply()))
 
     def _signal_watchers(self, reason: object) -> None:
         with _signals:

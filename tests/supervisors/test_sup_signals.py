@@ -22,8 +22,10 @@ from supervisors import (
     exit,
     link,
     monitor,
+    restart_child,
     terminate_child,
     whereis,
+    which_children,
 )
 
 pytestmark = pytest.mark.timeout(30)
@@ -149,7 +151,8 @@ def test_exit_kill_abandons_a_busy_worker_and_answers_its_callers_at_once(pair, 
     wait_event(tree.log, "child_restarted", "target", seq)
     assert ("terminate", "target") not in lab.since(mark)  # killed: no cleanup
     block.release.set()
-    assert outcome(busy) == ("released", "target")  # the running handler finished; dropped
+    # The running handler finished in its thread and its caller got what it returned.
+    assert outcome(busy) == ("released", "target")
 
 
 @pytest.mark.parametrize("reason", ["normal", "shutdown"])
@@ -208,6 +211,44 @@ def test_linking_to_no_process_raises_no_process(pair, names):
     assert isinstance(info.value.__cause__, NoProcess)
 
 
+def test_linking_to_no_process_while_trapping_exits_gives_an_exit_noproc_message(pair, names):
+    _tree, seen = pair(trap=True)
+    before = call(names("watcher"), "ping")
+    assert call(names("watcher"), ("link", names("nobody"))) is None
+    assert seen.get(timeout=WAIT) == Exit(None, "noproc")
+    assert call(names("watcher"), "ping") == before  # it lives on
+
+
 def test_monitor_outside_an_actor_needs_me():
     with pytest.raises(RuntimeError, match="me="):
         monitor("anything")
+
+
+@pytest.mark.parametrize("how", ["exit_kill", "brutal_kill"])
+def test_a_killed_supervisor_takes_its_children_down_and_frees_their_names(start, lab, names, how):
+    inner = SupervisorSpec([ChildSpec("w", Probe, kwargs={"lab": lab}, name=names("w"))])
+    shutdown = "brutal_kill" if how == "brutal_kill" else None
+    tree = start(
+        SupervisorSpec(
+            [ChildSpec("inner", inner, shutdown=shutdown)], max_restarts=10, clock=VirtualClock()
+        )
+    )
+    old = whereis(names("w"))
+    seq, mark = tree.log.last_seq, lab.mark()
+
+    if how == "exit_kill":
+        exit(which_children(tree)[0][1], "kill")
+        assert wait_event(tree.log, "child_crashed", "inner", seq).reason == "killed"
+        wait_event(tree.log, "child_restarted", "inner", seq)
+    else:
+        terminate_child(tree, "inner")
+        restart_child(tree, "inner")
+
+    # OTP: the links take the children down with their supervisor. Its exit signal is
+    # ahead of this call, so the old child has exited by the time the call is handled.
+    with pytest.raises(ActorCrashed) as info:
+        call(old, "ping")
+    assert info.value.reason == "killed"
+    assert ("terminate", "w") in lab.since(mark)
+    assert tree.running
+    assert call(names("w"), "ping")[2] != old.actor_urn  # the next incarnation, by name

@@ -17,6 +17,7 @@ from supervisors import (
     TaskSupervisorSpec,
     VirtualClock,
     call,
+    exit,
     task,
     which_children,
 )
@@ -211,3 +212,42 @@ def test_async_links_the_task_to_the_calling_actor(start, lab, names, tasks, lin
     else:
         wait_event(_tree.log, "child_crashed", "<lambda>", supervisor="root/tasks")
         assert call(names("c"), "ping") == before
+
+
+def test_a_task_dies_at_once_with_the_caller_it_is_linked_to(start, lab, names, tasks):
+    tasks_tree, sup = tasks
+    tree = start(
+        SupervisorSpec([ChildSpec("caller", Caller, kwargs={"lab": lab}, name=names("c"))])
+    )
+    release = threading.Event()
+    assert call(names("c"), ("spawn", sup, True, release)) == "spawned"
+    assert len(running_tasks(sup)) == 1
+    seq = tasks_tree.log.last_seq
+
+    with pytest.raises(ActorCrashed):
+        call(names("c"), ("raise", RuntimeError("caller failed")))
+
+    # Its function is still waiting, yet the task is out of the tree with the caller's reason.
+    crashed = wait_event(tasks_tree.log, "child_crashed", "<lambda>", seq, supervisor="root/tasks")
+    assert "caller failed" in crashed.reason
+    assert running_tasks(sup) == []
+    wait_event(tree.log, "child_restarted", "caller")
+    release.set()
+
+
+def test_an_exit_signal_abandons_a_task_at_once_and_its_awaiter_hears_the_reason(tasks):
+    _tree, sup = tasks
+    running, release = threading.Event(), threading.Event()
+
+    def work() -> bool:
+        running.set()
+        return release.wait(20)
+
+    t = task.async_nolink(sup, work)
+    assert running.wait(WAIT)
+
+    exit(t.ref, "shutdown")
+
+    assert t.yield_(WAIT) == ("exit", "shutdown")
+    assert running_tasks(sup) == []
+    release.set()
