@@ -1,17 +1,17 @@
 """ops/: the alert rules and the Grafana dashboard use metrics the server exposes, and
-their expressions are valid PromQL (`promtool check rules`, where promtool is installed:
-Debian's `prometheus` package)."""
+their expressions are valid PromQL (`promtool check rules`; promtool comes with Debian's
+`prometheus` package, installed when missing)."""
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from install_lock import debian_command
 from prometheus_client import REGISTRY
 
 # Every module whose metrics /metrics exposes, so that REGISTRY holds them all.
@@ -23,10 +23,10 @@ import web.shedding  # noqa: F401
 OPS = Path(__file__).resolve().parents[2] / "ops"
 SUFFIXES = ("_total", "_bucket", "_count", "_sum", "_created")
 
-needs_promtool = pytest.mark.skipif(
-    shutil.which("promtool") is None,
-    reason="promtool is not installed (apt-get install prometheus)",
-)
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    return debian_command("promtool", "prometheus")
 
 
 def alert_rules() -> list[dict]:
@@ -73,22 +73,20 @@ def test_the_dashboard_covers_workers_pool_actors_and_the_ledger():
         assert family in used
 
 
-@needs_promtool
-def test_promtool_accepts_the_alert_rules():
+def test_promtool_accepts_the_alert_rules(promtool):
     done = subprocess.run(
-        ["promtool", "check", "rules", OPS / "alerts.yml"], capture_output=True, text=True
+        [promtool, "check", "rules", OPS / "alerts.yml"], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{len(alert_rules())} rules found" in done.stdout
 
 
-@needs_promtool
-def test_promtool_parses_every_dashboard_expression(tmp_path):
+def test_promtool_parses_every_dashboard_expression(promtool, tmp_path):
     recording = [
         {"record": f"dashboard:panel_{i}", "expr": expr}
         for i, expr in enumerate(dashboard_expressions())
     ]
     rules = tmp_path / "dashboard.yml"
     rules.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": recording}]}))
-    done = subprocess.run(["promtool", "check", "rules", rules], capture_output=True, text=True)
+    done = subprocess.run([promtool, "check", "rules", rules], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
