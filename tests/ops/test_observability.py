@@ -69,6 +69,8 @@ def test_the_dashboard_covers_workers_pool_actors_and_the_ledger():
         "bitnexus_ledger_head_index",
         "bitnexus_ledger_checkpoint_timestamp_seconds",
         "bitnexus_http_shed",
+        "bitnexus_sockets",
+        "bitnexus_channels",
     ):
         assert family in used
 
@@ -89,4 +91,42 @@ def test_promtool_parses_every_dashboard_expression(promtool, tmp_path):
     rules = tmp_path / "dashboard.yml"
     rules.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": recording}]}))
     done = subprocess.run([promtool, "check", "rules", rules], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_checkpoint_alert_fires_on_an_old_checkpoint_and_not_before_the_first(
+    promtool, tmp_path
+):
+    """`promtool test rules`: the gauge is 0 until the first checkpoint (no age yet); one
+    signed at t=1 s is stale from t=3601 s, the alert firing 10 minutes later."""
+    series = "bitnexus_ledger_checkpoint_timestamp_seconds"
+    (stale,) = [r for r in alert_rules() if r["alert"] == "BitnexusLedgerCheckpointStale"]
+
+    def case(value: str, minutes: int, fires: bool) -> dict:
+        expected = [{"exp_labels": stale["labels"], "exp_annotations": stale["annotations"]}]
+        return {
+            "interval": "1m",
+            "input_series": [{"series": f'{series}{{instance="app:4000"}}', "values": value}],
+            "alert_rule_test": [
+                {
+                    "eval_time": f"{minutes}m",
+                    "alertname": stale["alert"],
+                    "exp_alerts": expected if fires else [],
+                }
+            ],
+        }
+
+    tests = {
+        "rule_files": [str(OPS / "alerts.yml")],
+        "evaluation_interval": "1m",
+        "tests": [
+            case("0x200", 180, fires=False),  # no checkpoint yet
+            case("1x200", 65, fires=False),  # stale for 5 minutes only
+            case("1x200", 75, fires=True),
+            case("1x100 7000x100", 180, fires=False),  # a new one at t=7000 s
+        ],
+    }
+    unit = tmp_path / "alerts_test.yml"
+    unit.write_text(yaml.safe_dump(tests))
+    done = subprocess.run([promtool, "test", "rules", unit], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
