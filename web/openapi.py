@@ -15,7 +15,7 @@ from typing import Any
 from bitnexus import __version__
 from bitnexus.accounts import ROLES, users
 from bitnexus.catalog import PRODUCT_STATUSES, products
-from bitnexus.ledger import TRANSACTION_KINDS
+from bitnexus.ledger import TRANSACTION_KINDS, requests
 from web.shape import PATH_ID_MAX
 
 Schema = dict[str, Any]
@@ -181,7 +181,8 @@ assert 10**PRICE_DIGITS == products.PRICE_LIMIT
 
 
 def price(places: int) -> Schema:
-    """A price: a decimal string, or a whole number (decimals travel as strings)."""
+    """A price or a transaction's amount (their limit is one: requests.AMOUNT_LIMIT): a
+    decimal string, or a whole number (decimals travel as strings)."""
     return {
         "anyOf": [
             {"type": "string", "pattern": decimal_string(PRICE_DIGITS, places)},
@@ -214,22 +215,7 @@ PASSWORD = {
 def request_schemas(currencies: Mapping[str, int]) -> dict[str, Schema]:
     """The request bodies' schemas for the configured `currencies` (code: places)."""
     currency = {"enum": sorted(currencies)}
-    default = products.DEFAULT_CURRENCY
-    # A price's decimal places depend on its currency (or the default one when absent).
-    price_rules: list[Schema] = [
-        {
-            "if": {"required": ["currency"], "properties": {"currency": {"const": code}}},
-            "then": {"properties": {"price": price(places)}},
-        }
-        for code, places in sorted(currencies.items())
-    ]
-    if default in currencies:
-        price_rules.append(
-            {
-                "if": {"not": {"required": ["currency"]}},
-                "then": {"properties": {"price": price(currencies[default])}},
-            }
-        )
+    price_rules = places_rules(("price",), currencies, products.DEFAULT_CURRENCY)
     widest = price(max(currencies.values(), default=0))
     product_fields = {
         "name": {"type": "string", "pattern": NOT_BLANK, "maxLength": products.NAME_MAX},
@@ -258,21 +244,59 @@ def request_schemas(currencies: Mapping[str, int]) -> dict[str, Schema]:
             **obj({**product_fields, "status": {"enum": list(PRODUCT_STATUSES)}}, []),
             "allOf": price_rules,
         },
-        "TransactionParams": obj(
-            {
-                "kind": {"enum": list(TRANSACTION_KINDS)},
-                "amount": DECIMAL,
-                "currency": currency,
-                "recipient_id": ID,
-                "product_id": ID,
-                "affiliate_id": ID,
-                "price": DECIMAL,  # a purchase's expected price, with `currency`: 422 if not
-                "description": STRING,
-                "idempotency_key": {"type": "string", "maxLength": 255},
-            },
-            ["kind"],
-        ),
+        "TransactionParams": {
+            **obj(
+                {
+                    "kind": {"enum": list(TRANSACTION_KINDS)},
+                    "amount": widest,
+                    "currency": currency,
+                    "recipient_id": ID,
+                    "product_id": ID,
+                    "affiliate_id": ID,
+                    "price": widest,  # a purchase's expected price, with its `currency`
+                    "description": {"type": "string", "maxLength": requests.DESCRIPTION_MAX},
+                    "idempotency_key": {"type": "string", "maxLength": requests.KEY_MAX},
+                },
+                ["kind"],
+            ),
+            "allOf": [
+                *places_rules(("amount", "price"), currencies, None),
+                *(
+                    when_kind(kind, {"required": list(fields)})
+                    for kind, fields in requests.REQUIRED.items()
+                ),
+                when_kind("purchase", {"dependentRequired": {"price": ["currency"]}}),
+                when_kind("purchase", {"dependentRequired": {"currency": ["price"]}}),
+            ],
+        },
     }
+
+
+def places_rules(
+    fields: tuple[str, ...], currencies: Mapping[str, int], default: str | None
+) -> list[Schema]:
+    """`fields` (decimals) have the decimal places of the body's currency, or of `default`
+    when the body names none."""
+    rules: list[Schema] = [
+        {
+            "if": {"required": ["currency"], "properties": {"currency": {"const": code}}},
+            "then": {"properties": {field: price(places) for field in fields}},
+        }
+        for code, places in sorted(currencies.items())
+    ]
+    if default in currencies:
+        rules.append(
+            {
+                "if": {"not": {"required": ["currency"]}},
+                "then": {"properties": {field: price(currencies[default]) for field in fields}},
+            }
+        )
+    return rules
+
+
+def when_kind(kind: str, then: Schema) -> Schema:
+    """`then` applies to a transaction of `kind`."""
+    return {"if": {"required": ["kind"], "properties": {"kind": {"const": kind}}}, "then": then}
 
 
 _PHRASES = {
