@@ -25,14 +25,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# promtool (Debian's prometheus) and docker-compose check ops/ and compose.yaml; where
-# they cannot be installed, those two checks skip and say so. The suite runs on 3 workers
-# (most of its time is spent waiting on servers and subprocesses), each test file on one
-# worker; the tests that stop the shared PostgreSQL run alone afterwards.
+# The tests install the Debian tools they use when missing (chromium, promtool from
+# prometheus, docker-compose: tests/install_lock.py). The suite runs on 3 workers (most of
+# its time is spent waiting on servers and subprocesses), each test file on one worker; the
+# tests that stop the shared PostgreSQL run alone afterwards.
 test: lint
-	command -v promtool >/dev/null && command -v docker-compose >/dev/null || \
-	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-	    prometheus docker-compose) >/dev/null 2>&1 || echo "promtool/docker-compose not installed"
 	$(BIN)/pytest -n 3 --dist loadfile -m "not stops_postgres"
 	$(BIN)/pytest -m stops_postgres
 

@@ -139,7 +139,9 @@ class Ledger(Service):
         if reason is not None:
             self._mark_degraded(f"chain does not verify: {reason}")
         self._read_degraded()
-        self._last_checkpoint = read(self._engine, checkpoints.last_index)
+        newest = read(self._engine, checkpoints.last)
+        self._last_checkpoint = None if newest is None else newest.index
+        metrics.observe_checkpoint(newest)
         metrics.observe_head(read(self._engine, journal.head_index))
         self._prepared = True
 
@@ -261,7 +263,7 @@ class Ledger(Service):
         with database_outage_as_unavailable():
             signed = checkpoints.sign_head(self._engine, self._key)
         self._last_checkpoint = signed.index
-        metrics.observe_checkpoint(time.time())
+        metrics.observe_checkpoint(signed)
         return signed
 
     def _checkpoint_if_due(self, outcomes: list[Any]) -> None:

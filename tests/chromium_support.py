@@ -3,14 +3,13 @@ and a small PNG reader so tests can look at their screenshots' pixels."""
 
 from __future__ import annotations
 
-import shutil
 import struct
 import subprocess
 import zlib
 from pathlib import Path
 
 import pytest
-from install_lock import install_lock
+from install_lock import debian_command
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -27,13 +26,7 @@ CHROMIUM_FLAGS = [
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Debian's chromium, installed through apt-get when missing (fails, never skips)."""
-    with install_lock("chromium"):
-        if shutil.which("chromium") is None:
-            for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-                subprocess.run(command, check=True, capture_output=True, timeout=600)
-    found = shutil.which("chromium")
-    assert found, "chromium is not installed and apt-get could not install it"
-    return found
+    return debian_command("chromium", "chromium")
 
 
 def run_chromium(

@@ -25,6 +25,7 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from supervisors import Tree, walk
+from web.realtime.socket import CHANNELS, SOCKETS
 
 REQUESTS = Counter(
     "bitnexus_http_requests_total",
@@ -50,6 +51,18 @@ RESTARTS = Counter(
     "bitnexus_actor_restarts_total", "Restarts by supervisor decision, by child path", ["path"]
 )
 EVENTS = Counter("bitnexus_supervisor_events_total", "Supervisor events by kind", ["kind"])
+# The real-time layer's connections: its dynamic supervisors' running children, summed
+# over workers.
+REALTIME = {
+    SOCKETS: Gauge(
+        "bitnexus_sockets",
+        "Sockets connected (WebSocket and long-poll)",
+        multiprocess_mode="livesum",
+    ),
+    CHANNELS: Gauge(
+        "bitnexus_channels", "Channels joined on the sockets", multiprocess_mode="livesum"
+    ),
+}
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -74,7 +87,10 @@ class TreeSampler:
             running: dict[str, int] = defaultdict(int)
             # A dynamic supervisor's children (sockets, channels: thousands, coming and
             # going) count under its path, so the labels stay few.
+            connected = dict.fromkeys(REALTIME, 0)
             for node in walk(self._tree.tree(dynamic_limit=0)):
+                if node["kind"] == "supervisor" and node["name"] in connected:
+                    connected[node["name"]] = node.get("children_running", 0)
                 if "children_total" in node:
                     depth[node["path"]] += node["children_inbox"]
                     running[node["path"]] += node["children_running"]
@@ -88,6 +104,8 @@ class TreeSampler:
                 INBOX.labels(name).set(depth[name])
                 RUNNING.labels(name).set(running[name])
             self._names = set(depth)
+            for name, count in connected.items():
+                REALTIME[name].set(count)
             for event in self._tree.events(self._last_seq):
                 self._last_seq = event["seq"]
                 EVENTS.labels(event["kind"]).inc()

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from bitnexus import __version__, accounts, catalog
+from bitnexus import __version__, accounts, catalog, ledger
 from bitnexus.accounts import ROLES
 from bitnexus.catalog import PRODUCT_STATUSES
 from bitnexus.ledger import TRANSACTION_KINDS
@@ -181,7 +181,8 @@ assert 10**PRICE_DIGITS == catalog.PRICE_LIMIT
 
 
 def price(places: int) -> Schema:
-    """A price: a decimal string, or a whole number (decimals travel as strings)."""
+    """A price or a transaction's amount (their limit is one: the ledger's AMOUNT_LIMIT): a
+    decimal string, or a whole number (decimals travel as strings)."""
     return {
         "anyOf": [
             {"type": "string", "pattern": decimal_string(PRICE_DIGITS, places)},
@@ -218,22 +219,7 @@ PASSWORD = {
 def request_schemas(currencies: Mapping[str, int]) -> dict[str, Schema]:
     """The request bodies' schemas for the configured `currencies` (code: places)."""
     currency = {"enum": sorted(currencies)}
-    default = catalog.DEFAULT_CURRENCY
-    # A price's decimal places depend on its currency (or the default one when absent).
-    price_rules: list[Schema] = [
-        {
-            "if": {"required": ["currency"], "properties": {"currency": {"const": code}}},
-            "then": {"properties": {"price": price(places)}},
-        }
-        for code, places in sorted(currencies.items())
-    ]
-    if default in currencies:
-        price_rules.append(
-            {
-                "if": {"not": {"required": ["currency"]}},
-                "then": {"properties": {"price": price(currencies[default])}},
-            }
-        )
+    price_rules = places_rules(("price",), currencies, catalog.DEFAULT_CURRENCY)
     widest = price(max(currencies.values(), default=0))
     product_fields = {
         "name": {"type": "string", "pattern": NOT_BLANK, "maxLength": catalog.NAME_MAX},
@@ -262,21 +248,59 @@ def request_schemas(currencies: Mapping[str, int]) -> dict[str, Schema]:
             **obj({**product_fields, "status": {"enum": list(PRODUCT_STATUSES)}}, []),
             "allOf": price_rules,
         },
-        "TransactionParams": obj(
-            {
-                "kind": {"enum": list(TRANSACTION_KINDS)},
-                "amount": DECIMAL,
-                "currency": currency,
-                "recipient_id": ID,
-                "product_id": ID,
-                "affiliate_id": ID,
-                "price": DECIMAL,  # a purchase's expected price, with `currency`: 422 if not
-                "description": STRING,
-                "idempotency_key": {"type": "string", "maxLength": 255},
-            },
-            ["kind"],
-        ),
+        "TransactionParams": {
+            **obj(
+                {
+                    "kind": {"enum": list(TRANSACTION_KINDS)},
+                    "amount": widest,
+                    "currency": currency,
+                    "recipient_id": ID,
+                    "product_id": ID,
+                    "affiliate_id": ID,
+                    "price": widest,  # a purchase's expected price, with its `currency`
+                    "description": {"type": "string", "maxLength": ledger.DESCRIPTION_MAX},
+                    "idempotency_key": {"type": "string", "maxLength": ledger.KEY_MAX},
+                },
+                ["kind"],
+            ),
+            "allOf": [
+                *places_rules(("amount", "price"), currencies, None),
+                *(
+                    when_kind(kind, {"required": list(fields)})
+                    for kind, fields in ledger.REQUIRED.items()
+                ),
+                when_kind("purchase", {"dependentRequired": {"price": ["currency"]}}),
+                when_kind("purchase", {"dependentRequired": {"currency": ["price"]}}),
+            ],
+        },
     }
+
+
+def places_rules(
+    fields: tuple[str, ...], currencies: Mapping[str, int], default: str | None
+) -> list[Schema]:
+    """`fields` (decimals) have the decimal places of the body's currency, or of `default`
+    when the body names none."""
+    rules: list[Schema] = [
+        {
+            "if": {"required": ["currency"], "properties": {"currency": {"const": code}}},
+            "then": {"properties": {field: price(places) for field in fields}},
+        }
+        for code, places in sorted(currencies.items())
+    ]
+    if default in currencies:
+        rules.append(
+            {
+                "if": {"not": {"required": ["currency"]}},
+                "then": {"properties": {field: price(currencies[default]) for field in fields}},
+            }
+        )
+    return rules
+
+
+def when_kind(kind: str, then: Schema) -> Schema:
+    """`then` applies to a transaction of `kind`."""
+    return {"if": {"required": ["kind"], "properties": {"kind": {"const": kind}}}, "then": then}
 
 
 _PHRASES = {

@@ -12,7 +12,7 @@ from bitnexus.ledger.queries import (
     list_transactions,
     refuse_nonzero_balances,
 )
-from bitnexus.ledger.requests import Request, cast_request
+from bitnexus.ledger.requests import DESCRIPTION_MAX, KEY_MAX, REQUIRED, Request, cast_request
 from bitnexus.ledger.schema import TRANSACTION_KINDS
 from bitnexus.ledger.store import (
     KEY_REUSED,
@@ -35,7 +35,10 @@ from bitnexus.ledger.values import (
 from bitnexus.ledger.verify import verify_chain, verify_tail, verify_transaction
 
 __all__ = [
+    "DESCRIPTION_MAX",
+    "KEY_MAX",
     "KEY_REUSED",
+    "REQUIRED",
     "TRANSACTION_KINDS",
     "BalanceMismatch",
     "Block",

@@ -90,8 +90,11 @@ def all_checkpoints(conn: Connection) -> list[Checkpoint]:
     return [to_checkpoint(row) for row in conn.execute(query).mappings()]
 
 
-def last_index(conn: Connection) -> int | None:
-    return conn.execute(sa.select(sa.func.max(ledger_checkpoints.c.block_index))).scalar()
+def last(conn: Connection) -> Checkpoint | None:
+    """The newest checkpoint (of the highest block index), or None before the first."""
+    query = sa.select(ledger_checkpoints).order_by(ledger_checkpoints.c.block_index.desc())
+    row = conn.execute(query.limit(1)).mappings().first()
+    return None if row is None else to_checkpoint(row)
 
 
 def next_checkpoint(conn: Connection, index: int) -> Checkpoint | None:

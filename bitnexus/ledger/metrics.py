@@ -7,11 +7,12 @@ worker's ledger writes to the shared directory and `/metrics` sums them.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from bitnexus.ledger.values import Transaction
+from bitnexus.ledger.values import Checkpoint, Transaction
 
 TRANSACTIONS = Counter(
     "bitnexus_ledger_transactions_total",
@@ -48,9 +49,12 @@ def observe_head(index: int | None) -> None:
         HEAD_INDEX.set(index)
 
 
-def observe_checkpoint(taken_at: float) -> None:
-    """The hook for ledger checkpoints: call it with each new checkpoint's time."""
-    CHECKPOINT_TIMESTAMP.set(taken_at)
+def observe_checkpoint(checkpoint: Checkpoint | None) -> None:
+    """The newest checkpoint, as read at start and as each new one is signed: its age
+    counts from when it was signed, whichever process signed it."""
+    if checkpoint is not None:
+        signed = dt.datetime.fromisoformat(checkpoint.signed_at)
+        CHECKPOINT_TIMESTAMP.set(signed.timestamp())
 
 
 def observe_commit(outcomes: Iterable[object], seconds: float) -> None:

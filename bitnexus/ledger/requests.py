@@ -138,9 +138,11 @@ def _validate_limit(cs: Changeset, places: Mapping[str, int], limits: Mapping[st
 
 
 def _validate_places(cs: Changeset, places: Mapping[str, int], field: str) -> None:
-    """More decimal places than the currency has is "is invalid", as a failed cast is."""
+    """More decimal places than the currency has is "is invalid", as a failed cast is.
+    Without a currency (a purchase's price alone) there are no places to check: the
+    purchase's rule that the price comes with its currency reports that."""
     value, currency = cs.get(field), cs.get("currency")
-    if field in cs.errors or "currency" in cs.errors or not isinstance(value, Decimal):
+    if field in cs.errors or "currency" in cs.errors or currency is None:
         return
-    if decimal_places(value) > places[str(currency)]:
+    if isinstance(value, Decimal) and decimal_places(value) > places[str(currency)]:
         cs.add_error(field, INVALID)

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 import urllib.request
 
-from channels_support import IDLE_TIMEOUT, OPERATOR_TOKEN, register, ws_url
+from channels_support import IDLE_TIMEOUT, OPERATOR_TOKEN, register, server_env, ws_url
+from live_server import start
+from prometheus_client.parser import text_string_to_metric_families
 
 from web import tokens
 
@@ -277,6 +280,45 @@ def test_a_longpoll_session_answers_on_either_worker(server):
     assert all(r[3] == "phx_reply" and r[4]["status"] == "ok" for r in replies)
     forged = server.request("GET", f"{query}&token=lp.no-such-session").body
     assert forged == {"status": 410}
+
+
+def connections(server) -> tuple[float, float]:
+    """(`bitnexus_sockets`, `bitnexus_channels`) from /metrics."""
+    with urllib.request.urlopen(server.base + "/metrics", timeout=15) as response:
+        text = response.read().decode()
+    found = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    return found["bitnexus_sockets"], found["bitnexus_channels"]
+
+
+def wait_for_connections(server, expected: tuple[float, float]) -> None:
+    # The tree is sampled into the gauges every second and on each scrape of one worker:
+    # poll until the other worker's sample shows it too.
+    deadline = time.monotonic() + 15
+    while (seen := connections(server)) != expected:
+        assert time.monotonic() < deadline, seen
+
+
+def test_metrics_count_sockets_and_channels(pg_url, tmp_path, node):
+    server = start(pg_url, tmp_path, server_env(), workers=2)  # alone: no other sockets
+    try:
+        assert connections(server) == (0, 0)
+        user = register(server)
+        topic = f"transaction:{user.id}"
+        for socket_id in ("a", "b"):
+            node.connect(socket_id, ws_url(server.base), user.token)
+            assert node.join(socket_id, topic)["status"] == "ok"
+        node.connect("c", ws_url(server.base), user.token, transport="longpoll")
+        node.wait(lambda e: e["type"] == "open" and e["id"] == "c")
+        wait_for_connections(server, (3, 2))
+        node.send(op="disconnect", id="a")
+        node.wait(lambda e: e["type"] == "disconnected" and e["id"] == "a")
+        wait_for_connections(server, (2, 1))  # its channel went with it
+    finally:
+        server.stop()
 
 
 def _post_raw(server, path, body):

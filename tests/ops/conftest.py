@@ -40,10 +40,12 @@ class Installed:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Building the wheel and installing it with its dependencies into a fresh virtualenv
-    # takes minutes on a loaded machine; the first test of the run waits for it.
+    # Building the wheel and installing it with its dependencies into a fresh virtualenv,
+    # or installing a Debian tool, takes minutes on a loaded machine; the first test of the
+    # run that needs one waits for it.
+    slow = {"installed", "promtool", "compose_command"}
     for item in items:
-        if "installed" in getattr(item, "fixturenames", ()):
+        if slow & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.timeout(900))
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import devdb
 import pytest
 import yaml
+from install_lock import debian_command
 from live_server import LiveServer, free_port, wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,23 +69,22 @@ def test_dockerfile_is_multi_stage_slim_and_not_root():
     assert "/health" in dockerfile("HEALTHCHECK")[-1]
 
 
-def compose_command() -> list[str] | None:
-    """`docker compose` (the CLI plugin) or the standalone `docker-compose`, if installed."""
+@pytest.fixture(scope="session")
+def compose_command() -> list[str]:
+    """`docker compose` (the CLI plugin) if it answers, else the standalone `docker-compose`
+    (Debian's package, installed when missing)."""
     if shutil.which("docker"):
         plugin = subprocess.run(["docker", "compose", "version"], capture_output=True)
         if plugin.returncode == 0:
             return ["docker", "compose"]
-    return ["docker-compose"] if shutil.which("docker-compose") else None
+    return [debian_command("docker-compose", "docker-compose")]
 
 
-@pytest.mark.skipif(
-    compose_command() is None,
-    reason="neither `docker compose` nor `docker-compose` is installed (apt: docker-compose)",
-)
-def test_compose_file_is_valid():
-    command = compose_command()
+def test_compose_file_is_valid(compose_command):
     done = subprocess.run(
-        [*command, "-f", "compose.yaml", "config", "--quiet"], cwd=REPO, capture_output=True
+        [*compose_command, "-f", "compose.yaml", "config", "--quiet"],
+        cwd=REPO,
+        capture_output=True,
     )
     assert done.returncode == 0, done.stderr
 

@@ -1,17 +1,17 @@
 """ops/: the alert rules and the Grafana dashboard use metrics the server exposes, and
-their expressions are valid PromQL (`promtool check rules`, where promtool is installed:
-Debian's `prometheus` package)."""
+their expressions are valid PromQL (`promtool check rules`; promtool comes with Debian's
+`prometheus` package, installed when missing)."""
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from install_lock import debian_command
 from prometheus_client import REGISTRY
 
 # Every module whose metrics /metrics exposes, so that REGISTRY holds them all.
@@ -23,10 +23,10 @@ import web.shedding  # noqa: F401
 OPS = Path(__file__).resolve().parents[2] / "ops"
 SUFFIXES = ("_total", "_bucket", "_count", "_sum", "_created")
 
-needs_promtool = pytest.mark.skipif(
-    shutil.which("promtool") is None,
-    reason="promtool is not installed (apt-get install prometheus)",
-)
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    return debian_command("promtool", "prometheus")
 
 
 def alert_rules() -> list[dict]:
@@ -69,26 +69,64 @@ def test_the_dashboard_covers_workers_pool_actors_and_the_ledger():
         "bitnexus_ledger_head_index",
         "bitnexus_ledger_checkpoint_timestamp_seconds",
         "bitnexus_http_shed",
+        "bitnexus_sockets",
+        "bitnexus_channels",
     ):
         assert family in used
 
 
-@needs_promtool
-def test_promtool_accepts_the_alert_rules():
+def test_promtool_accepts_the_alert_rules(promtool):
     done = subprocess.run(
-        ["promtool", "check", "rules", OPS / "alerts.yml"], capture_output=True, text=True
+        [promtool, "check", "rules", OPS / "alerts.yml"], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{len(alert_rules())} rules found" in done.stdout
 
 
-@needs_promtool
-def test_promtool_parses_every_dashboard_expression(tmp_path):
+def test_promtool_parses_every_dashboard_expression(promtool, tmp_path):
     recording = [
         {"record": f"dashboard:panel_{i}", "expr": expr}
         for i, expr in enumerate(dashboard_expressions())
     ]
     rules = tmp_path / "dashboard.yml"
     rules.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": recording}]}))
-    done = subprocess.run(["promtool", "check", "rules", rules], capture_output=True, text=True)
+    done = subprocess.run([promtool, "check", "rules", rules], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_checkpoint_alert_fires_on_an_old_checkpoint_and_not_before_the_first(
+    promtool, tmp_path
+):
+    """`promtool test rules`: the gauge is 0 until the first checkpoint (no age yet); one
+    signed at t=1 s is stale from t=3601 s, the alert firing 10 minutes later."""
+    series = "bitnexus_ledger_checkpoint_timestamp_seconds"
+    (stale,) = [r for r in alert_rules() if r["alert"] == "BitnexusLedgerCheckpointStale"]
+
+    def case(value: str, minutes: int, fires: bool) -> dict:
+        expected = [{"exp_labels": stale["labels"], "exp_annotations": stale["annotations"]}]
+        return {
+            "interval": "1m",
+            "input_series": [{"series": f'{series}{{instance="app:4000"}}', "values": value}],
+            "alert_rule_test": [
+                {
+                    "eval_time": f"{minutes}m",
+                    "alertname": stale["alert"],
+                    "exp_alerts": expected if fires else [],
+                }
+            ],
+        }
+
+    tests = {
+        "rule_files": [str(OPS / "alerts.yml")],
+        "evaluation_interval": "1m",
+        "tests": [
+            case("0x200", 180, fires=False),  # no checkpoint yet
+            case("1x200", 65, fires=False),  # stale for 5 minutes only
+            case("1x200", 75, fires=True),
+            case("1x100 7000x100", 180, fires=False),  # a new one at t=7000 s
+        ],
+    }
+    unit = tmp_path / "alerts_test.yml"
+    unit.write_text(yaml.safe_dump(tests))
+    done = subprocess.run([promtool, "test", "rules", unit], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr

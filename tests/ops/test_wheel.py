@@ -5,15 +5,24 @@ from __future__ import annotations
 import subprocess
 import urllib.request
 import zipfile
+from pathlib import Path
 
 from live_server import LiveServer, free_port, wait_ready
 
+REPO = Path(__file__).resolve().parents[2]
 
-def test_the_wheel_carries_templates_and_migrations(installed):
+
+def test_the_wheel_carries_every_file_the_server_serves_or_runs(installed):
     names = set(zipfile.ZipFile(installed.wheel).namelist())
-    assert "web/templates/admin.html" in names
-    assert "migrations/alembic.ini" in names or "migrations/script.py.mako" in names
-    assert any(n.startswith("migrations/versions/0001_") for n in names)
+    served = subprocess.run(
+        ["git", "ls-files", "web/templates", "web/static", "migrations"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert "web/static/phoenix.min.js" in served and "web/templates/admin.html" in served
+    assert sorted(set(served) - names) == []
 
 
 def test_migrate_then_serve_from_an_empty_folder(installed, tmp_path):
@@ -47,6 +56,8 @@ def test_migrate_then_serve_from_an_empty_folder(installed, tmp_path):
         with urllib.request.urlopen(f"{server.base}/admin?token=operator-token") as page:
             assert page.status == 200
             assert b"<html" in page.read().lower()
+        with urllib.request.urlopen(f"{server.base}/admin/assets/phoenix.min.js") as script:
+            assert script.read() == (REPO / "web/static/phoenix.min.js").read_bytes()
         with urllib.request.urlopen(f"{server.base}/api/docs/swagger-ui-bundle.js") as ui:
             assert ui.status == 200 and len(ui.read()) > 100_000  # Swagger UI, from a package
         with urllib.request.urlopen(f"{server.base}/api/docs") as docs:

@@ -5,14 +5,17 @@ when every hash and balance in the database was made consistent again."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
+import urllib.request
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from live_server import BITNEXUS, start
+from prometheus_client.parser import text_string_to_metric_families
 from security_support import ENV, OPERATOR, deposit, register
 
 from bitnexus.ledger.hashing import canonical
@@ -110,3 +113,37 @@ def test_a_chain_cut_short_is_found_from_kept_checkpoints(live, engine, database
     found = ledger_verify(database_url, tmp_path, "--from-checkpoint", str(kept))
     assert found.returncode == 1
     assert "blocks cut off" in found.stderr
+
+
+def checkpoint_timestamp(server) -> float:
+    """`bitnexus_ledger_checkpoint_timestamp_seconds` as /metrics exposes it."""
+    with urllib.request.urlopen(server.base + "/metrics", timeout=15) as response:
+        text = response.read().decode()
+    (value,) = [
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "bitnexus_ledger_checkpoint_timestamp_seconds"
+    ]
+    return value
+
+
+def test_the_checkpoint_age_metric_is_the_newest_checkpoints_also_after_a_restart(
+    engine, database_url, tmp_path
+):
+    env = {**CHECKPOINT_ENV, "BITNEXUS_LEDGER_CHECKPOINT_EVERY": "1000"}
+    server = start(database_url, tmp_path, env)
+    try:
+        deposit(server, register(server, "carol"), "1.00")
+        signed = server.request("POST", "/admin/ledger/checkpoints", None, OPERATOR)
+        assert signed.status == 201, signed.body
+        signed_at = datetime.datetime.fromisoformat(signed.body["data"]["signed_at"])
+        assert checkpoint_timestamp(server) == pytest.approx(signed_at.timestamp(), abs=1e-3)
+    finally:
+        assert server.stop() == 0
+    # A new server signs nothing (no block is due): the age still counts from that one.
+    server = start(database_url, tmp_path, env)
+    try:
+        assert checkpoint_timestamp(server) == pytest.approx(signed_at.timestamp(), abs=1e-3)
+    finally:
+        assert server.stop() == 0

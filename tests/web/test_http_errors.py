@@ -23,6 +23,17 @@ def test_validation_failure_is_422_with_field_lists(client, admin):
     assert response.content_type == "application/json; charset=utf-8"
 
 
+def test_a_purchase_price_without_its_currency_is_422(client, user):
+    """The expected price pins a currency too; without one its places cannot be checked
+    (this was a KeyError, answered 500)."""
+    attrs = {"kind": "purchase", "product_id": 1, "price": "1.00"}
+    response = client.post(
+        "/api/v1/transactions", json={"transaction": attrs}, headers=user.headers
+    )
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["errors"] == {"currency": ["can't be blank"]}
+
+
 def test_record_not_found_is_404(client, admin):
     response = client.get("/api/v1/users/999999", headers=admin.headers)
     assert (response.status_code, response.get_json()) == (404, NOT_FOUND)

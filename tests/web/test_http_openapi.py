@@ -16,7 +16,11 @@ from hypothesis import strategies as st
 from bitnexus import __version__
 from bitnexus.accounts import users
 from bitnexus.catalog import products
+from bitnexus.common.errors import ValidationFailed
 from bitnexus.config import DEFAULT_CURRENCIES, Config
+from bitnexus.database.schema import MAX_ID
+from bitnexus.ledger import requests
+from bitnexus.ledger.limits import Limit
 from web import Runtime, create_app
 from web.openapi import COMMISSION, EMAIL, PASSWORD, USER_NAME, document, price
 
@@ -145,6 +149,61 @@ def test_price_schema_and_changeset_agree(currency, value):
 @given(value=decimal_text | st.integers(min_value=-5, max_value=200))
 def test_commission_schema_and_changeset_agree(value):
     agree(COMMISSION, value, product_error("commission_rate", value))
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(
+    field=st.sampled_from(["name", "description", "category"]),
+    value=st.text(ASCII, max_size=600),
+)
+def test_product_text_schemas_and_changeset_agree(field, value):
+    schema = document(DEFAULT_CURRENCIES)["components"]["schemas"]["ProductParams"]
+    agree(schema["properties"][field], value, product_error(field, value))
+
+
+# A transaction's fields as a client sends them: each kind's own fields, present or not.
+# Outside the comparison: fields a kind does not take (the server ignores them), ids past
+# the tables' MAX_ID (the server answers "does not exist", as for any id it has no row
+# for), the per-transaction limits (configured; 422 over them) and an empty currency (the
+# server reads an empty string as absent, as Ecto does).
+party_id = st.integers(min_value=-2, max_value=MAX_ID)
+TRANSACTION_VALUES = {
+    "amount": decimal_text | st.integers(min_value=-5, max_value=2 * requests.AMOUNT_LIMIT),
+    "price": decimal_text | st.integers(min_value=-5, max_value=2 * requests.AMOUNT_LIMIT),
+    "currency": st.sampled_from([*sorted(DEFAULT_CURRENCIES), "GBP", "eur"]),
+    "recipient_id": party_id,
+    "product_id": party_id,
+    "affiliate_id": party_id,
+    "description": st.text(ASCII, max_size=600),
+    "idempotency_key": st.text(ASCII, max_size=300),
+}
+
+
+@st.composite
+def transactions(draw) -> dict:
+    kind = draw(st.sampled_from(sorted(requests.FIELDS)))
+    fields = (*requests.FIELDS[kind], "description", "idempotency_key")
+    present = draw(st.lists(st.sampled_from(fields), unique=True))
+    return {"kind": kind, **{field: draw(TRANSACTION_VALUES[field]) for field in present}}
+
+
+# Above every amount the schema allows: the limits are configured (422 over them).
+UNLIMITED = {code: Limit(10**30, 10**30) for code in DEFAULT_CURRENCIES}
+
+
+def transaction_refused(attrs: dict) -> bool:
+    try:
+        requests.cast_request(-1, attrs, DEFAULT_CURRENCIES, UNLIMITED)  # -1: never a party
+    except ValidationFailed:
+        return True
+    return False
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(attrs=transactions())
+def test_transaction_schema_and_cast_request_agree(attrs):
+    schema = document(DEFAULT_CURRENCIES)["components"]["schemas"]["TransactionParams"]
+    agree(schema, attrs, transaction_refused(attrs))
 
 
 def test_the_docs_ui_is_served_from_the_package(bare_app):
