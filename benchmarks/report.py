@@ -338,7 +338,8 @@ benchmark lock, 1 worker unless said, 3 s × 2 rounds; load average 4-17 through
    encoder; the same bytes python-json-logger wrote, checked by a test against it):
    24-29 → 14-22 µs per line, one line per request. Over HTTP within noise: CPU per
    request old/new `/health` 1,295 / 946 µs, but the next run measured the same code at
-   1,189 / 967; the other routes ±10 %.
+   1,189 / 967; the other routes ±10 %. *Since undone*: issue 15 asks for
+   python-json-logger's own formatter, not a hand-written one (10.3 → 14.7 µs per line).
 2. *Primary-key reads of a user built once* (the token generation check on every
    authenticated request, and `Users.get`): building the statement cost as much CPU as
    executing it, 358 → 177 µs per read in-process (median of 6 interleaved runs).
@@ -399,6 +400,73 @@ each two context switches on a box where every wake-up waits for a core) need a 
 for the statement there (today the call's timeout answers 503 while the actor waits);
 (4) granian's WSGI mode against gunicorn's gthread worker — not measured; (5) transfers:
 3.3 ms of CPU per request, not broken down in this pass.
+
+**Issue 12, third pass: where a request's CPU goes, by thread** (2026-12-01 13:05 UTC,
+load average 4-7, other sessions' tests and benchmarks on the same 2 cores):
+
+    flock /tmp/bitnexus-bench.lock .venv/bin/python -m benchmarks.http_threads
+
+The app in-process (no gunicorn, no sockets), 16 client threads calling the WSGI app,
+1,000 requests × 3 rounds per route, the bare app beside it; µs of CPU per request, median
+of the rounds, split by the thread that spent it (read from /proc: a profiler slows
+Python-heavy threads more than the others, so its shares are off). *request*: the
+client threads, which run Flask, our hooks and rendering; *Transact.*: Transactions;
+*readers*: `LedgerReader`; *commit*: the ledger's committer thread; *Listen*: the PubSub
+listener:
+
+| route | CPU µs | request | Accounts | Products | Transact. | readers | Ledger | commit | Listen |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| bare Flask | 156 | 146 | | | | | | | |
+| GET /health | 557 | 537 | | | | | | | |
+| GET /api/v1/auth/me | 1,222 | 622 | 590 | | | | | | |
+| GET /api/v1/products | 3,870 | 1,540 | 760 | 1,560 | | | | | |
+| GET /api/v1/users/:id/balances | 2,921 | 1,031 | 1,250 | | | 630 | | | 10 |
+| GET /api/v1/transactions/:id | 3,297 | 897 | 690 | | 1,710 | | | | |
+| POST /api/v1/transactions | 3,238 | 998 | 700 | | 290 | | 390 | 660 | 170 |
+
+What it shows:
+- *Our hooks cost more than the bare app.* `/health` without its database ping (the
+  in-process runtime has none) spends 537 µs in the request thread against the bare app's
+  146: request id, the access line, metrics, security headers, `Accept` and body checks,
+  and werkzeug's context-local lookups (about 35 per request).
+- *The token check is a third to a half of every authenticated read*: 590-760 µs of the
+  Accounts actors' CPU for one primary-key read (balances asks Accounts twice: the token
+  and the path's user). In a tight loop on one thread the same read costs 290 µs; in the
+  actor, behind a hand-off, with the pool's checkout, it costs twice that.
+- *Everything else is the service's own read*, 630-1,710 µs of actor CPU, and rendering
+  (the product index's request thread: 50 products rendered and encoded).
+- *gunicorn is not what stands in the way.* Under gunicorn the bare app costs 414-534 µs
+  of CPU per request (section 3), in-process 146-156: the server takes about 300 µs, twice
+  the app. A faster server (granian's WSGI mode) would lower both sides by about the same
+  amount, and so *lower* every share: `/auth/me` at 1,222 + 300 against 156 + 300 is
+  0.30 of bare; with a server costing 50 µs it would be 0.16. It was therefore not
+  measured against gunicorn.
+
+Changes in this pass (each its own commit, old against new with
+`python -m benchmarks.http --workers 1 --seconds 3 --rounds 2 --base <previous commit>`,
+load average 7-9, other routes within ±25 % of themselves between the two sides):
+1. *The token check answers the user it read*, and `/auth/me` renders it instead of
+   asking Accounts again (one actor call and one read per request, not two): `/auth/me`
+   3,247 → 1,983 µs of CPU per request, 294 → 452 requests/s, 0.19 → 0.30 of bare.
+2. *The product index's statement built once per combination of filters*, values bound by
+   name: 5,013 → 4,195 µs of CPU per request, 187 → 216 requests/s, 0.11 → 0.13 of bare.
+
+Measured, not kept: the token check on a connection the actor holds (no pool checkout, no
+isolation switch per read), patched into the in-process run: Accounts' CPU per `/auth/me`
+630 → 480 µs (one run, load 11).
+
+**Where that leaves the targets.** At ≥ 0.6 of bare a read may cost about 690 µs of
+CPU under gunicorn, about 390 µs in-process: less than our hooks and one actor read
+together cost today. Meeting it means, in order of gain: (1) the token check without a
+read per request — a per-process cache of token generations with a revocation barrier
+(the revoking call returns only after every live worker's listener has applied it), or
+the generation in the token's signature key; (2) the services' hot reads through the
+driver on a connection each pool member holds (measured: a primary-key read 81-98 µs
+against 244-289 through `reading()`), which needs per-dialect SQL and row conversion;
+(3) our hooks folded into one WSGI middleware that reads the environ directly (request
+id, access line, metrics, headers) instead of Flask's per-request callbacks and
+context-local lookups; (4) rendering straight from rows for lists. Transfers (0.4) are
+bounded by the same costs plus the ledger's writer and committer (1,050 µs).
 
 **Before this pass** (the earlier figures, from a profile with `--gil`, which on this
 machine does not exclude waiting threads): 29 % of the worker's GIL time in `Reply.set`,
