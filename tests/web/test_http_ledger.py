@@ -148,3 +148,14 @@ def test_admin_verifies_the_whole_chain(client, user):
     )
     assert response.status_code == 200
     assert response.get_json()["data"]["valid"] is True
+
+
+def test_balances_are_the_owners_and_404_for_a_user_that_is_gone(client, user, admin):
+    deposit(client, user, amount="7.00")
+    own = client.get(f"/api/v1/users/{user.id}/balances", headers=user.headers)
+    seen_by_admin = client.get(f"/api/v1/users/{user.id}/balances", headers=admin.headers)
+    assert own.status_code == seen_by_admin.status_code == 200
+    assert own.get_json() == seen_by_admin.get_json()
+    assert {"currency": "EUR", "balance": "7.00"} in own.get_json()["data"]
+    missing = client.get(f"/api/v1/users/{user.id + 1000}/balances", headers=admin.headers)
+    assert missing.status_code == 404, missing.get_json()

@@ -58,7 +58,8 @@ def products(user_id: int) -> Response:
 @blueprint.get("/<id:user_id>/balances")
 def balances(user_id: int) -> Response:
     require_self_or_admin(user_id)
-    # Like any /users/:id route, a user that is gone is 404 (a deleted user's token
-    # would otherwise still read zero balances).
-    accounts.get_user(user_id, timeout=timeout())
+    # Like any /users/:id route, a user that is gone is 404. The caller's own row was read
+    # by the token check in this request, so only someone else's needs looking up.
+    if not caller().is_self(user_id):
+        accounts.get_user(user_id, timeout=timeout())
     return data(render.balances(ledger.balances(user_id, timeout=timeout())))
