@@ -430,9 +430,9 @@ What it shows:
   146: request id, the access line, metrics, security headers, `Accept` and body checks,
   and werkzeug's context-local lookups (about 35 per request).
 - *The token check is a third to a half of every authenticated read*: 590-760 µs of the
-  Accounts actors' CPU for one primary-key read (balances asks Accounts twice: the token
-  and the path's user). In a tight loop on one thread the same read costs 290 µs; in the
-  actor, behind a hand-off, with the pool's checkout, it costs twice that.
+  Accounts actors' CPU for one primary-key read (balances asked Accounts twice, the token
+  and the path's user, until change 3 below). In a tight loop on one thread the same
+  read costs 290 µs; in the actor, behind a hand-off, with the pool's checkout, twice that.
 - *Everything else is the service's own read*, 630-1,710 µs of actor CPU, and rendering
   (the product index's request thread: 50 products rendered and encoded).
 - *gunicorn is not what stands in the way.* Under gunicorn the bare app costs 414-534 µs
@@ -450,6 +450,10 @@ load average 7-9, other routes within ±25 % of themselves between the two sides
    3,247 → 1,983 µs of CPU per request, 294 → 452 requests/s, 0.19 → 0.30 of bare.
 2. *The product index's statement built once per combination of filters*, values bound by
    name: 5,013 → 4,195 µs of CPU per request, 187 → 216 requests/s, 0.11 → 0.13 of bare.
+3. *A user's own balances without a second Accounts read* (the token check read that row
+   in this request; an admin's look-up of someone else still checks they exist):
+   4,334 → 3,319 µs of CPU per request, 243 → 314 requests/s, 0.18 → 0.23 of bare
+   (load 8 → 3).
 
 Measured, not kept: the token check on a connection the actor holds (no pool checkout, no
 isolation switch per read), patched into the in-process run: Accounts' CPU per `/auth/me`
