@@ -17,6 +17,7 @@ import socket
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -42,23 +43,45 @@ class Refused(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     load_dotenv()
+    with _shared_metrics(args.run is run_serve):
+        try:
+            config = Config.from_env()
+        except ConfigError as exc:
+            print(f"bitnexus: configuration error: {exc}", file=sys.stderr)
+            return 2
+        logs.configure(config)
+        try:
+            return args.run(config, args)
+        except Refused as exc:
+            print(f"bitnexus: {exc}", file=sys.stderr)
+            return 1
+        except Exception as exc:
+            message = explain(exc, config.database_url)
+            if message is None:
+                raise
+            print(f"bitnexus: {message}", file=sys.stderr)
+            return 1
+
+
+@contextmanager
+def _shared_metrics(workers_share: bool) -> Iterator[None]:
+    """prometheus_client's multiprocess directory, for `serve`'s workers to share.
+
+    prometheus_client picks its mode when it is first imported, and loading the
+    configuration already imports the ledger (whose metrics import it): the directory is
+    set before anything else. The master removes it on the way out.
+    """
+    if not workers_share:
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="bitnexus-metrics-")
+    master = os.getpid()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
     try:
-        config = Config.from_env()
-    except ConfigError as exc:
-        print(f"bitnexus: configuration error: {exc}", file=sys.stderr)
-        return 2
-    logs.configure(config)
-    try:
-        return args.run(config, args)
-    except Refused as exc:
-        print(f"bitnexus: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:
-        message = explain(exc, config.database_url)
-        if message is None:
-            raise
-        print(f"bitnexus: {message}", file=sys.stderr)
-        return 1
+        yield
+    finally:
+        if os.getpid() == master:  # a worker's exit unwinds through here too
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -242,21 +265,13 @@ def run_serve(config: Config, args: argparse.Namespace) -> int:
     port = args.port or config.port
     _check_port_free(host, port)
     _check_database(config)
-    # prometheus_client picks its multiprocess mode from the environment at import time,
-    # so the directory is set before anything imports it (web, via bitnexus.server).
-    metrics_dir = tempfile.mkdtemp(prefix="bitnexus-metrics-")
-    master = os.getpid()
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    from bitnexus import server
+    from bitnexus import server  # after _shared_metrics: it imports prometheus_client
 
-    try:
-        config, generated = server.with_secrets(config, Path.cwd() / "var")
-        options = server.ServeOptions(host, port, args.workers, args.threads, metrics_dir)
-        _log_banner(options, config.admin_token or "", generated)
-        return server.serve(config, options)
-    finally:
-        if os.getpid() == master:  # a worker's exit unwinds through here too
-            shutil.rmtree(metrics_dir, ignore_errors=True)
+    config, generated = server.with_secrets(config, Path.cwd() / "var")
+    metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    options = server.ServeOptions(host, port, args.workers, args.threads, metrics_dir)
+    _log_banner(options, config.admin_token or "", generated)
+    return server.serve(config, options)
 
 
 def _check_port_free(host: str, port: int) -> None:
