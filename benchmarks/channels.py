@@ -178,17 +178,24 @@ class Step:
         return self.held.cpu_ms / self.cpu_ms_without
 
 
-def _pairs_file(directory: Path, ids: list[int]) -> Path:
-    """wrk's transfers: lines "<sender's token> <recipient id>" between ``ids``."""
-    rng = random.Random(3)
-    tokens = {uid: server.user_token(uid) for uid in ids}
-    lines = []
-    for _ in range(5_000):
-        sender, recipient = rng.sample(ids, 2)
-        lines.append(f"{tokens[sender]} {recipient}\n")
-    path = directory / "pairs.txt"
-    path.write_text("".join(lines))
-    return path
+class Pairs(NamedTuple):
+    """wrk's transfers between ``ids``, kept in ``path``."""
+
+    path: Path
+    ids: list[int]
+
+    def written(self) -> Path:
+        """The file of lines "<sender's token> <recipient id>", with tokens issued now: an
+        access token lives 15 minutes (`web.tokens`), less than the section takes, and
+        the transfers of a run with expired ones are all answered 401."""
+        rng = random.Random(3)
+        tokens = {uid: server.user_token(uid) for uid in self.ids}
+        lines = []
+        for _ in range(5_000):
+            sender, recipient = rng.sample(self.ids, 2)
+            lines.append(f"{tokens[sender]} {recipient}\n")
+        self.path.write_text("".join(lines))
+        return self.path
 
 
 _prefixes = itertools.count()  # each batch of sockets its own ids in the Node client
@@ -224,10 +231,10 @@ class TransfersFailed(Exception):
     """Most of a wrk run's transfers were not answered 201: the run measures nothing."""
 
 
-def _transfers(base: str, pairs: Path, seconds: int) -> tuple[float, int]:
+def _transfers(base: str, pairs: Pairs, seconds: int) -> tuple[float, int]:
     """Transfers answered 201 per second, and how many (a few may be shed with 503 on a
     loaded machine)."""
-    run = http._wrk(base, ["transfers", str(pairs)], seconds)
+    run = http._wrk(base, ["transfers", str(pairs.written())], seconds)
     if run.errors >= run.requests // 2:
         raise TransfersFailed(f"{run.errors:,} of {run.requests:,} transfers failed")
     return (run.requests - run.errors) / run.seconds, run.requests - run.errors
@@ -261,7 +268,7 @@ def _settle(srv: server.Server, count: int) -> None:
         time.sleep(0.2)
 
 
-def _run_holding(srv: server.Server, node: Node, ids: list[int], pairs: Path, seconds: int) -> Run:
+def _run_holding(srv: server.Server, node: Node, ids: list[int], pairs: Pairs, seconds: int) -> Run:
     """Connect a socket for each of ``ids`` (none for no ids), let them idle, run wrk's
     transfers, disconnect them all: the server is back to no sockets afterwards."""
     prefix = f"b{next(_prefixes)}-"
@@ -279,7 +286,7 @@ def _run_holding(srv: server.Server, node: Node, ids: list[int], pairs: Path, se
 
 
 def idle_sockets(
-    url: str, ids: list[int], pairs: Path, log: Path, env: dict[str, str], sizes: Sizes
+    url: str, ids: list[int], pairs: Pairs, log: Path, env: dict[str, str], sizes: Sizes
 ) -> Idle:
     held = ids[: sizes.sockets_per_worker * WORKERS]
     without, with_ = [], []
@@ -655,7 +662,7 @@ def _latency(
 
 
 def sockets_per_worker(
-    url: str, ids: list[int], pairs: Path, log: Path, env: dict[str, str], sizes: Sizes
+    url: str, ids: list[int], pairs: Pairs, log: Path, env: dict[str, str], sizes: Sizes
 ) -> tuple[list[Step], str | None]:
     """Each step between runs without sockets (shared with the next step): the ledger's
     growth and the machine's drifting load hit a step and what it is compared with alike.
@@ -748,7 +755,7 @@ def run(
         # other users, so no transfer pushes anything to them.
         held = max((*sizes.steps, sizes.sockets_per_worker * WORKERS))
         ids = database.wallets(cfg, engine, 1_000 + held)
-        pairs = _pairs_file(Path(tmp), ids[:1_000])
+        pairs = Pairs(Path(tmp) / "pairs.txt", ids[:1_000])
         idle_ids = ids[1_000:]
         print("  idle sockets …", flush=True)
         idle = idle_sockets(url, idle_ids, pairs, Path(tmp) / "idle.txt", env, sizes)
