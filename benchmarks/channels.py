@@ -53,7 +53,6 @@ from benchmarks import database, http, private_postgres, server
 from tests.channels.channels_support import Node, install_client
 
 WORKERS = 2
-RATE = 200  # transfers per second for the latency run
 SENDERS = 256  # threads sending the latency run's POSTs: more than are ever in flight
 SHARED = "the shared PostgreSQL"
 PRIVATE = "a throwaway PostgreSQL cluster with `track_commit_timestamp = on`"
@@ -71,6 +70,7 @@ class Sizes:
     steps: tuple[int, ...] = (1_000, 2_000, 4_000, 8_000)  # sockets on one worker
     rounds: int = 2
     latency_seconds: int = 15
+    rate: int = 200  # transfers per second for the latency run
     wrk_seconds: int = 6
 
 
@@ -127,6 +127,7 @@ class Latency:
     (the one that answered the POST, so committed it) is not the recipient socket's."""
 
     where: str  # which PostgreSQL
+    offered: int  # POSTs per second scheduled
     posts: int  # POSTs sent
     sent: int  # transfers answered 201
     failed: int
@@ -500,7 +501,7 @@ def _check_node_clock(node: Node, spawned: float, ready_read: float) -> None:
 def push_latency(
     where: str, engine: sa.Engine, ids: list[int], log: Path, env: dict[str, str], sizes: Sizes
 ) -> Latency:
-    """Transfers at `RATE` per second on an open-loop schedule (each POST submitted at its
+    """Transfers at ``sizes.rate`` per second on an open-loop schedule (each POST submitted at its
     slot, whatever the answers before it do), each to a recipient whose socket is on the
     other worker than the connection carrying the POST."""
     url = engine.url.render_as_string(hide_password=False)
@@ -568,7 +569,7 @@ def push_latency(
                         scheduled, sent, answered, sender.port, socket_pid[recipient]
                     )
 
-            total = RATE * sizes.latency_seconds
+            total = sizes.rate * sizes.latency_seconds
             resolver = _Resolver(srv)
             resolver.start()
             with (
@@ -578,7 +579,7 @@ def push_latency(
                 began = _monotonic_ms() + 100
                 usage = _Usage(srv, node)
                 for k in range(total):
-                    slot = began + k * 1000 / RATE
+                    slot = began + k * 1000 / sizes.rate
                     delay = slot - _monotonic_ms()
                     if delay > 0:
                         time.sleep(delay / 1000)
@@ -599,6 +600,7 @@ def push_latency(
     load = (load_before, load_after)
     return _latency(
         where,
+        sizes.rate,
         posted,
         pushes,
         resolver.found,
@@ -614,6 +616,7 @@ def push_latency(
 
 def _latency(
     where: str,
+    offered: int,
     posted: list[float],
     pushes: dict[int, _Push],
     workers: dict[int, int],  # a sender's port -> the worker at its other end
@@ -636,6 +639,7 @@ def _latency(
 
     return Latency(
         where=where,
+        offered=offered,
         posts=len(posted),
         sent=len(pushes),
         failed=len(failed),
@@ -820,7 +824,7 @@ def latency_markdown(lat: Latency) -> str:
         f"{lat.used['stall']:.0%} of the time, and the workers used {lat.used['workers']:.2f} "
         f"cores, Node {lat.used['node']:.2f}, the benchmark {lat.used['benchmark']:.2f}): "
         f"{lat.posts:,} POSTs sent at {lat.rate:.0f}/s on an open-loop schedule "
-        f"of {RATE}/s (sent after their slot by p50 {lat.late_ms[0]:.1f} ms, p99 "
+        f"of {lat.offered}/s (sent after their slot by p50 {lat.late_ms[0]:.1f} ms, p99 "
         f"{lat.late_ms[1]:.1f} ms, at most {lat.late_max_ms:.0f} ms){failures}; "
         f"{WORKERS} workers holding {' and '.join(map(str, lat.sockets))} of the 200 "
         f"recipients' sockets; {lat.cross:,} of {lat.sent:,} transfers with the sender's "
@@ -885,8 +889,16 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--base", type=Path)
     parser.add_argument("--quick", action="store_true")
+    # `--latency RATE`: only the push latency, on the throwaway cluster, at RATE POSTs/s.
+    parser.add_argument("--latency", type=int, metavar="RATE")
     args = parser.parse_args()
     database.start()
+    if args.latency:
+        install_client()
+        with tempfile.TemporaryDirectory() as tmp:
+            sizes = dataclasses.replace(FULL, rate=args.latency)
+            print(latency_markdown(_latency_on_private_cluster(Path(tmp) / "l.txt", {}, sizes)))
+        sys.exit(0)
     with database.no_outage():
         result = run(
             {"PYTHONPATH": str(args.base.resolve())} if args.base else None,
