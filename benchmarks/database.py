@@ -77,15 +77,21 @@ def config(url: str, **overrides: object) -> Config:
 @contextmanager
 def fresh(**overrides: object) -> Iterator[tuple[Config, sa.Engine]]:
     """A migrated database of its own, dropped afterwards: never the developer's data."""
-    with devdb.database(PREFIX) as url:
-        cfg = config(url, **overrides)
-        engine = make_engine(cfg)
-        try:
-            migrate.upgrade(engine)
-            ensure_genesis(engine)
-            yield cfg, engine
-        finally:
-            engine.dispose()
+    with devdb.database(PREFIX) as url, migrated(url, **overrides) as ready:
+        yield ready
+
+
+@contextmanager
+def migrated(url: str, **overrides: object) -> Iterator[tuple[Config, sa.Engine]]:
+    """The empty database at ``url`` migrated, with the ledger's genesis block."""
+    cfg = config(url, **overrides)
+    engine = make_engine(cfg)
+    try:
+        migrate.upgrade(engine)
+        ensure_genesis(engine)
+        yield cfg, engine
+    finally:
+        engine.dispose()
 
 
 def create_users(engine: sa.Engine, count: int) -> list[int]:

@@ -36,6 +36,7 @@ class Server:
     proc: subprocess.Popen
     base: str
     workers: int
+    log: Path  # its stdout and stderr
 
     def worker_pids(self) -> list[int]:
         return _children(self.proc.pid)
@@ -46,14 +47,14 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """CPU time the workers used so far, user and system (the arbiter excluded)."""
-        return sum(_cpu_seconds(pid) for pid in self.worker_pids())
+        return sum(process_cpu_seconds(pid) for pid in self.worker_pids())
 
     def get(self, path: str) -> int:
         with urllib.request.urlopen(self.base + path, timeout=10) as response:
             return response.status
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -62,7 +63,7 @@ def _free_port() -> int:
 @contextmanager
 def serve(url: str, workers: int, threads: int, env: dict[str, str]) -> Iterator[Server]:
     """`bitnexus serve` on a free loopback port; SIGTERM and wait on exit."""
-    port = _free_port()
+    port = free_port()
     full_env = os.environ | env | {"BITNEXUS_DATABASE_URL": url, "BITNEXUS_SECRET_KEY": SECRET}
     full_env["BITNEXUS_ADMIN_TOKEN"] = "benchmark-operator"
     full_env["BITNEXUS_LEDGER_SIGNING_KEY"] = LEDGER_SIGNING_KEY
@@ -76,7 +77,7 @@ def serve(url: str, workers: int, threads: int, env: dict[str, str]) -> Iterator
 def bare(workers: int, threads: int) -> Iterator[Server]:
     """The baseline: `benchmarks.bare` (Flask, one JSON route) under gunicorn's threaded
     worker with the settings `bitnexus serve` gives its own."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
     command += ["--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread"]
     command += ["--graceful-timeout", str(GRACEFUL_TIMEOUT), "benchmarks.bare:app"]
@@ -91,7 +92,7 @@ def _running(
     with tempfile.TemporaryDirectory() as cwd, open(Path(cwd) / "log.txt", "w") as log:
         env = env | {"PYTHONPATH": os.pathsep.join(filter(None, [env.get("PYTHONPATH"), ROOT]))}
         proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)
-        server = Server(proc, f"http://127.0.0.1:{port}", workers)
+        server = Server(proc, f"http://127.0.0.1:{port}", workers, Path(cwd) / "log.txt")
         try:
             _wait_ready(server, ready, Path(cwd) / "log.txt")
             yield server
@@ -127,7 +128,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _cpu_seconds(pid: int) -> float:
+def process_cpu_seconds(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except FileNotFoundError:

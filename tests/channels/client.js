@@ -7,7 +7,7 @@
 //   {"op": "leave", "id": "a", "topic": "…"}      {"op": "push", "id": "a", "topic": "…", "event": "…", "payload": {…}}
 //   {"op": "disconnect", "id": "a"}                {"op": "exit"}
 //
-// Events: {"type": "open"|"close"|"error", "id"}, {"type": "join", "id", "topic", "status",
+// Events: {"type": "open", "id", "port"}, {"type": "close"|"error", "id"}, {"type": "join", "id", "topic", "status",
 // "response"}, {"type": "message", "id", "topic", "event", "payload"}, {"type": "left", …},
 // {"type": "reply", "id", "topic", "event", "status", "response"}, {"type": "channel_error", …}.
 const readline = require("readline")
@@ -16,7 +16,12 @@ const WebSocket = require("ws")
 
 const sockets = new Map()
 const channels = new Map()
-const emit = (event) => process.stdout.write(JSON.stringify(Object.assign({at: Date.now()}, event)) + "\n")
+// "at": the system clock's ms; "mono": ms on the monotonic clock (process.hrtime reads
+// CLOCK_MONOTONIC, as Python's time.monotonic does), for intervals with the benchmark's times.
+const emit = (event) => process.stdout.write(
+  JSON.stringify(Object.assign({at: Date.now(), mono: Number(process.hrtime.bigint()) / 1e6}, event)) + "\n")
+// The local port of a WebSocket's connection, which names it on the server's side too.
+const localPort = (socket) => (socket.conn && socket.conn._socket ? socket.conn._socket.localPort : null)
 
 function connect(cmd) {
   const options = {
@@ -33,7 +38,7 @@ function connect(cmd) {
     options.decode = (raw, callback) => callback(JSON.parse(raw))
   }
   const socket = new Socket(cmd.url, options)
-  socket.onOpen(() => emit({type: "open", id: cmd.id}))
+  socket.onOpen(() => emit({type: "open", id: cmd.id, port: localPort(socket)}))
   socket.onClose((e) => emit({type: "close", id: cmd.id, code: e && e.code}))
   socket.onError((e) => emit({type: "error", id: cmd.id}))
   socket.connect()
