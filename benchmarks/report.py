@@ -556,4 +556,116 @@ Old against new in one process, a proof walking ~1,000 headers: 40.9 → 16.3 ms
 overflow per process: under transfer load the concurrent users are the ledger's two
 (the block being prepared and the one committing) and the readers'; `/health` has a
 connection of its own. `BITNEXUS_LEDGER_READERS` = 4: one long walk leaves three.
+
+**Issue 10: call overhead and ledger throughput before and after, interleaved.** "Before"
+is 5abb746 (`ea75246^`, the parent of the contexts move), "after" is f64ad6c, the last of
+issue 10's seven commits (`git log --oneline 5abb746..f64ad6c`): issue 10's work and
+nothing else. Each run used its checkout's own benchmark code (`calls.py` and the
+measured path of `ledger.run` are the same in both) with one shared virtualenv. One run =
+`database.start()`, then under `database.no_outage()`: `calls.run()` (20,000 calls per
+kind in 3 interleaved rounds) and `ledger.run((1, 8, 32))` (4 s per point, plus the
+32-thread hot-spot), printed as JSON by a one-off driver (`/tmp/bench10c/one.py`, not
+kept: the old checkout has no module to hold it, and a script run from inside
+`benchmarks/` shadows the standard `http` package), run alternately in each checkout:
+
+    git worktree add --detach /tmp/before10 5abb746
+    git worktree add --detach /tmp/after10 f64ad6c
+    cd $CHECKOUT && flock /tmp/bitnexus-bench.lock env PYTHONPATH=$CHECKOUT python one.py
+    # CHECKOUT=/tmp/before10, then /tmp/after10; three rounds
+
+2026-12-01, 13:39-13:46 UTC; 1-minute load average when each run started: before 8.3,
+8.2, 7.7; after 8.3, 8.0, 7.9; 12.0 at the end of the last (a test suite on the 2 cores,
+so absolute figures are lower than sections 1 and 2). Median of the 3 runs (min-max):
+
+| measure | before (5abb746) | after (f64ad6c) | after / before |
+| --- | ---: | ---: | ---: |
+| raw Pykka ask, median µs | 32.5 (31.3-47.6) | 45.4 (31.2-47.4) | 1.40 |
+| supervisors.call (named worker), median µs | 25.7 (25.3-26.8) | 26.1 (25.1-33.4) | 1.02 |
+| supervisors.call (pool of 4), median µs | 25.8 (25.6-34.4) | 35.9 (25.7-41.0) | 1.39 |
+| supervisors.call (named worker) / raw ask | 0.78 (0.56-0.82) | 0.73 (0.55-0.81) | 0.94 |
+| supervisors.call (pool of 4) / raw ask | 0.79 (0.72-0.82) | 0.82 (0.76-0.90) | 1.04 |
+| ledger actor, C=1, transfers/s | 112 (108-138) | 117 (106-142) | 1.05 |
+| ledger actor, C=8, transfers/s | 452 (346-504) | 512 (458-518) | 1.13 |
+| ledger actor, C=32, transfers/s | 944 (728-988) | 1,288 (990-1,310) | 1.36 |
+| ledger actor, C=32, p99 ms | 75.4 (71.1-83.2) | 48.1 (43.9-56.4) | 0.64 |
+| ledger actor, hot-spot C=32, transfers/s | 1,000 (963-1,080) | 984 (948-1,175) | 0.98 |
+| ledger actor, hot-spot C=32, p99 ms | 65.5 (57.8-104.2) | 77.5 (61.5-78.1) | 1.18 |
+| plain SQLAlchemy (a), C=32, transfers/s | 301 (272-332) | 390 (250-402) | 1.30 |
+| pgbench (b), C=32, transfers/s | 2,164 (1,661-2,510) | 2,102 (1,605-2,588) | 0.97 |
+
+No errors in any run. The client functions themselves cost nothing measurable: `python
+-m benchmarks.client_calls` (`accounts.get_user(id)` against `supervisors.call(
+accounts.NAME, GetUser(id))` on the application's tree, alternated call by call, 10,000
+pairs × 3 rounds; 13:37 UTC, load 9.47 → 6.95): medians 566.0 / 565.6, 563.5 / 561.7,
+581.7 / 581.9 µs, the median paired difference +1.6, +0.8, +0.9 µs (0.2 % of a call).
+
+Verdict: issue 10 made neither **worse**. Every after/before ratio whose spreads do not
+overlap is in after's favour (ledger at 32 threads, its p99); the raw ask and the pool's
+1.40× and 1.39× are medians of spreads that overlap almost entirely (31-48 and 26-41 µs
+on both sides), and
+`supervisors.call` against the raw ask in the same run, which cancels the load, is 0.94×
+and 1.04×. An earlier comparison of 5abb746 with main (13:04-13:36, same driver: ledger
+0.78× at 32 threads, 0.47× at the hot-spot) measured issues 11-16 as well; the next
+paragraph finds which.
+
+**What slowed the ledger after issue 10: announcing blocks inside their commit (issue
+11).** The ledger actor alone, uniform C=32 over 1,000 wallets then the hot-spot C=32 over
+10, 4 s each, on the checkout's own tree and benchmark code (`ledger.run_actor` under
+`ledger._tree`; one-off driver `/tmp/bench10c/hot.py`, funding 10⁸ per wallet from 13:47
+on, because the 10¹² of the commits between the wallet limit and f983e86 is refused, which
+fails every transfer). First at points of main's first-parent history, 3 interleaved rounds,
+13:41-13:53 UTC, load 3.5-12.5 (the first round above 7.5): transfers/s, median
+(min-max), and transfers per block:
+
+| commit | C=32 | hot-spot C=32 | block | what it adds |
+| --- | ---: | ---: | ---: | --- |
+| f64ad6c | 1,129 (1,079-1,654) | 1,296 (989-1,864) | 16 / 16 | issue 10 |
+| b7f6bca | 1,224 (1,176-1,637) | 1,248 (1,152-1,930) | 16 / 16 | ledger readers |
+| 300c5dd | 1,206 (1,032-1,697) | 1,239 (1,097-1,726) | 15 / 14 | pipelined blocks |
+| 8f21e48 | 1,339 (1,005-1,888) | 2,184 (1,080-2,223) | 32 / 31 | late callers join |
+| 1e3f39c | 1,808 (857-1,852) | 2,295 (1,146-2,533) | 32 / 31 | main merged in |
+| 12254ca | 1,276 (1,054-1,408) | 1,381 (1,056-1,678) | 14 / 14 | join only behind others |
+| 1517b60 | 1,140 (792-1,170) | 1,028 (924-1,293) | 15 / 14 | issue 15 merged in |
+| a78b0ee | 988 (979-1,102) | 1,110 (1,008-1,603) | 14 / 14 | issue 12 notes |
+| 2de967a | 1,149 (1,138-1,159) | 1,463 (1,356-1,570) | 14 / 17 | issue 14 merged |
+| 6b926e5 | 622 (609-636) | 576 (484-668) | 11 / 11 | issue 11 merged |
+| b0e67f9 | 914 (673-916) | 875 (842-891) | 12 / 11 | main |
+
+(2de967a and 6b926e5: 2 runs; their first ran with 10¹² funding and failed every transfer.)
+Then each suspect against its parent, interleaved, 3 rounds (main and main without the
+announcer 6),
+13:51-14:01 UTC, load 3.4-9.6: the ratio of the medians, the per-round ratios' range in
+brackets:
+
+| change | C=32 | hot-spot C=32 |
+| --- | ---: | ---: |
+| 6b926e5 / 2de967a (issue 11 merged) | 0.67 (0.66-1.16) | 0.58 (0.49-0.65) |
+| main without the announcer / main | 1.47 (1.17-1.93) | 1.62 (1.26-2.01) |
+| main, messages built but no NOTIFY / main | 1.23 (0.65-3.19) | 1.41 (0.86-3.82) |
+| 12254ca / 1e3f39c | 0.90 (0.75-0.92) | 0.83 (0.83-0.97) |
+| 1517b60 / 515f56a (issue 15 merged) | 0.94 (0.86-1.00) | 0.92 (0.70-1.11) |
+| cccffbb / its parent (per-actor call metrics) | 0.98 (0.86-1.31) | 0.96 (0.96-1.01) |
+| main without the call-metrics observer / main | 0.88 (0.59-1.01) | 0.96 (0.75-0.93) |
+
+"Without the announcer" is the ledger's default `Announcer`, which tells nobody; "no
+NOTIFY" builds and encodes the messages as `LedgerAnnouncer` does and sends nothing.
+The culprit is `LedgerAnnouncer` (`web/realtime/announce.py`, issue 11): taking it out
+gives main 1.47× at 32 threads and 1.62× at the hot-spot, every round above 1.17×, and
+the merge that brought it costs 0.67× and 0.58×. Its `during` runs in the committer
+thread inside the block's database transaction, so while the head lock is held and the
+next block waits for it: per transfer it renders the transaction once per party
+(`policy.as_seen_by_user` and `render.transaction`, two renders per transfer), then
+JSON-encodes the block's messages; a block of 14 transfers is 28 messages, 15,550 bytes,
+1.3 ms to render and 0.55 ms to encode on an idle core (more with 32 client threads on the
+GIL). From about 7 transfers a body passes `NOTIFY_LIMIT` (7,900 bytes), so every block
+also INSERTs a `pubsub_payloads` row and NOTIFYs its reference, and the same process's
+`Listener` SELECTs and decodes it again. How the cost splits between the rendering and the
+database work is not settled (the no-NOTIFY variant's rounds range 0.65× to 3.19×). Not
+changed here: either remedy changes what PubSub carries, which the channel tests define:
+NOTIFY only the block's index and let each process's listener read and render that
+block's transactions (off the writer's path), or send a big body as several NOTIFYs in
+one statement instead of a payload row. Second: 12254ca (a late caller joins only a block
+waiting behind another writer) undid 8f21e48's gain in this one-process benchmark (blocks
+31 → 14, 0.90× and 0.83× against its parent), which leaves it level with f64ad6c. Issue
+15's call metrics and issue 14's merge are within the noise.
 """
