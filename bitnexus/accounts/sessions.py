@@ -19,16 +19,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bitnexus.accounts.users import User, to_user
+from bitnexus.accounts.users import User, to_user, user_row
 from bitnexus.common.errors import Unauthorized
 from bitnexus.database.engine import reading
 from bitnexus.database.schema import refresh_tokens, users, utcnow
 
 REFRESH_LIFETIME = dt.timedelta(days=30)
 TOKEN_MAX = 200  # longer than any token we issue: refused before hashing
-# Asked on every authenticated request: built once, as building a statement costs about
-# as much CPU as executing it. The whole row, so the caller's user needs no second read.
-_BY_ID = sa.select(users).where(users.c.id == sa.bindparam("user_id"))
 
 
 @dataclass(frozen=True)
@@ -49,7 +46,8 @@ class Sessions:
     def authorize(self, user_id: int, generation: int) -> User:
         """The user as they are now, if a token of ``generation`` is still theirs."""
         with reading(self._engine) as conn:
-            row = conn.execute(_BY_ID, {"user_id": user_id}).mappings().first()
+            # The whole row, so the caller's user needs no second read.
+            row = user_row(conn, user_id)
         if row is None or row["token_generation"] != generation:
             raise Unauthorized("token no longer valid")
         return to_user(row)
@@ -78,8 +76,7 @@ class Sessions:
             )
             if stored is None:
                 raise Unauthorized("unknown refresh token")
-            user = conn.execute(sa.select(users).where(users.c.id == stored["user_id"]))
-            row = user.mappings().first()
+            row = user_row(conn, stored["user_id"])
             usable = (
                 stored["used_at"] is None
                 and stored["revoked_at"] is None
@@ -113,7 +110,7 @@ class Sessions:
 
 
 def _user(conn: Connection, user_id: int) -> Any:
-    row = conn.execute(sa.select(users).where(users.c.id == user_id)).mappings().first()
+    row = user_row(conn, user_id)
     if row is None:
         raise Unauthorized("no such user")
     return row

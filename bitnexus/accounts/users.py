@@ -32,8 +32,8 @@ EMAIL_MAX = 160
 NAME_MAX = 100
 PASSWORD_MIN = 12
 CURSOR_KIND = "users"
-# A user by id: read on every `/auth/me` and more; built once, as building a statement
-# costs about as much CPU as executing it.
+# A user by id: read on every authenticated request (the token check) and more; built
+# once, as building a statement costs about as much CPU as executing it.
 _BY_ID = sa.select(users).where(users.c.id == sa.bindparam("user_id"))
 _DEFAULTS: Mapping[str, object] = {"role": "user"}
 
@@ -195,10 +195,15 @@ class Users:
 
     @staticmethod
     def _fetch(conn: Connection, user_id: int) -> RowMapping:
-        row = conn.execute(_BY_ID, {"user_id": user_id}).mappings().first()
+        row = user_row(conn, user_id)
         if row is None:
             raise NotFound(f"user {user_id}")
         return row
+
+
+def user_row(conn: Connection, user_id: int) -> RowMapping | None:
+    """The user's row, token generation and password hash included; None if there is none."""
+    return conn.execute(_BY_ID, {"user_id": user_id}).mappings().first()
 
 
 @contextmanager
