@@ -63,17 +63,11 @@ def _environs(args: list[str]) -> list[dict[str, Any]]:
 
 def _threads_cpu() -> dict[tuple[int, str], float]:
     """CPU seconds of every thread of this process, keyed by id and name less its number."""
-    tick = os.sysconf("SC_CLK_TCK")
     names = {t.native_id: t.name for t in threading.enumerate()}
     cpu = {}
-    for tid in os.listdir("/proc/self/task"):
-        try:
-            stat = Path(f"/proc/self/task/{tid}/stat").read_text()
-        except OSError:
-            continue  # the thread ended meanwhile
-        fields = stat.rsplit(")", 1)[1].split()
-        kind = re.sub(r"[-_ ]?\d+( \(.*\))?$", "", names.get(int(tid), "other"))
-        cpu[int(tid), kind] = (int(fields[11]) + int(fields[12])) / tick
+    for task in Path("/proc/self/task").iterdir():
+        kind = re.sub(r"[-_ ]?\d+( \(.*\))?$", "", names.get(int(task.name), "other"))
+        cpu[int(task.name), kind] = server.stat_cpu_seconds(task / "stat")
     return cpu
 
 
