@@ -4,6 +4,7 @@ decimals in their currency's places, field order and separators as the clients s
 from __future__ import annotations
 
 import datetime as dt
+import random
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,16 @@ STAMP = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 )
 def test_timestamps(value, text):
     assert render.iso(value) == text
+
+
+def test_timestamps_as_the_datetime_formats_them():
+    rng = random.Random(12)
+    zones = [dt.UTC, ZoneInfo("Etc/UTC"), ZoneInfo("Europe/Berlin"), None]
+    for _ in range(20_000):
+        value = dt.datetime.min + dt.timedelta(seconds=rng.randrange(10**11))
+        value = value.replace(microsecond=rng.choice([0, rng.randrange(10**6)]))
+        value = value.replace(tzinfo=rng.choice(zones), fold=rng.randrange(2))
+        assert render.iso(value) == value.isoformat().replace("+00:00", "Z"), repr(value)
 
 
 @pytest.mark.parametrize(
