@@ -60,6 +60,18 @@ def test_decimals(value, text):
     assert render.decimal(value) == text
 
 
+def test_decimals_as_fixed_point_formats_them():
+    rng = random.Random(12)
+    special = [Decimal(x) for x in ("NaN", "-NaN", "sNaN", "Infinity", "-Infinity", "-0")]
+    for _ in range(20_000):
+        value = Decimal(rng.choice([0, rng.randrange(-(10**20), 10**20)])).scaleb(
+            rng.randrange(-12, 4)
+        )
+        assert render.decimal(value) == format(value, "f"), repr(value)
+    for value in special:
+        assert render.decimal(value) == format(value, "f"), repr(value)
+
+
 PRODUCT = Product(
     id=7,
     name="Lamp «ü»",
