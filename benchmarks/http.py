@@ -185,6 +185,7 @@ def run(
     seconds: int = SECONDS,
     rounds: int = ROUNDS,
     base: Path | None = None,
+    routes: tuple[str, ...] = ROUTES,
 ) -> list[Row]:
     rows: list[Row] = []
     with database.fresh() as (cfg, engine), tempfile.TemporaryDirectory() as tmp:
@@ -196,7 +197,7 @@ def run(
                 idle = {name: srv.rss_mib() for name, srv in servers.items()}
                 runs: dict[tuple[str, str], list[Run]] = {}
                 for _ in range(rounds):
-                    for route in ROUTES:
+                    for route in routes:
                         bare = _measured(servers[BARE], ["get", "/"], seconds)
                         runs.setdefault((BARE, route), []).append(bare)
                         for name, srv in servers.items():
@@ -208,12 +209,12 @@ def run(
                     if name == BARE:
                         continue
                     rss = srv.rss_mib()
-                    for route in ROUTES:
+                    for route in routes:
                         rows.append(
                             Row(n, name, route, tuple(runs[name, route]),
                                 tuple(runs[BARE, route]), idle[name], rss)
                         )  # fmt: skip
-                every = tuple(r for route in ROUTES for r in runs[BARE, route])
+                every = tuple(r for route in routes for r in runs[BARE, route])
                 rows.append(Row(n, BARE, "GET / (baseline)", every, every))
     return rows
 
@@ -257,10 +258,16 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, nargs="*", default=list(WORKERS))
     parser.add_argument("--seconds", type=int, default=SECONDS)
     parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument(
+        "--routes", nargs="*", choices=ROUTES, default=list(ROUTES), help="only these routes"
+    )
     options = parser.parse_args()
     database.start()
     with database.no_outage():
-        result = run(tuple(options.workers), options.seconds, options.rounds, options.base)
+        result = run(
+            tuple(options.workers), options.seconds, options.rounds, options.base,
+            tuple(options.routes),
+        )  # fmt: skip
     print(markdown(result))
     print()
     print(scaling(result))

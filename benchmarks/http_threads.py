@@ -101,7 +101,9 @@ def _run(app: WsgiApp, environs: list[dict[str, Any]], count: int) -> dict[str, 
     return {kind: seconds / count * 1e6 for kind, seconds in split.items()}
 
 
-def run(requests: int = REQUESTS, rounds: int = ROUNDS) -> dict[str, dict[str, float]]:
+def run(
+    requests: int = REQUESTS, rounds: int = ROUNDS, routes: tuple[str, ...] = http.ROUTES
+) -> dict[str, dict[str, float]]:
     """Median µs of CPU per request by thread kind, for the bare app and each route."""
     with database.fresh() as (cfg, engine), tempfile.TemporaryDirectory() as tmp:
         args = http._fixtures(cfg, engine, Path(tmp))
@@ -112,7 +114,7 @@ def run(requests: int = REQUESTS, rounds: int = ROUNDS) -> dict[str, dict[str, f
             contenders: dict[str, tuple[WsgiApp, list[dict[str, Any]]]] = {
                 "bare Flask": (bare.app, [EnvironBuilder(path="/").get_environ()])
             }
-            contenders |= {route: (ours, _environs(args[route])) for route in http.ROUTES}
+            contenders |= {route: (ours, _environs(args[route])) for route in routes}
             for app, environs in contenders.values():
                 _run(app, environs, 100)  # connections opened, statements prepared
             runs: dict[str, list[dict[str, float]]] = {name: [] for name in contenders}
@@ -148,9 +150,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=REQUESTS)
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--routes", nargs="*", choices=http.ROUTES, default=list(http.ROUTES), help="only these"
+    )
     options = parser.parse_args()
     database.start()
-    result = run(options.requests, options.rounds)
+    result = run(options.requests, options.rounds, tuple(options.routes))
     print(f"load average {os.getloadavg()[0]:.1f}")
     print(markdown(result))
     if options.json:

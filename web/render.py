@@ -21,7 +21,8 @@ Json = dict[str, Any]
 def decimal(value: Decimal) -> str:
     """Fixed-point, keeping the value's places: Decimal("19.90") is "19.90", never "19.9"
     or an exponent."""
-    return format(value, "f")
+    text = str(value)  # plain notation, a third of format's cost, unless it has an exponent
+    return format(value, "f") if "E" in text else text
 
 
 def user(value: User) -> Json:

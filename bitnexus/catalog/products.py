@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
 from bitnexus.common.changeset import (
@@ -78,20 +78,30 @@ class Product:
     updated_at: datetime
 
 
-def to_product(row: RowMapping, currencies: Mapping[str, int]) -> Product:
-    """A stored row as a `Product`: its minor-unit amounts as decimals."""
+# What a `Product` is read from, in its fields' order; `search_text` is only searched.
+# Rows are read as tuples: unpacking one costs a fraction of eleven lookups by name.
+COLUMNS = tuple(products.c[name] for name in (
+    "id", "name", "description", "category", "price_minor", "currency", "commission_bp",
+    "status", "created_by", "inserted_at", "updated_at",
+))  # fmt: skip
+
+
+def to_product(row: Sequence[Any], currencies: Mapping[str, int]) -> Product:
+    """A stored row of `COLUMNS` as a `Product`: its minor-unit amounts as decimals."""
+    (id_, name, description, category, price_minor, currency, commission_bp, status,
+     created_by, inserted_at, updated_at) = row  # fmt: skip
     return Product(
-        id=row["id"],
-        name=row["name"],
-        description=row["description"],
-        category=row["category"],
-        price=from_minor(row["price_minor"], currencies.get(row["currency"], 2)),
-        currency=row["currency"],
-        commission_rate=from_minor(row["commission_bp"], COMMISSION_PLACES),
-        status=row["status"],
-        created_by=row["created_by"],
-        inserted_at=row["inserted_at"],
-        updated_at=row["updated_at"],
+        id_,
+        name,
+        description,
+        category,
+        from_minor(price_minor, currencies.get(currency, 2)),
+        currency,
+        from_minor(commission_bp, COMMISSION_PLACES),
+        status,
+        created_by,
+        inserted_at,
+        updated_at,
     )
 
 
@@ -185,8 +195,8 @@ class Products:
             values["q"] = f"%{escape_like(str(cs.changes['q']).strip().lower())}%"
         query = _index_query(frozenset(values))
         with reading(self._engine) as conn:
-            rows = conn.execute(query, values).mappings().all()
-        return page(CURSOR_KIND, rows, request.limit, self._products)
+            rows = conn.execute(query, values).all()
+        return page(CURSOR_KIND, rows, request.limit, self._products, key=0)  # COLUMNS: id first
 
     def get(self, product_id: int, viewer_id: int | None = None) -> Product:
         """The product; NotFound also when `viewer_id` may not see it."""
@@ -207,8 +217,8 @@ class Products:
         values["inserted_at"] = values["updated_at"] = utcnow()
         with existing_vendor(), self._engine.begin() as conn:
             self._check_vendor(conn, values.get("created_by"))
-            query = products.insert().values(values).returning(*products.c)
-            row = conn.execute(query).mappings().one()
+            query = products.insert().values(values).returning(*COLUMNS)
+            row = conn.execute(query).one()
         return self._product(row)
 
     def update(
@@ -238,9 +248,9 @@ class Products:
                 products.update()
                 .where(products.c.id == product_id)
                 .values(values)
-                .returning(*products.c)
+                .returning(*COLUMNS)
             )
-            row = conn.execute(query).mappings().one()
+            row = conn.execute(query).one()
         return self._product(row)
 
     def delete(self, product_id: int, caller_id: int | None = None) -> None:
@@ -252,18 +262,18 @@ class Products:
         if deleted.rowcount == 0:
             raise NotFound(f"product {product_id}")
 
-    def _product(self, row: RowMapping) -> Product:
+    def _product(self, row: Sequence[Any]) -> Product:
         return to_product(row, self._currencies)
 
-    def _products(self, rows: Sequence[RowMapping]) -> list[Product]:
+    def _products(self, rows: Sequence[Sequence[Any]]) -> list[Product]:
         return [self._product(row) for row in rows]
 
     @staticmethod
-    def _fetch(conn: Connection, product_id: int, *, for_update: bool = False) -> RowMapping:
-        query = sa.select(products).where(products.c.id == product_id)
+    def _fetch(conn: Connection, product_id: int, *, for_update: bool = False) -> Row[Any]:
+        query = sa.select(*COLUMNS).where(products.c.id == product_id)
         if for_update:
             query = query.with_for_update()  # no-op on SQLite, where BEGIN IMMEDIATE locks
-        row = conn.execute(query).mappings().first()
+        row = conn.execute(query).first()
         if row is None:
             raise NotFound(f"product {product_id}")
         return row
@@ -299,7 +309,7 @@ def _vendor_key(user_id: object) -> int:
 def _index_query(filters: frozenset[str]) -> sa.Select[Any]:
     """The index's statement for one combination of filters, built once: building a
     statement costs about as much CPU as running it. Values are bound by name."""
-    query = sa.select(products).where(products.c.id > sa.bindparam("after"))
+    query = sa.select(*COLUMNS).where(products.c.id > sa.bindparam("after"))
     if "viewer" in filters:
         query = query.where(_visible_clause(sa.bindparam("viewer")))
     for field in ("created_by", "status", "category"):

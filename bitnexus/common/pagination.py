@@ -71,10 +71,11 @@ def page(
     rows: Sequence[Any],
     limit: int,
     build: Callable[[Sequence[Any]], Sequence[T]],
-    key: str = "id",
+    key: str | int = "id",
 ) -> Page[T]:
     """The page for `rows`, up to limit + 1 fetched in cursor order: the first `limit` of
-    them built into items, and a cursor after the last one's `key` when there are more."""
+    them built into items, and a cursor after the last one's `key` (a name, or a position
+    in a tuple row) when there are more."""
     kept = rows[:limit]
     more = len(rows) > limit
     return Page(tuple(build(kept)), encode_cursor(kind, kept[-1][key]) if more else None)
