@@ -34,8 +34,13 @@ def make_engine(config: Config) -> Engine:
             max_overflow=config.db_max_overflow,
             pool_timeout=config.db_pool_timeout,
             hide_parameters=True,  # crash logs must not print users' password hashes
+            # psycopg answers a timestamptz in the session's zone, which UTCDateTime
+            # converts back to UTC. In a session in UTC itself (not merely a zone equal to
+            # it, like Etc/UTC) psycopg returns datetime.UTC and neither side converts:
+            # ~0.6 us saved per value. Set at connect, so it costs no round trip. No query
+            # of ours depends on the session's zone.
+            connect_args={"options": "-c TimeZone=UTC"},
         )
-        event.listen(engine, "connect", _postgresql_on_connect)
         _ping_when_idle(engine)
         return engine
     raise ValueError(f"unsupported database URL scheme: {url.drivername}")
@@ -133,15 +138,6 @@ def _ping_when_idle(engine: Engine) -> None:
 
     event.listen(engine, "checkin", checkin)
     event.listen(engine, "checkout", checkout)
-
-
-def _postgresql_on_connect(dbapi_conn: Any, _record: object) -> None:
-    # psycopg answers a timestamptz in the session's zone, which UTCDateTime converts back
-    # to UTC. In a session in UTC itself (not merely a zone equal to it, like Etc/UTC)
-    # psycopg returns datetime.UTC and neither side converts: ~0.6 us saved per value.
-    # No query of ours depends on the session's zone.
-    dbapi_conn.execute("SET TIME ZONE 'UTC'")
-    dbapi_conn.commit()
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: object) -> None:
