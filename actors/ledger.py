@@ -321,6 +321,12 @@ def get_block(index: int, *, timeout: float | None = None) -> Block:
     return ask(readers.NAME, readers.GetBlock(index), timeout)
 
 
+def block_transactions(index: int, *, timeout: float | None = None) -> list[Transaction]:
+    """Block ``index``'s transactions in order, with their postings (NotFound: no such
+    block)."""
+    return ask(readers.NAME, readers.BlockTransactions(index), timeout)
+
+
 def verify(transaction_id: int, *, timeout: float | None = None) -> Proof:
     """The transaction's inclusion proof up to the head; ``.valid`` is the verdict."""
     return ask(readers.NAME, readers.Verify(transaction_id), timeout)

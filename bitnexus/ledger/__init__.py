@@ -4,6 +4,7 @@ from bitnexus.ledger import checkpoints, degraded, metrics, postings
 from bitnexus.ledger.limits import Limit, limit_of
 from bitnexus.ledger.queries import (
     balances,
+    block_transactions,
     find_by_key,
     get_block,
     get_transaction,
@@ -52,6 +53,7 @@ __all__ = [
     "Request",
     "Transaction",
     "balances",
+    "block_transactions",
     "cast_request",
     "checkpoints",
     "degraded",
