@@ -2,6 +2,7 @@
 
 from bitnexus.ledger import checkpoints, degraded, metrics, postings
 from bitnexus.ledger.limits import Limit, limit_of
+from bitnexus.ledger.postgres import Notice
 from bitnexus.ledger.queries import (
     balances,
     block_transactions,
@@ -47,6 +48,7 @@ __all__ = [
     "Checkpoint",
     "Entry",
     "Limit",
+    "Notice",
     "Posting",
     "Prepared",
     "Proof",
