@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from actors import ledger_readers as readers
@@ -38,6 +38,7 @@ from bitnexus.ledger import (
     ChainReport,
     Checkpoint,
     Entry,
+    Notice,
     Posting,
     Proof,
     Transaction,
@@ -80,15 +81,18 @@ class _Prepare:
 
 
 class Announcer:
-    """Tells the world about posted transactions: ``during`` runs inside the block's
-    database transaction (a NOTIFY there is sent only by the commit), ``committed`` after
-    the commit. This one tells nobody; the application's tree injects the real one."""
+    """Tells the world about committed blocks, costing the writer next to nothing: the
+    rendering is for others to do, off the writer's path. This one tells nobody; the
+    application's tree injects the real one."""
 
-    def during(self, conn: Connection, transactions: list[Transaction]) -> None:
-        """Called inside the block's transaction with its newly posted transactions."""
+    def notice(self, block_index: int) -> Notice | None:
+        """On PostgreSQL: the NOTIFY naming the block, sent inside its database
+        transaction (so by its commit only, and in commit order)."""
+        return None
 
-    def committed(self) -> None:
-        """Called once the block has committed."""
+    def committed(self, transactions: list[Transaction]) -> None:
+        """In the committer thread once a block has committed, with the transactions it
+        posted, in order: hand them on, do no work here."""
 
 
 class Ledger(Service):
@@ -229,7 +233,7 @@ class Ledger(Service):
         try:
             with database_outage_as_unavailable():
                 try:
-                    outcomes = prepared.commit(self._announcer.during)
+                    outcomes = prepared.commit(self._announcer.notice)
                 except DBAPIError as exc:
                     if degraded.is_refusal(exc):  # another process found damage
                         self.degraded = read(self._engine, degraded.reason) or str(exc.orig)
@@ -238,7 +242,7 @@ class Ledger(Service):
                         raise
                     entries = [p.message.entry for p in batch]
                     outcomes = journal.record(  # afresh
-                        self._engine, entries, self._places, self._limits, self._announcer.during
+                        self._engine, entries, self._places, self._limits, self._announcer.notice
                     )
         except Unavailable as exc:
             _fail(batch, exc)
@@ -249,7 +253,9 @@ class Ledger(Service):
             crash(self.actor_ref, f"ledger block failed: {exc!r}")
             return
         metrics.observe_commit(outcomes, time.perf_counter() - started)
-        self._announcer.committed()
+        posted = [o for o in outcomes if isinstance(o, Transaction) and not o.replayed]
+        if posted:
+            self._announcer.committed(posted)
         for p, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, ValidationFailed):
                 p.fail(outcome)
@@ -319,6 +325,12 @@ def balances(user_id: int, *, timeout: float | None = None) -> dict[str, Decimal
 
 def get_block(index: int, *, timeout: float | None = None) -> Block:
     return ask(readers.NAME, readers.GetBlock(index), timeout)
+
+
+def block_transactions(index: int, *, timeout: float | None = None) -> list[Transaction]:
+    """Block ``index``'s transactions in order, with their postings (NotFound: no such
+    block)."""
+    return ask(readers.NAME, readers.BlockTransactions(index), timeout)
 
 
 def verify(transaction_id: int, *, timeout: float | None = None) -> Proof:

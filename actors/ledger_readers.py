@@ -68,6 +68,13 @@ class GetBlock:
 
 
 @dataclass(frozen=True)
+class BlockTransactions:
+    """A block's transactions with their postings, without its header."""
+
+    index: int
+
+
+@dataclass(frozen=True)
 class Verify:
     """The proof of one transaction, from its content up to the head, and a verdict."""
 
@@ -114,6 +121,9 @@ class LedgerReader(Service):
                 return read_one(engine, journal.balances, require_id(user_id, "user"), places)
             case GetBlock(index=index):
                 return _found(read(engine, journal.get_block, _block_index(index), places))
+            case BlockTransactions(index=index):
+                found = read_one(engine, journal.block_transactions, _block_index(index), places)
+                return _found(found or None)  # a committed block posts at least one
             case Verify(transaction_id=transaction_id):
                 tx_id = require_id(transaction_id, "transaction")
                 return _found(read(engine, journal.verify_transaction, tx_id))

@@ -9,7 +9,9 @@ deliveries take the one path. A payload too large for NOTIFY goes by reference: 
 `pubsub_payloads` the listener reads. On SQLite (one process) delivery is in-process only.
 
 A NOTIFY sent inside a database transaction is delivered only if, and after, it commits,
-and notifications reach listeners in commit order: the ledger announces its blocks that way.
+and notifications reach listeners in commit order. The ledger names each block that way
+(`<kind>:<text>`, a few bytes); a listener hands such a notice to the handler the tree
+registered for its kind, which renders the messages (web/realtime/announce.py).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import queue
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,14 +92,15 @@ class Publish:
 
 @dataclass(frozen=True)
 class Deliver:
-    """From this process's listener (or, on SQLite, a publisher): hand out locally."""
+    """From this process's listener or announcer (or, on SQLite, a publisher): hand out
+    locally."""
 
     messages: tuple[Message, ...]
 
 
 @dataclass(frozen=True)
 class _Gap:
-    """The listener reconnected: notifications sent meanwhile were lost."""
+    """Notifications were lost (the listener reconnected, a block could not be read)."""
 
 
 class PubSub(Worker):
@@ -203,6 +206,17 @@ def deliver_here(messages: Sequence[Message]) -> None:
         _tell(Deliver(tuple(messages)))
 
 
+def report_gap() -> None:
+    """Messages may have been lost: every subscriber is told to catch up (`CatchUp`)."""
+    _tell(_Gap())
+
+
+def has_subscribers(topic: str) -> bool:
+    """Whether ``topic`` has a subscriber in this process now. A subscriber that comes
+    later reads what it needs (a join reads the ledger after it subscribed)."""
+    return topic in _inherited.get(NAME, {})  # the actor's own table; a read is atomic
+
+
 def subscribe(topic: str, ref: Subscriber, timeout: float = 5.0) -> None:
     """Subscribe ``ref`` before returning, so nothing published afterwards is missed."""
     call(NAME, Subscribe(topic, ref), timeout)
@@ -249,18 +263,23 @@ class _Listen:
     """The listener's own loop: wait a moment for notifications, then go round again."""
 
 
+Handler = Callable[[str], None]  # takes a notice's text; must not block
+
+
 class Listener(Worker):
-    """LISTENs on its own connection and passes every notification to `pubsub`.
+    """LISTENs on its own connection and passes every notification to `pubsub`, but a
+    notice `<kind>:<text>` of a kind in ``handlers``, whose handler gets the text.
 
     A lost connection is not a crash: the listener shows itself degraded, reconnects every
     second, and once back tells `pubsub` that notifications may have been missed, so
     channels catch up from the ledger.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, handlers: Mapping[str, Handler] | None = None) -> None:
         super().__init__()
         self._url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._engine = engine
+        self._handlers = dict(handlers or {})
         self._conn: psycopg.Connection | None = None
         self._swept = 0.0
 
@@ -299,6 +318,10 @@ class Listener(Worker):
         self._sweep()
 
     def _read(self, body: str) -> tuple[Message, ...]:
+        kind, _, text = body.partition(":")
+        if kind in self._handlers:
+            self._handlers[kind](text)
+            return ()
         if body.startswith(BY_REFERENCE):
             row = self._conn.execute(
                 "SELECT body FROM pubsub_payloads WHERE id = %s", (int(body[len(BY_REFERENCE) :]),)

@@ -50,7 +50,9 @@ import sqlalchemy as sa
 
 from actors import pubsub
 from benchmarks import database, http, private_postgres, server
+from bitnexus.ledger.schema import ledger_transactions
 from tests.channels.channels_support import Node, install_client
+from web.realtime import announce
 
 WORKERS = 2
 SENDERS = 256  # threads sending the latency run's POSTs: more than are ever in flight
@@ -424,17 +426,20 @@ class _Hearing:
         self._stop.set()
         self._process.join(30)
 
-    def times(self) -> dict[int, float]:
-        """When each transaction's `new_transaction` was first heard (monotonic ms)."""
+    def times(self, engine: sa.Engine) -> dict[int, float]:
+        """When the NOTIFY naming each transaction's block was heard (monotonic ms)."""
         heard: dict[int, float] = {}
         for line in self._out.read_text().splitlines():
             at, body = line.split(" ", 1)
-            if body.startswith(pubsub.BY_REFERENCE):
-                continue
-            for message in pubsub.decode(body):
-                if message.event == "new_transaction":
-                    heard.setdefault(message.payload["id"], float(at))
-        return heard
+            kind, _, index = body.partition(":")
+            if kind == announce.BLOCK:
+                heard[int(index)] = float(at)
+        t = ledger_transactions
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.c.id, t.c.block_index).where(t.c.block_index.in_(list(heard)))
+            ).all()
+        return {tx_id: heard[block] for tx_id, block in rows}
 
 
 def _hear(dsn: str, out: str, ready: Any, stop: Any) -> None:
@@ -606,7 +611,7 @@ def push_latency(
         resolver.found,
         callbacks,
         commits,
-        hearing.times(),
+        hearing.times(engine),
         on,
         failed,
         load,

@@ -3,7 +3,8 @@
     root (one_for_one)
     ├── pubsub (one_for_one)
     │   ├── pubsub         subscriptions and fan-out, registered name "pubsub"
-    │   └── listener       LISTEN for other processes' messages (PostgreSQL only)
+    │   ├── announcements  renders committed blocks' messages, name "announcements"
+    │   └── listener       LISTEN for every process's messages (PostgreSQL only)
     ├── services (one_for_one)
     │   ├── tasks          Task.Supervisor for the services' fan-out, registered name "tasks"
     │   ├── products       pool of Products workers, registered name "products"
@@ -53,8 +54,8 @@ from supervisors import (
     Tree,
     start_tree,
 )
-from web.realtime import hub, supervision
-from web.realtime.announce import LedgerAnnouncer
+from web.realtime import announce, hub, supervision
+from web.realtime.announce import Announcements, LedgerAnnouncer
 from web.realtime.hub import SocketHub
 from web.realtime.socket import CHANNELS, SOCKETS
 from web.realtime.supervision import Monitor
@@ -103,10 +104,18 @@ def service_children(config: Config, engine: Engine) -> list[ChildSpec]:
     ]
 
 
-def pubsub_children(engine: Engine) -> list[ChildSpec]:
-    children = [ChildSpec(id="pubsub", start=PubSub, args=(engine,), name=pubsub.NAME)]
+def pubsub_children(config: Config, engine: Engine) -> list[ChildSpec]:
+    """PubSub, then what feeds it: the ledger's announcements, the listener (which hands
+    the ledger's block notices to the announcements)."""
+    children = [
+        ChildSpec(id="pubsub", start=PubSub, args=(engine,), name=pubsub.NAME),
+        ChildSpec(
+            id="announcements", start=Announcements, args=(config.call_timeout,), name=announce.NAME
+        ),
+    ]
     if pubsub.is_distributed(engine):
-        children.append(ChildSpec(id="listener", start=Listener, args=(engine,)))
+        handlers = {announce.BLOCK: announce.block_named}
+        children.append(ChildSpec(id="listener", start=Listener, args=(engine, handlers)))
     return children
 
 
@@ -132,7 +141,7 @@ def application_spec(config: Config, engine: Engine) -> SupervisorSpec:
     client.configure(config.call_timeout)
     return SupervisorSpec(
         children=[
-            ChildSpec(id="pubsub", start=SupervisorSpec(children=pubsub_children(engine))),
+            ChildSpec(id="pubsub", start=SupervisorSpec(children=pubsub_children(config, engine))),
             ChildSpec(
                 id="services",
                 start=SupervisorSpec(children=service_children(config, engine)),

@@ -23,6 +23,7 @@ from actors.errors import NotFound, Unavailable, ValidationFailed
 from actors.ledger import LedgerDegraded, Record, SignHead
 from actors.ledger_readers import (
     Balances,
+    BlockTransactions,
     GetBlock,
     GetTransaction,
     History,
@@ -124,6 +125,8 @@ def test_unknown_records_are_not_found(services):
     for message in (
         GetTransaction(12345),
         GetBlock(99),
+        BlockTransactions(99),
+        BlockTransactions(0),  # genesis posts nothing
         Verify(12345),
         GetBlock(-1),
         Balances("x"),
@@ -216,6 +219,8 @@ def test_group_commit_puts_a_batch_in_one_block_and_refusals_stay_local(services
     assert len(blocks) <= 2  # the first request may have been taken alone before the rest queued
     counts = [ledger(GetBlock(b)).transaction_count for b in sorted(blocks)]
     assert max(counts) >= len(posted) - 1
+    read_back = [tx for b in sorted(blocks) for tx in ledger(BlockTransactions(b))]
+    assert read_back == posted  # what the writer replied, postings and all, in block order
     assert ledger(Balances(alice))["EUR"] == Decimal("0.00")
     assert ledger(Balances(bob))["EUR"] == Decimal("7.10")  # 3.00 + 2.00 + 0.01 + ... + 0.20
     assert ledger(VerifyChain()).valid

@@ -2,8 +2,10 @@
 
 from bitnexus.ledger import checkpoints, degraded, metrics, postings
 from bitnexus.ledger.limits import Limit, limit_of
+from bitnexus.ledger.postgres import Notice
 from bitnexus.ledger.queries import (
     balances,
+    block_transactions,
     find_by_key,
     get_block,
     get_transaction,
@@ -46,12 +48,14 @@ __all__ = [
     "Checkpoint",
     "Entry",
     "Limit",
+    "Notice",
     "Posting",
     "Prepared",
     "Proof",
     "Request",
     "Transaction",
     "balances",
+    "block_transactions",
     "cast_request",
     "checkpoints",
     "degraded",

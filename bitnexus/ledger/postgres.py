@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -70,8 +71,18 @@ UPDATE_BALANCES = (
     "FROM unnest(%s::int[], %s::bigint[]) AS v(id, balance) WHERE a.id = v.id"
 )
 MOVE_HEAD = "UPDATE ledger_head SET block_index = %s WHERE id = 1"
+NOTIFY = "SELECT pg_notify(%s, %s)"
 
 Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A NOTIFY sent inside a block's database transaction: delivered by its commit only,
+    never by a rollback, and to every listener in commit order (so in block order)."""
+
+    channel: str
+    payload: str
 
 
 def read_locked(
@@ -133,12 +144,16 @@ def write_block(
     transactions: Sequence[dict[str, Any]],
     postings: Sequence[dict[str, Any]],
     balances: Sequence[tuple[int, int]],
+    notice: Notice | None = None,
 ) -> None:
     """Insert the block, its transactions and postings, set balances, move the head, and
-    commit: the COMMIT goes out in the same round trip as the writes. On return the block
-    is durable; on an error nothing is known to be (the caller's transaction is aborted)."""
+    commit: the COMMIT goes out in the same round trip as the writes, and so does the
+    ``notice``. On return the block is durable; on an error nothing is known to be (the
+    caller's transaction is aborted, its notice with it)."""
     index, now = block["index"], block["timestamp"]
     with _pipeline(conn) as raw:
+        if notice is not None:
+            raw.execute(NOTIFY, (notice.channel, notice.payload))
         raw.execute(INSERT_BLOCK, [block[k] for k in _BLOCK_COLUMNS])
         raw.execute(INSERT_TRANSACTIONS, [index, now, *_columns(transactions, TRANSACTION_COLUMNS)])
         raw.execute(INSERT_POSTINGS, _columns(postings, POSTING_COLUMNS))

@@ -167,6 +167,40 @@ def transactions_of(
     return [to_transaction(row, postings[row["id"]], places) for row in rows]
 
 
+# A block's transactions with their postings, one row per posting: read by every process
+# for every block announced (web/realtime/announce.py), so one statement, built once.
+_BLOCK_TRANSACTIONS = (
+    sa.select(
+        ledger_transactions,
+        ledger_accounts.c.user_id.label("posting_user_id"),
+        ledger_accounts.c.currency.label("posting_currency"),
+        ledger_postings.c.amount.label("posting_amount"),
+        ledger_postings.c.balance_after,
+    )
+    .join(ledger_postings, ledger_postings.c.transaction_id == ledger_transactions.c.id)
+    .join(ledger_accounts, ledger_accounts.c.id == ledger_postings.c.account_id)
+    .where(ledger_transactions.c.block_index == sa.bindparam("block_index"))
+    .order_by(ledger_transactions.c.position, ledger_postings.c.position)
+)
+
+
+def block_transactions(conn: Connection, index: int, places: Places) -> list[Transaction]:
+    """Block ``index``'s transactions in order, with their postings (none for no block).
+
+    One statement: the block is immutable once committed, so it needs no snapshot."""
+    rows = conn.execute(_BLOCK_TRANSACTIONS, {"block_index": index}).mappings()
+    grouped: dict[int, tuple[RowMapping, list[dict[str, Any]]]] = {}
+    for row in rows:
+        posting = {
+            "user_id": row["posting_user_id"],
+            "currency": row["posting_currency"],
+            "amount": row["posting_amount"],
+            "balance_after": row["balance_after"],
+        }
+        grouped.setdefault(row["id"], (row, []))[1].append(posting)
+    return [to_transaction(row, postings, places) for row, postings in grouped.values()]
+
+
 def get_transaction(conn: Connection, transaction_id: int, places: Places) -> Transaction | None:
     rows = conn.execute(_TRANSACTION, {"transaction_id": transaction_id}).mappings().all()
     found = transactions_of(conn, rows, places)
@@ -309,8 +343,7 @@ def get_block(conn: Connection, index: int, places: Places) -> Block | None:
     block = row.first()
     if block is None:
         return None
-    transactions = transactions_where(conn, ledger_transactions.c.block_index == index, places)
-    return to_block(block, transactions)
+    return to_block(block, block_transactions(conn, index, places))
 
 
 def refuse_nonzero_balances(conn: Connection, user_id: int) -> None:

@@ -29,6 +29,7 @@ from bitnexus.ledger import postgres as ledger_pg
 from bitnexus.ledger.hashing import TRANSACTION_FIELDS, block_hash, transaction_hash
 from bitnexus.ledger.limits import Limit, limit_of
 from bitnexus.ledger.merkle import EMPTY_ROOT, merkle_root
+from bitnexus.ledger.postgres import Notice
 from bitnexus.ledger.postings import Move
 from bitnexus.ledger.queries import Places, get_transaction, to_transaction
 from bitnexus.ledger.schema import (
@@ -87,7 +88,7 @@ class Entry:
 
 
 Outcome = Transaction | ValidationFailed  # recorded (`replayed` for a retry) or refused
-Announce = Callable[[Connection, list[Transaction]], None]
+Announce = Callable[[int], Notice | None]  # a block's index -> the NOTIFY it commits with
 
 
 def record(
@@ -191,12 +192,13 @@ class Prepared:
         """Write the block and commit; the outcomes in order. On an error nothing is known
         to be recorded (the transaction is rolled back) and the connection is closed.
 
-        ``announce(conn, transactions)`` is called with the newly posted transactions
-        inside the block's database transaction, just before its commit."""
+        On PostgreSQL, ``announce(index)`` names the `Notice` sent inside the block's
+        database transaction (none for a block that posts nothing)."""
         try:
-            posted = self.block.write(self.conn) if self.block is not None else []
-            if announce is not None:
-                announce(self.conn, posted)
+            posted: list[Transaction] = []
+            if self.block is not None:
+                notice = announce(self.block.block["index"]) if announce is not None else None
+                posted = self.block.write(self.conn, notice)
             self.conn.commit()
         finally:
             self.conn.close()
@@ -441,12 +443,17 @@ class _Block:
     balances: list[tuple[int, int]]  # (account id, balance), id order
     replies: list[Transaction]
 
-    def write(self, conn: Connection) -> list[Transaction]:
+    def write(self, conn: Connection, notice: Notice | None) -> list[Transaction]:
         """Insert the block, its transactions and postings, set balances, move the head;
-        on PostgreSQL the COMMIT goes out with them. The replies, in order."""
+        on PostgreSQL the COMMIT goes out with them, and the ``notice``. The replies, in
+        order."""
         if _is_pg(conn):
-            ledger_pg.write_block(conn, self.block, self.transactions, self.postings, self.balances)
+            ledger_pg.write_block(
+                conn, self.block, self.transactions, self.postings, self.balances, notice
+            )
             return self.replies
+        if notice is not None:
+            raise ValueError("a NOTIFY needs PostgreSQL")
         conn.execute(sa.insert(ledger_blocks), self.block)
         conn.execute(sa.insert(ledger_transactions), self.transactions)
         conn.execute(sa.insert(ledger_postings), self.postings)

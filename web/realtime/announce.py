@@ -1,57 +1,139 @@
 """What the ledger announces when a block commits: `new_transaction` to every party of
 each transaction, and `commission_earned` to a paid affiliate.
 
-Injected into the ledger by the application's tree. On PostgreSQL the messages are a
-NOTIFY inside the block's database transaction: sent by its commit, never by a rollback,
-and received everywhere in commit order. On SQLite they are handed to this process's
-subscribers after the commit.
+The ledger's writer only names the block: on PostgreSQL `LedgerAnnouncer` gives it a
+NOTIFY of a few bytes (`block:<index>`) sent inside the block's database transaction, so
+by its commit only, never by a rollback, and to every process's listener in commit
+order; on SQLite (one process) it hands the block's posted transactions on after the
+commit. Each process's `Announcements` actor (registered name `announcements`), fed in
+block order, reads a named block once through the ledger's readers, renders the messages
+for the topics that have a subscriber here and hands them to this process's `pubsub`:
+none of it in the writer's thread or under its head lock. A block it cannot read is a
+gap: every subscriber catches up from the ledger.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
-from actors import pubsub
+from actors import ledger, pubsub
+from actors.errors import NotFound, Unavailable
 from actors.ledger import Announcer
-from bitnexus.ledger import Transaction
+from bitnexus.ledger import Notice, Transaction
+from supervisors import ActorCrashed, CallTimeout, NoProcess, Worker, cast, registry
 from web import policy, render
+
+logger = logging.getLogger("bitnexus.announce")
+
+NAME = "announcements"
+BLOCK = "block"  # the kind of the ledger's notices: `block:<index>`
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A block committed in this process (SQLite): its posted transactions, in order."""
+
+    transactions: tuple[Transaction, ...]
+
+
+@dataclass(frozen=True)
+class Named:
+    """A block committed by any process (PostgreSQL), named by its NOTIFY."""
+
+    index: int
 
 
 class LedgerAnnouncer(Announcer):
+    """Injected into the ledger by the application's tree."""
+
     def __init__(self, engine: Engine) -> None:
         self._distributed = pubsub.is_distributed(engine)
-        self._pending: list[pubsub.Message] = []
 
-    def during(self, conn: Connection, transactions: list[Transaction]) -> None:
-        messages = list(messages_for(transactions))
-        if self._distributed:
-            pubsub.notify(conn, messages)
-        else:
-            self._pending = messages  # a retried block replaces what its failed try held
+    def notice(self, block_index: int) -> Notice | None:
+        return Notice(pubsub.CHANNEL, f"{BLOCK}:{block_index}") if self._distributed else None
 
-    def committed(self) -> None:
-        pending, self._pending = self._pending, []
-        pubsub.deliver_here(pending)
+    def committed(self, transactions: list[Transaction]) -> None:
+        if not self._distributed:
+            _tell(Posted(tuple(transactions)))
 
 
-def messages_for(transactions: Iterable[Transaction]) -> Iterable[pubsub.Message]:
+def block_named(text: str) -> None:
+    """The listener's handler for `block:<index>` notices."""
+    _tell(Named(int(text)))
+
+
+def _tell(message: Posted | Named) -> None:
+    """To `announcements`; while it restarts the block is lost, so a gap. A tree without
+    one (being stopped, or a test's) has nobody to tell."""
+    if not registry.is_declared(NAME):
+        return
+    try:
+        cast(NAME, message)
+    except NoProcess:
+        pubsub.report_gap()
+
+
+class Announcements(Worker):
+    """Renders each announced block's messages for this process's subscribers, in order."""
+
+    def __init__(self, call_timeout: float) -> None:
+        super().__init__()
+        self._timeout = call_timeout
+
+    def init(self) -> None:
+        # A restart lost whatever was in the last one's inbox (nobody listens at first).
+        pubsub.report_gap()
+
+    def handle(self, message: object) -> object:
+        match message:
+            case Posted(transactions=transactions):
+                self._announce(transactions)
+            case Named(index=index):
+                try:
+                    transactions = ledger.block_transactions(index, timeout=self._timeout)
+                except (Unavailable, NotFound, CallTimeout, NoProcess, ActorCrashed) as exc:
+                    logger.warning("block %d not announced, subscribers catch up: %s", index, exc)
+                    pubsub.report_gap()
+                    return None
+                self._announce(transactions)
+            case _:
+                return super().handle(message)
+        return None
+
+    def _announce(self, transactions: Sequence[Transaction]) -> None:
+        pubsub.deliver_here(list(messages_for(transactions, pubsub.has_subscribers)))
+
+
+def messages_for(
+    transactions: Iterable[Transaction], wanted: Callable[[str], bool] = lambda topic: True
+) -> Iterable[pubsub.Message]:
     """`new_transaction` (as `GET /api/v1/transactions/:id` shows it) to every wallet a
-    posting touches; `commission_earned` to an affiliate a purchase paid."""
+    posting touches; `commission_earned` to an affiliate a purchase paid; only for the
+    topics ``wanted``."""
     for tx in transactions:
         paid = {p.user_id: p for p in tx.postings if p.user_id is not None}
-        shown = {
-            user_id: render.transaction(policy.as_seen_by_user(user_id, tx)) for user_id in paid
-        }
+        shown: dict[int, dict[str, Any]] = {}
         for user_id in sorted(paid):  # each party sees only its own balances
-            yield pubsub.Message((f"transaction:{user_id}",), "new_transaction", shown[user_id])
-        if tx.kind == "purchase" and tx.affiliate_id in paid:
+            topic = f"transaction:{user_id}"
+            if wanted(topic):
+                yield pubsub.Message((topic,), "new_transaction", _shown(tx, user_id, shown))
+        topic = f"notification:{tx.affiliate_id}"
+        if tx.kind == "purchase" and tx.affiliate_id in paid and wanted(topic):
             commission = {
                 "amount": render.decimal(paid[tx.affiliate_id].amount),
                 "currency": tx.currency,
-                "transaction": shown[tx.affiliate_id],
+                "transaction": _shown(tx, tx.affiliate_id, shown),
             }
-            yield pubsub.Message(
-                (f"notification:{tx.affiliate_id}",), "commission_earned", commission
-            )
+            yield pubsub.Message((topic,), "commission_earned", commission)
+
+
+def _shown(tx: Transaction, user_id: int, shown: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """``tx`` rendered as ``user_id`` sees it, once per transaction and user."""
+    if user_id not in shown:
+        shown[user_id] = render.transaction(policy.as_seen_by_user(user_id, tx))
+    return shown[user_id]
