@@ -49,6 +49,7 @@ def open_page(
 ) -> str:
     """The DOM of ``url`` in headless Chromium after page.js has run ``steps`` on it
     (``{"until": js}``, ``{"check": js}``, ``{"click": selector}``, ``{"screenshot": path}``)."""
+    install_client()  # page.js drives Chromium with playwright-core from package.json
     command = {
         "chromium": chromium,
         "url": url,
