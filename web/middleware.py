@@ -63,18 +63,18 @@ class RequestHooks:
 
         try:
             body = self.app(environ, start)  # werkzeug answers before returning the body
+            status = int(answered[-1][:3])
+            elapsed = time.perf_counter() - started
+            request: KeptRequest = environ.pop(REQUEST)  # no cycle left between the two
+            # The matched URL rule, so that metrics and logs group `/users/1` and `/users/2`.
+            route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+            try:
+                metrics.observe_request(request.method, route, status, elapsed)
+            except Exception:  # a metrics fault must never turn an answer into a 500
+                logger.exception("could not record request metrics")
+            caller = environ.get(CALLER)
+            user_id = caller.user_id if caller is not None else None
+            access_log.record(request, route, status, elapsed, rid, user_id)
+            return body
         finally:
             logs.request_id.reset(token)
-        status = int(answered[-1][:3])
-        elapsed = time.perf_counter() - started
-        request: KeptRequest = environ.pop(REQUEST)  # no cycle left between the two
-        # The matched URL rule, so that metrics and logs group `/users/1` and `/users/2`.
-        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        try:
-            metrics.observe_request(request.method, route, status, elapsed)
-        except Exception:  # a metrics fault must never turn an answer into a 500
-            logger.exception("could not record request metrics")
-        caller = environ.get(CALLER)
-        user_id = caller.user_id if caller is not None else None
-        access_log.record(request, route, status, elapsed, rid, user_id)
-        return body

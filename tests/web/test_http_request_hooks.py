@@ -104,10 +104,17 @@ def test_the_access_line_redacts_the_token_parameter(client, caplog):
 
 
 def test_a_metrics_fault_never_turns_an_answer_into_a_500(client, monkeypatch, caplog):
-    monkeypatch.setattr("web.metrics.observe_request", explode)
+    seen = []
+
+    def fail(*_args):
+        seen.append(logs.request_id.get())  # its log line carries the request's id
+        raise RuntimeError("metrics down")
+
+    monkeypatch.setattr("web.metrics.observe_request", fail)
     with caplog.at_level("INFO"):
         response = client.get("/health")
     assert response.status_code == 200
+    assert seen == [response.headers["x-request-id"]]
     assert any(r.message == "could not record request metrics" for r in caplog.records)
     assert [r.status for r in caplog.records if r.name == "bitnexus.access"] == [200]
 
