@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask, Response, current_app, request
 from flask.sessions import NullSession, SessionInterface
 from werkzeug.exceptions import NotAcceptable
 
 from bitnexus.config import Config
-from web import access_log, cors, metrics, request_id, security_headers, shape
+from web import cors, middleware, shape
 from web.client_address import parse_networks
 from web.errors import register_error_handlers
 from web.responses import negotiate
 from web.routes import admin, api, docs, health, socket
 from web.runtime import Runtime
-
-logger = logging.getLogger("bitnexus.web")
 
 
 def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
@@ -43,9 +39,8 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
     app.url_map.converters["id"] = shape.IdConverter
     app.url_map.strict_slashes = False
     register_error_handlers(app)
+    middleware.install(app)
     app.before_request(_before)
-    app.after_request(_after)
-    app.teardown_request(request_id.release)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(api.blueprint)
@@ -56,32 +51,20 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
 
 
 def _before() -> None:
-    request_id.assign()
-    access_log.start()
     _check_accept()
     shape.check_query()
     if request.blueprint != socket.blueprint.name:  # as Phoenix mounts its socket before
         shape.parse_body()  # Plug.Parsers: LongPoll reads its own (ndjson) body
 
 
-def _after(response: Response) -> Response:
-    request_id.attach(response)
-    security_headers.apply(response)
-    route = access_log.route()
-    try:
-        metrics.observe_request(request.method, route, response.status_code, access_log.elapsed())
-    except Exception:  # a metrics fault must never turn an answer into a 500
-        logger.exception("could not record request metrics")
-    access_log.record(response, request_id.current())
-    return response
-
-
 def _check_accept() -> None:
     """406 when the client's `Accept` excludes what the matched route produces."""
-    if request.url_rule is None or "accept" not in request.headers:
+    accept = request.environ.get("HTTP_ACCEPT", "*/*")  # none accepts anything
+    rule = request.url_rule
+    if rule is None or accept == "*/*":  # most clients' (curl, fetch): nothing to parse
         return
-    view = current_app.view_functions.get(request.endpoint or "")
-    if negotiate(getattr(view, "produces", ("application/json",))) is None:
+    offers = getattr(current_app.view_functions[rule.endpoint], "produces", ("application/json",))
+    if accept not in offers and negotiate(offers) is None:
         raise NotAcceptable()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
-from flask import current_app, g, request
+from flask import current_app, request
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from actors import accounts
@@ -13,6 +13,10 @@ from actors import errors as service
 from bitnexus.accounts import User
 from web import tokens
 from web.calls import timeout
+
+# The environ key of this request's caller: the views' and the access line's
+# (web/middleware.py), which runs after the app's request context is gone.
+CALLER = "bitnexus.caller"
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ def authenticate_user() -> Caller:
     caller = user_from_token(bearer_token())
     if caller is None:
         raise Unauthorized()
-    g.caller = caller
+    _identify(caller)
     return caller
 
 
@@ -103,19 +107,23 @@ def authenticate_operator(token: str | None = None) -> Caller:
     """The operator token or an admin's JWT, or 401 (403 for a non-admin's JWT)."""
     token = token if token is not None else bearer_token()
     if is_operator_token(token):
-        g.caller = OPERATOR
+        _identify(OPERATOR)
         return OPERATOR
     caller = user_from_token(token)
     if caller is None:
         raise Unauthorized()
-    g.caller = caller
+    _identify(caller)
     if caller.role != "admin":
         raise Forbidden()
     return caller
 
 
+def _identify(caller: Caller) -> None:
+    request.environ[CALLER] = caller
+
+
 def caller() -> Caller:
-    return g.caller
+    return request.environ[CALLER]
 
 
 def require(allowed: bool) -> None:

@@ -67,9 +67,20 @@ REALTIME = {
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
+# Each label combination's children, looked up once: `.labels()` takes a lock and
+# builds its key on every call, which every request would pay.
+_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route).observe(seconds)
+    key = (method, route, status)
+    children = _children.get(key)
+    if children is None:  # two threads may both look it up: labels() gives them one child
+        children = REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route)
+        _children[key] = children
+    count, latency = children
+    count.inc()
+    latency.observe(seconds)
 
 
 class TreeSampler:

@@ -12,41 +12,44 @@ import threading
 from collections.abc import Callable
 
 
+class _Ping:
+    """One ping's verdict, and the callers waiting for it (only those: waking every
+    waiting caller at each arrival or verdict was most of /health's CPU under load)."""
+
+    def __init__(self) -> None:
+        self.wanted = False
+        self.answered = False
+        self.done = threading.Event()
+
+
 class SharedProbe:
     """Runs ``ping`` (raises when the database does not answer) on demand, in one thread."""
 
     def __init__(self, ping: Callable[[], None]) -> None:
         self._ping = ping
-        self._changed = threading.Condition()
-        self._wanted = 0  # the newest ping asked for
-        self._started = 0  # the newest ping started
-        self._finished = 0  # the newest ping finished, and its verdict
-        self._answered = False
+        self._asked = threading.Condition()
+        self._next = _Ping()  # the next ping to start: every caller until then waits on it
         self._thread: threading.Thread | None = None
 
     def answers(self, timeout: float) -> bool:
         """Whether a ping that started after this call succeeded within ``timeout`` s."""
-        with self._changed:
+        with self._asked:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="health-ping", daemon=True)
                 self._thread.start()
-            wanted = self._started + 1
-            self._wanted = max(self._wanted, wanted)
-            self._changed.notify_all()
-            if not self._changed.wait_for(lambda: self._finished >= wanted, timeout):
-                return False
-            return self._answered
+            ping = self._next
+            ping.wanted = True
+            self._asked.notify()
+        return ping.done.wait(timeout) and ping.answered
 
     def _run(self) -> None:
         while True:
-            with self._changed:
-                self._changed.wait_for(lambda: self._wanted > self._started)
-                self._started = generation = self._wanted
+            with self._asked:
+                self._asked.wait_for(lambda: self._next.wanted)
+                ping, self._next = self._next, _Ping()
             try:
                 self._ping()
-                answered = True
+                ping.answered = True
             except Exception:  # the verdict is the answer: the database did not answer
-                answered = False
-            with self._changed:
-                self._finished, self._answered = generation, answered
-                self._changed.notify_all()
+                ping.answered = False
+            ping.done.set()

@@ -14,6 +14,8 @@ from web import render
 
 JSON_TYPE = "application/json; charset=utf-8"
 RETRY_AFTER_SECONDS = "1"  # what a 503 asks the client to wait, shed or unavailable
+# One encoder for every response (json.dumps with options builds one per call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 View = TypeVar("View")
 T = TypeVar("T")
@@ -51,9 +53,8 @@ def negotiate(offers: Sequence[str]) -> str | None:
 def json_response(
     payload: object, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    body += "\n"  # a JSON reply ends its last line, as curl and line-based tools expect
-    return Response(body, status=status, headers=dict(headers or {}), content_type=JSON_TYPE)
+    body = _ENCODER.encode(payload) + "\n"  # a last line ends, as curl and line tools expect
+    return Response(body, status=status, headers=headers, content_type=JSON_TYPE)
 
 
 def data(value: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:

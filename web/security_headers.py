@@ -23,9 +23,13 @@ ADMIN_POLICY = (
 HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]+)?|\[[0-9A-Fa-f:.]+\](:[0-9]+)?")
 
 
-def apply(response: Response) -> None:
-    for name, value in EVERY_RESPONSE.items():
-        response.headers.setdefault(name, value)
+_EVERY_RESPONSE_NAMES = {name.lower(): (name, value) for name, value in EVERY_RESPONSE.items()}
+
+
+def apply(headers: list[tuple[str, str]]) -> None:
+    """Add each of EVERY_RESPONSE the response lacks (WSGI response headers)."""
+    present = {name.lower() for name, _ in headers}
+    headers.extend(item for key, item in _EVERY_RESPONSE_NAMES.items() if key not in present)
 
 
 def nonce() -> str:

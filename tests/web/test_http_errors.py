@@ -118,6 +118,26 @@ def test_accept_excluding_json_is_406(client, user):
     assert client.get("/api/v1/auth/me", headers=any_type).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("path", "accept", "status"),
+    [
+        ("/health", "*/*", 200),
+        ("/health", "application/json", 200),
+        ("/health", "application/*", 200),
+        ("/health", "text/html, application/json;q=0.5", 200),
+        ("/health", "*/*;q=0", 406),
+        ("/health", "application/json;q=0", 406),
+        ("/health", "", 406),
+        ("/health", "text/plain", 406),
+        ("/metrics", "text/plain", 200),
+        ("/metrics", "application/json", 406),
+        ("/api/v1/nothing-here", "text/html", 404),  # no route: nothing to negotiate
+    ],
+)
+def test_accept_negotiation(client, path, accept, status):
+    assert client.get(path, headers={"accept": accept}).status_code == status
+
+
 def test_body_over_one_mib_is_413(client, user):
     big = json.dumps({"user": {"name": "x" * (1024 * 1024)}})
     response = client.post(
