@@ -72,7 +72,12 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 _children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
 
+# Any token is a method to HTTP: a client inventing methods must not invent label sets.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    method = method if method in METHODS else "OTHER"
     key = (method, route, status)
     children = _children.get(key)
     if children is None:  # two threads may both look it up: labels() gives them one child

@@ -79,6 +79,14 @@ def test_every_answer_has_its_id_headers_metrics_and_access_line(
     assert line.duration_ms > 0
 
 
+def test_invented_methods_share_one_label(client):
+    before = requests_counted("OTHER", "unmatched", 404)
+    for method in ("BREW", "PROPFIND", "X-INVENTED"):
+        assert client.open("/health", method=method).status_code == 404
+        assert requests_counted(method, "unmatched", 404) == 0
+    assert requests_counted("OTHER", "unmatched", 404) == before + 3
+
+
 def test_the_request_id_is_the_logging_context_while_the_request_runs(client, user, monkeypatch):
     """Lines logged inside the request carry the id the response gets; none after it."""
     seen = []
