@@ -24,7 +24,11 @@ def test_no_route_answers_5xx_or_restarts_an_actor(live, database_url, tmp_path)
     before = restart_totals(live.request("GET", "/admin/supervision", None, OPERATOR).body["data"])
     statuses: set[int] = set()
     auths = [{}, user.headers, admin.headers, OPERATOR]
-    sent = run_property(live.base, auths, PER_ROUTE, lambda _sent, status: statuses.add(status))
+    # The same requests every run: a random draw of 30 per route reached no validation
+    # (422) about one run in eight. Drill 6's long form draws afresh each time.
+    sent = run_property(
+        live.base, auths, PER_ROUTE, lambda _sent, status: statuses.add(status), derandomize=True
+    )
     after = restart_totals(live.request("GET", "/admin/supervision", None, OPERATOR).body["data"])
     assert after == before
     assert sent >= PER_ROUTE * 30 and {400, 401, 404, 422} <= statuses, statuses

@@ -129,11 +129,16 @@ def restart_totals(tree: dict) -> dict[str, int]:
 
 
 def run_property(
-    base: str, auths: list[dict], per_route: int, on_answer: Callable[[Sent, int], None]
+    base: str,
+    auths: list[dict],
+    per_route: int,
+    on_answer: Callable[[Sent, int], None],
+    derandomize: bool = False,
 ) -> int:
     """``per_route`` hostile requests to every route; ``on_answer`` sees each answer.
 
     Returns how many were sent. Fails on the first 5xx, with the request that got it.
+    ``derandomize`` draws the same requests on every run.
     """
     sent_count = 0
     for route in routes():
@@ -142,6 +147,7 @@ def run_property(
             max_examples=per_route,
             deadline=None,
             database=None,
+            derandomize=derandomize,
             suppress_health_check=list(HealthCheck),
         )
         @given(requests(route, auths))
