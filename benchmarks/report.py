@@ -292,6 +292,90 @@ joined to its user's `transaction:` topic; transfer rates by wrk as in section 3
 
 NOTES = """## Notes: what was optimised, what stands in the way, defaults
 
+**Issue 12, fourth pass (2026-12-01 afternoon): the ledger's announcements off its
+writer, the request's bookkeeping in one middleware, the product index** (each change its
+own commit with its figures; old = acb9579, alternated with the new code in the same
+minutes, load average 2-9 from this session's own helpers; the tables above are the
+full `make bench` run on the result):
+
+1. *Announcements off the ledger's writer* (1a33a8c, with 110fd00's one-statement read of
+   a block). The ledger's committer rendered every party's `new_transaction`, encoded them
+   and, past 7,900 bytes, stored a `pubsub_payloads` row, all while the next block waited
+   (the paragraph *What slowed the ledger after issue 10* below). It also no longer did
+   what it claimed: since c43eee9 `write_block` commits inside its own pipeline, so the
+   announcer's NOTIFY went out in a second transaction after the block's commit (psycopg
+   reported IDLE), in no guaranteed order against other processes' blocks, and lost
+   without a gap if that transaction failed. Now the block's transaction carries a
+   NOTIFY of a few bytes (`block:<index>`, pipelined before its writes: sent by its
+   commit only, in commit order), and each process's `announcements` actor reads the
+   block once (`ledger.block_transactions`) and renders only for topics subscribed in
+   that process. The ledger actor alone (uniform and hot-spot C=32, 5 interleaved rounds,
+   driver `/tmp/announce-bench/one.py` run from each checkout, load 2.0-5.5):
+
+   | variant | uniform C=32 | hot-spot C=32 |
+   | --- | ---: | ---: |
+   | old (acb9579) | 1,513 | 1,630 |
+   | new | 2,166 = 1.43× (1.30-1.51) | 2,083 = 1.28× (1.20-1.68) |
+   | old, default `Announcer`: tells nobody (ceiling) | 2,656 = 1.76× | 2,828 = 1.73× |
+   | new, rendering for every party | 2,004 = 1.32× | 1,963 = 1.20× |
+   | new, NOTIFY sent but the block not read | 2,248 = 1.49× | 2,371 = 1.45× |
+
+   The NOTIFY and hearing it cost about 15 % against the ceiling, the block's read 4-12 %
+   (wasted here: nobody subscribes in this benchmark). Push latency from the commit at 200
+   transfers/s, 2 workers (`python -m benchmarks.channels --latency 200`, each checkout
+   alternately): old p50/p99 10.0/62.6 and 12.7/212.4 ms, with 20 and 46 POSTs shed;
+   new 8.0/34.2 and 9.2/43.2 ms, none shed. A POST's time before its commit, p99: 309-355
+   → 74-79 ms.
+2. *One WSGI middleware for the request's bookkeeping* (2ee5568, a0fc7fd, 9ef362b,
+   bfd5203, c923a2e, b96436c): request id, security headers, metrics and the access line
+   wrap `app.wsgi_app` and read the environ instead of Flask's before/after/teardown
+   callbacks (context-local lookups on a 404: 35 → 12); metric children looked up once
+   per label set (methods outside the usual seven count as `OTHER`); one JSON encoder; no
+   `Accept` parsing for none, `*/*` or an exact offer; a `/health` check waits on its own
+   ping's verdict and wakes only the prober. Request-thread CPU in-process
+   (`python -m benchmarks.http_threads --rounds 5`, each checkout in turn, load 2.0-4.1),
+   old → new µs: bare 54 → 54, `/health` 229 → 169, `/auth/me` 372 → 324, product index
+   761 → 712, balances 499 → 445, one transaction 562 → 513, transfer 579 → 531. Under
+   gunicorn (`python -m benchmarks.http --workers 1 --seconds 3 --rounds 2 --base
+   <acb9579>`, load 3.7 → 2.9), CPU per request old → new: `/health` 1,172 → 1,031 (0.40
+   → 0.46 of bare), `/auth/me` 1,692 → 1,589 (0.28 → 0.30), product index 2,977 → 2,875,
+   balances 2,280 → 2,218, one transaction 3,035 → 2,921, transfer 2,953 → 2,834; bare
+   480. `http_threads` configures no logging, so its figures leave out the access line:
+   about 19 µs on one thread, about 70 µs with 16 (python-json-logger's formatting, the
+   record, the handler's lock).
+3. *The product index* (163e3b6, 4d2e000 with a84e03a, 42b0ce4, 09f96f6; 856218f pins the
+   exact bytes a product and a transaction render to): rows read as tuples of the eleven
+   columns a `Product` is made of (`search_text`, up to 5,200 characters, stays in the
+   database; 50 rows converted 134 → 92 µs); PostgreSQL sessions in UTC, set in the
+   startup packet, so a `timestamptz` arrives as `datetime.UTC` with no zone conversion
+   in psycopg or `UTCDateTime` (a page's fetch 181 → 120 µs, `Products.list` 388 → 320
+   µs); `iso()` 690 → 429 ns and `decimal()` 146 → 55 ns, identical text (checked against
+   the old formulas on 20,000 random values). Under gunicorn (same command, load 4.2 →
+   8.9): product index 2,731 → 2,169 µs of CPU per request, 0.12 → 0.15 of bare; one
+   transaction 2,479 → 2,078 µs. A second run (load 8.4 → 4.9): 3,046 → 2,813 µs.
+
+Measured, not changed: `json.dumps` of a 50-product page (11 KB) costs 76-78 µs, orjson
+6.8 µs with identical bytes on that page: about 3 % of the index's CPU, not worth a new
+dependency yet. On SQLite the product index's viewer page plans as a MULTI-INDEX OR over
+`ix_products_status_id` and `ix_products_created_by_id` and sorts every matching row:
+0.50 ms at 200 active products, 2.68 ms at 20,000 (an admin's page 0.35 ms); PostgreSQL
+walks the primary key. Not changed: SQLite is the embedded default, not the production
+database.
+
+**Where the HTTP targets stand after this pass.** Our bookkeeping is now about 115 µs over
+the bare app's request thread (`/health` in-process 169 against 54); gunicorn costs
+300-480 µs per request on both sides; the rest is the actors' reads. The gap to 0.6 of
+bare is the token check's read on every authenticated request (an actor hop and a
+primary-key read, 590-760 µs of actor CPU in the third pass's split) and each service's
+own read through SQLAlchemy (a primary-key read 244-289 µs through `reading()` against
+81-98 µs through psycopg on a held connection). Next steps, in order of gain: (1) a
+per-process cache of token generations with a revocation barrier — the revoking call
+returns only after every live worker's listener has applied it (each acknowledges the
+revocation's sequence number; a process whose listener is disconnected reads instead of
+trusting its cache) — so that "a revoked token is refused at once on every worker" stays
+true; (2) the hot reads through the driver on a connection each pool member holds (per-
+dialect SQL and row conversion); (3) orjson for responses.
+
 **Issue 12: the request path, the ledger's readers, pipelined blocks, several writers**
 (each its own commit, measured old against new interleaved in one run; the figures are in
 the commit messages; the machine's load was 6-13 throughout, so ratios move by ±20 %
@@ -660,12 +744,10 @@ JSON-encodes the block's messages; a block of 14 transfers is 28 messages, 15,55
 GIL). From about 7 transfers a body passes `NOTIFY_LIMIT` (7,900 bytes), so every block
 also INSERTs a `pubsub_payloads` row and NOTIFYs its reference, and the same process's
 `Listener` SELECTs and decodes it again. How the cost splits between the rendering and the
-database work is not settled (the no-NOTIFY variant's rounds range 0.65× to 3.19×). Not
-changed here: either remedy changes what PubSub carries, which the channel tests define:
-NOTIFY only the block's index and let each process's listener read and render that
-block's transactions (off the writer's path), or send a big body as several NOTIFYs in
-one statement instead of a payload row. Second: 12254ca (a late caller joins only a block
-waiting behind another writer) undid 8f21e48's gain in this one-process benchmark (blocks
-31 → 14, 0.90× and 0.83× against its parent), which leaves it level with f64ad6c. Issue
-15's call metrics and issue 14's merge are within the noise.
+database work is not settled (the no-NOTIFY variant's rounds range 0.65× to 3.19×). The
+remedy, a NOTIFY of the block's index and each process reading and rendering that block
+off the writer's path, is the fourth pass's change 1 (above). Second: 12254ca (a late
+caller joins only a block waiting behind another writer) undid 8f21e48's gain in this
+one-process benchmark (blocks 31 → 14, 0.90× and 0.83× against its parent), which leaves
+it level with f64ad6c. Issue 15's call metrics and issue 14's merge are within the noise.
 """
