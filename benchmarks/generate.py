@@ -47,7 +47,8 @@ def grow(engine: sa.Engine, config: Config, count: int, seed: int = 7) -> None:
     key = checkpoints.load_key(config.ledger_signing_key)
     raw_url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with engine.connect() as c:
-        last_signed = checkpoints.last_index(c)
+        newest = checkpoints.last(c)
+    last_signed = None if newest is None else newest.index
     with psycopg.connect(raw_url) as conn:
         tail = _tail(conn)
         rng = random.Random(seed + tail.last_id)
