@@ -339,3 +339,24 @@ def test_messages_are_rendered_after_the_commit_off_the_writer_for_subscribers_o
     assert len(rendered) == 1  # for alice's topic only
     assert rendered[0][0] == tx.id
     assert not rendered[0][1].startswith("ledger")  # neither the writer nor its committer
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_block_is_not_read_in_a_process_where_nobody_could_want_it(services, monkeypatch):
+    alice, bob = new_user(1), new_user(2)
+    funded = deposit(alice, "5.00")
+    reads, read = [], ledger.block_transactions
+
+    def counted(index: int, **kwargs):
+        reads.append(index)
+        return read(index, **kwargs)
+
+    monkeypatch.setattr(ledger, "block_transactions", counted)
+    unread = transfer(alice, bob)  # no subscriber to any transaction or notification topic
+    subscribed("t:after-unread")  # the listener has passed the block on by now …
+    call(announce.NAME, announce.Posted(()))  # … and `announcements` has handled it
+    inbox = subscribed(f"transaction:{bob}")
+    seen = transfer(alice, bob)
+    assert delivered(inbox).payload["id"] == seen.id
+    assert reads == [seen.block_index]
+    assert unread.block_index < seen.block_index and funded.block_index < unread.block_index

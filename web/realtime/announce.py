@@ -32,6 +32,7 @@ logger = logging.getLogger("bitnexus.announce")
 
 NAME = "announcements"
 BLOCK = "block"  # the kind of the ledger's notices: `block:<index>`
+ANNOUNCED = ("transaction:", "notification:")  # the topic families messages_for serves
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,8 @@ class Announcements(Worker):
             case Posted(transactions=transactions):
                 self._announce(transactions)
             case Named(index=index):
+                if not pubsub.has_subscribers_under(ANNOUNCED):
+                    return None  # a later join reads the ledger after it subscribed
                 try:
                     transactions = ledger.block_transactions(index, timeout=self._timeout)
                 except (Unavailable, NotFound, CallTimeout, NoProcess, ActorCrashed) as exc:
