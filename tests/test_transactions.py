@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import UTC
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -429,14 +430,14 @@ def listed_errors(party_id=None, **params):
 
 @pytest.mark.parametrize("backend", ["postgresql"])  # SQLite's planner is not the subject
 def test_a_partys_listing_uses_indexes(services, engine):
-    """On PostgreSQL, with sequential scans priced out, the party filter still plans on
-    indexes: the accounts' (user_id, currency) key and the postings' (account_id, ...)."""
+    """On PostgreSQL, with sequential scans priced out, each of the party's accounts is
+    read on the postings' (account_id, transaction_id) index."""
     user = make_user()
     fund(user, "1")
     statements = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
-        if "ledger_postings.transaction_id" in statement and "ORDER BY" in statement:
+        if "ledger_postings.transaction_id DESC" in statement:  # not a block's announcement
             statements.append((statement, parameters))
 
     sa.event.listen(engine, "before_cursor_execute", capture)
@@ -451,4 +452,36 @@ def test_a_partys_listing_uses_indexes(services, engine):
         plan = conn.exec_driver_sql("EXPLAIN " + statement, parameters).scalars().all()
     text = "\n".join(plan)
     assert "Seq Scan on ledger_postings" not in text, text
-    assert "Seq Scan on ledger_accounts" not in text, text
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite's planner is not the subject
+def test_a_partys_listing_reads_its_own_postings_not_the_ledgers(services, engine):
+    """A party whose one transaction is old: its listing (a channel's join reads it) reads
+    that party's postings, not every posting newer than it."""
+    user, other = make_user(), make_user()
+    old = fund(user, "1").id
+    for _ in range(150):
+        fund(other, "1")
+    statements = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "ledger_postings.transaction_id DESC" in statement:  # the postings' index ranges
+            statements.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        assert listed_ids(user) == [old]
+        assert listed_ids(user, kind="deposit", currency="EUR") == [old]
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+    assert statements
+    with engine.connect() as conn:
+        for statement, parameters in statements:
+            plan = conn.exec_driver_sql("EXPLAIN ANALYZE " + statement, parameters).scalars()
+            read = [
+                int(rows)
+                for line in plan
+                if "on ledger_postings" in line
+                for rows in re.findall(r"actual time=\S+ rows=(\d+)", line)
+            ]
+            assert read and max(read) <= 2, (statement, read)
