@@ -85,7 +85,7 @@ class Announcer:
     rendering is for others to do, off the writer's path. This one tells nobody; the
     application's tree injects the real one."""
 
-    def notice(self, block_index: int) -> Notice | None:
+    def notice(self, block_index: int, transactions: list[Transaction]) -> Notice | None:
         """On PostgreSQL: the NOTIFY naming the block, sent inside its database
         transaction (so by its commit only, and in commit order)."""
         return None

@@ -217,12 +217,6 @@ def has_subscribers(topic: str) -> bool:
     return topic in _inherited.get(NAME, {})  # the actor's own table; a read is atomic
 
 
-def has_subscribers_under(prefixes: tuple[str, ...]) -> bool:
-    """Whether any topic starting with one of ``prefixes`` has a subscriber here now."""
-    topics = list(_inherited.get(NAME, {}))  # one atomic copy: the actor may add meanwhile
-    return any(topic.startswith(prefixes) for topic in topics)
-
-
 def subscribe(topic: str, ref: Subscriber, timeout: float = 5.0) -> None:
     """Subscribe ``ref`` before returning, so nothing published afterwards is missed."""
     call(NAME, Subscribe(topic, ref), timeout)

@@ -4,6 +4,7 @@ what the ledger announces, when, and what a listener that lost its connection do
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import json
 import os
 import queue
@@ -147,11 +148,11 @@ def notices(engine):
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_a_block_is_notified_by_its_index_only(services, notices):
+def test_a_block_is_notified_by_its_index_and_parties_only(services, notices):
     user = new_user(1)
     inbox = subscribed(f"transaction:{user}")
     tx = deposit(user)
-    assert notices() == f"block:{tx.block_index}"  # a few bytes, whatever the block holds
+    assert notices() == f"block:{tx.block_index}:{user}"  # not what the block holds
     got = delivered(inbox)  # each process reads the block and renders it
     assert got.payload == render.transaction(policy.as_seen_by_user(user, tx))
 
@@ -165,7 +166,7 @@ def test_a_rolled_back_block_announces_nothing(services, engine, notices):
         deposit(user, idempotency_key="refused")
     assert degraded.clear(engine).valid
     tx = deposit(user)
-    assert notices() == f"block:{tx.block_index}"  # the first notification is the commit's
+    assert notices() == f"block:{tx.block_index}:{user}"  # the first is the commit's
     got = delivered(inbox)
     assert got.payload["id"] == tx.id
 
@@ -342,9 +343,10 @@ def test_messages_are_rendered_after_the_commit_off_the_writer_for_subscribers_o
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_a_block_is_not_read_in_a_process_where_nobody_could_want_it(services, monkeypatch):
-    alice, bob = new_user(1), new_user(2)
+def test_a_block_is_read_only_where_one_of_its_parties_is_subscribed(services, monkeypatch):
+    alice, bob, carol = new_user(1), new_user(2), new_user(3)
     funded = deposit(alice, "5.00")
+    subscribed(f"transaction:{carol}")  # subscribed here, but no party to what follows
     reads, read = [], ledger.block_transactions
 
     def counted(index: int, **kwargs):
@@ -352,7 +354,7 @@ def test_a_block_is_not_read_in_a_process_where_nobody_could_want_it(services, m
         return read(index, **kwargs)
 
     monkeypatch.setattr(ledger, "block_transactions", counted)
-    unread = transfer(alice, bob)  # no subscriber to any transaction or notification topic
+    unread = transfer(alice, bob)  # neither alice nor bob is subscribed here
     subscribed("t:after-unread")  # the listener has passed the block on by now …
     call(announce.NAME, announce.Posted(()))  # … and `announcements` has handled it
     inbox = subscribed(f"transaction:{bob}")
@@ -360,3 +362,12 @@ def test_a_block_is_not_read_in_a_process_where_nobody_could_want_it(services, m
     assert delivered(inbox).payload["id"] == seen.id
     assert reads == [seen.block_index]
     assert unread.block_index < seen.block_index and funded.block_index < unread.block_index
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_block_whose_parties_do_not_fit_a_notify_is_named_alone(services, engine):
+    announcer, tx = announce.LedgerAnnouncer(engine), deposit(new_user(1))
+    crowd = [dataclasses.replace(tx.postings[0], user_id=10**9 + n) for n in range(800)]
+    crowded = dataclasses.replace(tx, postings=tuple(crowd))
+    assert announcer.notice(7, [tx]).payload == f"block:7:{tx.user_id}"
+    assert announcer.notice(7, [crowded]).payload == "block:7"  # any process may want it

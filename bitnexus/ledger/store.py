@@ -88,7 +88,8 @@ class Entry:
 
 
 Outcome = Transaction | ValidationFailed  # recorded (`replayed` for a retry) or refused
-Announce = Callable[[int], Notice | None]  # a block's index -> the NOTIFY it commits with
+# A block's index and its transactions -> the NOTIFY it commits with.
+Announce = Callable[[int, list[Transaction]], Notice | None]
 
 
 def record(
@@ -192,12 +193,13 @@ class Prepared:
         """Write the block and commit; the outcomes in order. On an error nothing is known
         to be recorded (the transaction is rolled back) and the connection is closed.
 
-        On PostgreSQL, ``announce(index)`` names the `Notice` sent inside the block's
-        database transaction (none for a block that posts nothing)."""
+        On PostgreSQL, ``announce(index, transactions)`` names the `Notice` sent inside the
+        block's database transaction (none for a block that posts nothing)."""
         try:
             posted: list[Transaction] = []
             if self.block is not None:
-                notice = announce(self.block.block["index"]) if announce is not None else None
+                index, replies = self.block.block["index"], self.block.replies
+                notice = announce(index, replies) if announce is not None else None
                 posted = self.block.write(self.conn, notice)
             self.conn.commit()
         finally:

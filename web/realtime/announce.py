@@ -31,8 +31,7 @@ from web import policy, render
 logger = logging.getLogger("bitnexus.announce")
 
 NAME = "announcements"
-BLOCK = "block"  # the kind of the ledger's notices: `block:<index>`
-ANNOUNCED = ("transaction:", "notification:")  # the topic families messages_for serves
+BLOCK = "block"  # the kind of the ledger's notices: `block:<index>:<party>,<party>,…`
 
 
 @dataclass(frozen=True)
@@ -44,9 +43,11 @@ class Posted:
 
 @dataclass(frozen=True)
 class Named:
-    """A block committed by any process (PostgreSQL), named by its NOTIFY."""
+    """A block committed by any process (PostgreSQL), named by its NOTIFY with the users
+    it posts to (None when they did not fit: then any process may want it)."""
 
     index: int
+    parties: frozenset[int] | None
 
 
 class LedgerAnnouncer(Announcer):
@@ -55,8 +56,14 @@ class LedgerAnnouncer(Announcer):
     def __init__(self, engine: Engine) -> None:
         self._distributed = pubsub.is_distributed(engine)
 
-    def notice(self, block_index: int) -> Notice | None:
-        return Notice(pubsub.CHANNEL, f"{BLOCK}:{block_index}") if self._distributed else None
+    def notice(self, block_index: int, transactions: list[Transaction]) -> Notice | None:
+        if not self._distributed:
+            return None
+        parties = sorted({p.user_id for tx in transactions for p in tx.postings if p.user_id})
+        named = f"{BLOCK}:{block_index}:{','.join(map(str, parties))}"
+        # The parties let a process with none of them subscribed skip the block's read.
+        fits = len(named) <= pubsub.NOTIFY_LIMIT  # ASCII: characters are bytes
+        return Notice(pubsub.CHANNEL, named if fits else f"{BLOCK}:{block_index}")
 
     def committed(self, transactions: list[Transaction]) -> None:
         if not self._distributed:
@@ -64,8 +71,10 @@ class LedgerAnnouncer(Announcer):
 
 
 def block_named(text: str) -> None:
-    """The listener's handler for `block:<index>` notices."""
-    _tell(Named(int(text)))
+    """The listener's handler for `block:<index>[:<parties>]` notices."""
+    index, listed, parties = text.partition(":")
+    named = frozenset(map(int, parties.split(","))) if parties else frozenset()
+    _tell(Named(int(index), named if listed else None))
 
 
 def _tell(message: Posted | Named) -> None:
@@ -94,8 +103,8 @@ class Announcements(Worker):
         match message:
             case Posted(transactions=transactions):
                 self._announce(transactions)
-            case Named(index=index):
-                if not pubsub.has_subscribers_under(ANNOUNCED):
+            case Named(index=index, parties=parties):
+                if parties is not None and not any(map(_subscribed, parties)):
                     return None  # a later join reads the ledger after it subscribed
                 try:
                     transactions = ledger.block_transactions(index, timeout=self._timeout)
@@ -110,6 +119,13 @@ class Announcements(Worker):
 
     def _announce(self, transactions: Sequence[Transaction]) -> None:
         pubsub.deliver_here(list(messages_for(transactions, pubsub.has_subscribers)))
+
+
+def _subscribed(user_id: int) -> bool:
+    """Whether ``user_id`` has a topic here that messages_for could serve."""
+    return pubsub.has_subscribers(f"transaction:{user_id}") or pubsub.has_subscribers(
+        f"notification:{user_id}"
+    )
 
 
 def messages_for(
