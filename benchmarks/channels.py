@@ -431,9 +431,9 @@ class _Hearing:
         heard: dict[int, float] = {}
         for line in self._out.read_text().splitlines():
             at, body = line.split(" ", 1)
-            kind, _, index = body.partition(":")
+            kind, _, text = body.partition(":")
             if kind == announce.BLOCK:
-                heard[int(index)] = float(at)
+                heard[announce.parse(text).index] = float(at)
         t = ledger_transactions
         with engine.connect() as conn:
             rows = conn.execute(

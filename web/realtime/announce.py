@@ -72,9 +72,14 @@ class LedgerAnnouncer(Announcer):
 
 def block_named(text: str) -> None:
     """The listener's handler for `block:<index>[:<parties>]` notices."""
+    _tell(parse(text))
+
+
+def parse(text: str) -> Named:
+    """A `block:` notice's text: `<index>` or `<index>:<party>,<party>,…`."""
     index, listed, parties = text.partition(":")
     named = frozenset(map(int, parties.split(","))) if parties else frozenset()
-    _tell(Named(int(index), named if listed else None))
+    return Named(int(index), named if listed else None)
 
 
 def _tell(message: Posted | Named) -> None:
