@@ -353,6 +353,28 @@ full `make bench` run on the result):
    the old formulas on 20,000 random values). Under gunicorn (same command, load 4.2 →
    8.9): product index 2,731 → 2,169 µs of CPU per request, 0.12 → 0.15 of bare; one
    transaction 2,479 → 2,078 µs. A second run (load 8.4 → 4.9): 3,046 → 2,813 µs.
+4. *A block read only where one of its parties is subscribed* (e480a14, after b17b300,
+   which skipped only a process with no subscriber at all). The first full run after
+   change 1 (063b75f, 16:00-16:24) showed what reading every block in every process
+   costs: 4 writer processes fell to 0.29 of one (and logged 436 "not announced" lines as
+   their trees stopped with blocks still queued), and 2,000 idle sockets to 65 % of the
+   rate without sockets (target ≥ 90 %; 93 % before). The notice now names the block's
+   parties (`block:<index>:<user>,<user>,…`; a block too crowded for one NOTIFY is named
+   alone and read wherever anyone subscribes). Idle sockets old (acb9579) against new,
+   interleaved (`/tmp/idle/idle.py`, one `database.fresh()`, `channels.idle_sockets` per
+   checkout, 2 rounds, load 0.7-8.4): before e480a14 new 58 % and 53 %, old 79 % and 100 %;
+   after it new 95 % and 107 %, old 78 % and 100 %, and new's rates are the higher ones
+   with sockets and without (406-473 against 321-393 transfers/s with sockets).
+5. *A party's transactions by one index range per account* (fc6a7fb). A channel's join
+   reads the user's newest transaction through `list_transactions(party_id=…)`, whose
+   single query (ids IN the postings of the user's accounts, newest first, LIMIT n) made
+   PostgreSQL walk every posting backward on the primary key and filter by account: for
+   a user whose last transaction is old, the whole ledger (EXPLAIN at 36,686
+   transactions: Merge Semi Join over Index Scan Backward using pk_ledger_postings,
+   76,976 rows). During make bench's socket steps ten backends ran it at once. Each
+   account is now read on (account_id, transaction_id) and the ranges merged, as history
+   pages are; a test checks each range reads at most 2 postings for a user with one old
+   deposit under 150 newer ones.
 
 Measured, not changed: `json.dumps` of a 50-product page (11 KB) costs 76-78 µs, orjson
 6.8 µs with identical bytes on that page: about 3 % of the index's CPU, not worth a new
