@@ -376,6 +376,14 @@ full `make bench` run on the result):
    pages are; a test checks each range reads at most 2 postings for a user with one old
    deposit under 150 newer ones.
 
+Issue 11's idle-socket target in the full runs: 85 % (a run at e480a14 whose push-latency
+part then failed on the new notice format, fixed in 2d886d8) and 84 % (section 6 above),
+against 95 % and 107 % for the same code in item 4's interleaved runs: the figure moves by
+about ±10 % between runs. One worker held 4,000 sockets at 95 % and 8,000 at 77 %. What an
+idle socket still costs per second was not profiled; the next step is a profile of a
+worker holding 2,000 idle sockets under wrk (the hub loop's timers, the tree snapshot
+published every second, the metrics sampler's walk of the tree).
+
 Measured, not changed: `json.dumps` of a 50-product page (11 KB) costs 76-78 µs, orjson
 6.8 µs with identical bytes on that page: about 3 % of the index's CPU, not worth a new
 dependency yet. On SQLite the product index's viewer page plans as a MULTI-INDEX OR over
