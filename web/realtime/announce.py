@@ -2,12 +2,13 @@
 each transaction, and `commission_earned` to a paid affiliate.
 
 The ledger's writer only names the block: on PostgreSQL `LedgerAnnouncer` gives it a
-NOTIFY of a few bytes (`block:<index>`) sent inside the block's database transaction, so
-by its commit only, never by a rollback, and to every process's listener in commit
-order; on SQLite (one process) it hands the block's posted transactions on after the
-commit. Each process's `Announcements` actor (registered name `announcements`), fed in
-block order, reads a named block once through the ledger's readers, renders the messages
-for the topics that have a subscriber here and hands them to this process's `pubsub`:
+NOTIFY naming the block and its parties (`block:<index>:<user>,<user>,…`) sent inside the
+block's database transaction, so by its commit only, never by a rollback, and to every
+process's listener in commit order; on SQLite (one process) it hands the block's posted
+transactions on after the commit. Each process's `Announcements` actor (registered name
+`announcements`), fed in block order, reads a named block once through the ledger's
+readers when one of its parties is subscribed here, renders the messages for the topics
+that have a subscriber and hands them to this process's `pubsub`:
 none of it in the writer's thread or under its head lock. A block it cannot read is a
 gap: every subscriber catches up from the ledger.
 """
