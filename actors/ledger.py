@@ -174,8 +174,7 @@ class Ledger(Service):
             case Record(entry=entry):
                 self._record(entry)
                 return None
-            case readers.Degrade(reason=reason):
-                self._mark_degraded(reason)
+            case readers.Degraded():
                 self._read_degraded()
                 return None
             case SignHead():

@@ -6,7 +6,7 @@ SQLite's WAL; a read of one statement, balances, is one snapshot by itself, with
 and COMMIT round trips): plain reads that take no lock, so they never wait for the block the
 writer (`actors/ledger.py`) is appending. A long `verify_chain` runs in a child process,
 so its hashing holds up neither the writer nor the other readers. A chain walk that
-finds damage tells the writer, which then refuses to append (degraded) until repaired.
+finds damage records it, and every writer then refuses to append (degraded) until repaired.
 The ledger's client functions (`actors.ledger.get_history`, …) call here.
 """
 
@@ -31,7 +31,7 @@ from actors.service import (
 from bitnexus import ledger as journal
 from bitnexus.config import Config
 from bitnexus.database.engine import make_engine, snapshot
-from bitnexus.ledger import ChainReport
+from bitnexus.ledger import ChainReport, degraded
 from supervisors import cast
 
 NAME = "ledger_readers"
@@ -87,10 +87,8 @@ class VerifyChain:
 
 
 @dataclass(frozen=True)
-class Degrade:
-    """To the writer: refuse to append from now on, the chain is damaged (``reason``)."""
-
-    reason: str
+class Degraded:
+    """To the writer: a walk has recorded the chain as damaged; refuse to append."""
 
 
 class LedgerReader(Service):
@@ -130,8 +128,11 @@ class LedgerReader(Service):
             case VerifyChain():
                 report = self._verify_chain()
                 if not report.valid:
-                    # Before the reply: a write that follows it finds the writer degraded.
-                    cast(WRITER, Degrade(f"chain does not verify: {report.summary()}"))
+                    # Recorded before the reply, so that a write which follows it is refused
+                    # on every process, not only once some writer gets round to it.
+                    with database_outage_as_unavailable():
+                        degraded.mark(engine, f"chain does not verify: {report.summary()}")
+                    cast(WRITER, Degraded())
                 return report
         return super().handle(message)
 

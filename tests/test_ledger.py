@@ -284,6 +284,8 @@ def test_a_damaged_older_block_is_reported_by_verify_chain(services, engine):
     report = ledger(VerifyChain())
     assert report.first_bad_block == first.block_index
     assert "merkle_root" in report.reason
+    with engine.connect() as conn:  # recorded before the reply, so every process refuses
+        assert "merkle_root" in journal.degraded.reason(conn)
     assert not ledger(Verify(first.id)).valid
     with pytest.raises(LedgerDegraded):  # a failed verify_chain stops writes at once
         record(deposit_entry(alice, 1))
