@@ -11,20 +11,21 @@ import queue
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
 import sqlalchemy as sa
 
-from actors import accounts, ledger, pubsub, transactions
+from actors import accounts, ledger, products, pubsub, transactions
 from actors.errors import Unavailable, ValidationFailed
 from bitnexus.ledger import degraded
 from supervisors import ChildSpec, Worker, call, cast, crash, start_child, whereis
 from web import policy, render
 from web.auth import Caller
 from web.realtime import announce, hub
-from web.realtime.channels import Join, Joined, TransactionChannel
+from web.realtime.channels import Join, Joined, NotificationChannel, TransactionChannel
 from web.realtime.serializer import Frame
 from web.realtime.socket import CHANNELS
 
@@ -290,34 +291,73 @@ class _Socket(Worker):
         return None
 
 
+@contextmanager
+def joined_channel(kind: type, topic: str, user: int, payload: dict):
+    """A channel of ``kind`` on ``topic``, joined as ``user``: its frames."""
+    frames, socket = _Frames(), _Socket.start()
+    loop = call(hub.NAME, hub.GetHub()).loop
+    joined = Joined(socket, frames, "2.0.0", Caller(user, "user"), None, WAIT, loop)
+    spec = ChildSpec(id="test-channel", start=kind, args=(topic, "1", joined), restart="temporary")
+    channel = start_child(CHANNELS, spec)
+    try:
+        cast(channel, Join(Frame("1", "1", topic, "phx_join", payload)))
+        assert frames.next("phx_reply")[4]["status"] == "ok"
+        yield frames
+    finally:
+        socket.stop()
+
+
+def unreadable_once(monkeypatch) -> None:
+    """The next block's read fails: its announcement is a gap."""
+    read = ledger.block_transactions
+
+    def unreadable(index: int, **kwargs):
+        monkeypatch.setattr(ledger, "block_transactions", read)
+        raise Unavailable("the block's read failed (a test)")
+
+    monkeypatch.setattr(ledger, "block_transactions", unreadable)
+
+
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_a_block_that_cannot_be_read_is_a_gap_and_the_channel_catches_up(services, monkeypatch):
     user = new_user(1)
     first = deposit(user)
-    topic, frames, socket = f"transaction:{user}", _Frames(), _Socket.start()
-    loop = call(hub.NAME, hub.GetHub()).loop
-    joined = Joined(socket, frames, "2.0.0", Caller(user, "user"), None, WAIT, loop)
-    spec = ChildSpec(
-        id="test-channel", start=TransactionChannel, args=(topic, "1", joined), restart="temporary"
-    )
-    channel = start_child(CHANNELS, spec)
-    try:
-        cast(channel, Join(Frame("1", "1", topic, "phx_join", {"after": first.id})))
-        assert frames.next("phx_reply")[4]["status"] == "ok"
-        read = ledger.block_transactions
-
-        def unreadable(index: int, **kwargs):
-            monkeypatch.setattr(ledger, "block_transactions", read)  # once
-            raise Unavailable("the block's read failed (a test)")
-
-        monkeypatch.setattr(ledger, "block_transactions", unreadable)
+    with joined_channel(TransactionChannel, f"transaction:{user}", user, {"after": first.id}) as (
+        frames
+    ):
+        unreadable_once(monkeypatch)
         missed = deposit(user)
         assert frames.next("new_transaction")[4]["id"] == missed.id  # by the catch-up
         live = deposit(user)
         assert frames.next("new_transaction")[4]["id"] == live.id  # the next block, live
         assert frames.sent.empty()  # no duplicate
-    finally:
-        socket.stop()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_commission_missed_in_a_gap_is_caught_up(services, monkeypatch):
+    buyer, vendor = new_user(1), new_user(2)
+    affiliate = accounts.create_user(
+        {"email": "aff@example.com", "name": "A", "password": "p" * 12, "role": "affiliate"}
+    ).id
+    attrs = {"name": "Lamp", "price": "10.00", "status": "active", "commission_rate": "10"}
+    lamp = products.create_product(attrs, vendor)
+    deposit(buyer, "100.00")
+
+    def buy():
+        attrs = {"kind": "purchase", "product_id": lamp.id, "affiliate_id": affiliate}
+        return transactions.create_transaction(buyer, attrs)
+
+    buy()  # before the join: not pushed
+    with joined_channel(NotificationChannel, f"notification:{affiliate}", affiliate, {}) as (
+        frames
+    ):
+        unreadable_once(monkeypatch)
+        missed = buy()
+        caught_up = frames.next("commission_earned")[4]
+        assert (caught_up["amount"], caught_up["transaction"]["id"]) == ("1.00", missed.id)
+        live = buy()
+        assert frames.next("commission_earned")[4]["transaction"]["id"] == live.id
+        assert frames.sent.empty()  # no duplicate
 
 
 def test_messages_are_rendered_after_the_commit_off_the_writer_for_subscribers_only(

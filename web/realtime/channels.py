@@ -25,9 +25,8 @@ from actors.errors import Unavailable
 from bitnexus.common.pagination import Page
 from bitnexus.ledger import Transaction
 from supervisors import CallTimeout, Down, LoopWorker, NoProcess, cast, monitor
-from web import policy, render
 from web.auth import Caller, Credentials
-from web.realtime import supervision
+from web.realtime import announce, supervision
 from web.realtime.serializer import Frame, encode
 
 logger = logging.getLogger("bitnexus.channels")
@@ -236,13 +235,74 @@ class TooFarBehind(Exception):
     """More than REPLAY_LIMIT transactions after the id a client resumes from."""
 
 
-class TransactionChannel(Channel):
-    """`transaction:<user_id>`: every transaction the user is a party to, once, in order.
+class LedgerChannel(Channel):
+    """A user's topic fed by the ledger's announcements: after a gap (the listener
+    reconnected, a block could not be read) it pushes from the ledger what the topic
+    would have carried since the newest transaction it covers.
 
     The join subscribes before it reads the ledger, so a transaction committed meanwhile
     is both read and delivered: pushes are kept in id order and never repeated by pushing
-    only ids above the last one pushed (the ledger announces blocks in commit order).
+    only ids above the last one covered (the ledger announces blocks in commit order).
     """
+
+    def joined(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        self._last, _ = self._tail(None)
+        return {}
+
+    def delivered(self, message: pubsub.Delivered) -> None:
+        tx_id = self.transaction_id(message.payload)
+        if tx_id is None:
+            self.push(message.event, message.payload)
+        elif tx_id > self._last:
+            self._last = tx_id
+            self.push(message.event, message.payload)
+
+    def transaction_id(self, payload: Any) -> int | None:
+        """The id of the transaction a pushed payload is about; None if none."""
+        raise NotImplementedError
+
+    def catch_up(self) -> None:
+        _newest, missed = self._tail(self._last)  # too far behind: crash, the client rejoins
+        self._push_all(missed)
+
+    def _push_all(self, missed: list[Transaction]) -> None:
+        for message in announce.messages_for(missed, self.topic.__eq__):
+            self.push(message.event, message.payload)
+        if missed:
+            self._last = max(self._last, missed[-1].id)
+
+    def _tail(self, after: int | None) -> tuple[int, list[Transaction]]:
+        """The newest id the user is party to, and their transactions after ``after``,
+        oldest first (none when ``after`` is None)."""
+        user_id = self.own_user()
+        page = self._page(user_id, PAGE if after is not None else 1, None)
+        newest = page.items[0].id if page.items else 0
+        if after is None:
+            return newest, []
+        newer: list[Transaction] = []
+        while True:
+            for tx in page.items:
+                if tx.id <= after:
+                    return max(newest, after), newer[::-1]
+                newer.append(tx)
+                if len(newer) > REPLAY_LIMIT:
+                    raise TooFarBehind()
+            if page.next_cursor is None:
+                return max(newest, after), newer[::-1]
+            page = self._page(user_id, PAGE, page.next_cursor)
+
+    def _page(self, user_id: int | None, limit: int, cursor: str | None) -> Page[Transaction]:
+        params: dict[str, object] = {"limit": limit}
+        if cursor is not None:
+            params["cursor"] = cursor
+        return transactions.list_transactions(
+            params, party_id=user_id, timeout=self.ctx.call_timeout
+        )
+
+
+class TransactionChannel(LedgerChannel):
+    """`transaction:<user_id>`: every transaction the user is a party to, once, in order;
+    a join may resume with ``{"after": id}``."""
 
     def authorize(self, params: Mapping[str, Any]) -> bool:
         return self.may_see_user()
@@ -261,56 +321,19 @@ class TransactionChannel(Channel):
         self._push_all(self._backlog)
         self._backlog = []
 
-    def delivered(self, message: pubsub.Delivered) -> None:
-        tx_id = message.payload.get("id")
-        if isinstance(tx_id, int) and tx_id > self._last:
-            self._last = tx_id
-            self.push(message.event, message.payload)
-
-    def catch_up(self) -> None:
-        _newest, missed = self._tail(self._last)  # too far behind: crash, the client rejoins
-        self._push_all(missed)
-
-    def _push_all(self, backlog: list[dict[str, Any]]) -> None:
-        for tx in backlog:
-            if tx["id"] > self._last:
-                self._last = tx["id"]
-            self.push("new_transaction", tx)
-
-    def _tail(self, after: int | None) -> tuple[int, list[dict[str, Any]]]:
-        """The newest id the user is party to, and their transactions after ``after``,
-        oldest first, as shown over HTTP (none when ``after`` is None)."""
-        user_id = self.own_user()
-        page = self._page(user_id, PAGE if after is not None else 1, None)
-        newest = page.items[0].id if page.items else 0
-        if after is None:
-            return newest, []
-        newer: list[dict[str, Any]] = []
-        while True:
-            for tx in page.items:
-                if tx.id <= after:
-                    return max(newest, after), newer[::-1]
-                newer.append(render.transaction(policy.as_seen_by_user(user_id, tx)))
-                if len(newer) > REPLAY_LIMIT:
-                    raise TooFarBehind()
-            if page.next_cursor is None:
-                return max(newest, after), newer[::-1]
-            page = self._page(user_id, PAGE, page.next_cursor)
-
-    def _page(self, user_id: int | None, limit: int, cursor: str | None) -> Page[Transaction]:
-        params: dict[str, object] = {"limit": limit}
-        if cursor is not None:
-            params["cursor"] = cursor
-        return transactions.list_transactions(
-            params, party_id=user_id, timeout=self.ctx.call_timeout
-        )
+    def transaction_id(self, payload: Any) -> int | None:
+        return payload.get("id")
 
 
-class NotificationChannel(Channel):
-    """`notification:<user_id>`: `product_status_changed`, `commission_earned`."""
+class NotificationChannel(LedgerChannel):
+    """`notification:<user_id>`: `product_status_changed`, and `commission_earned` (also
+    caught up from the ledger after a gap)."""
 
     def authorize(self, params: Mapping[str, Any]) -> bool:
         return self.may_see_user()
+
+    def transaction_id(self, payload: Any) -> int | None:
+        return payload.get("transaction", {}).get("id")
 
 
 class SupervisionChannel(Channel):
