@@ -328,11 +328,17 @@ WRITERS_ROUNDS = 2
 class Writers:
     processes: int
     results: list[Result]  # one per process and round
+    cpu: float  # seconds of the processes' CPU (clients, trees, writers) in all rounds
+    blocks: int  # committed meanwhile, warm-ups included
+    transactions: int
 
     @property
     def rate(self) -> float:
-        rounds = len(self.results) // self.processes
-        return sum(r.operations for r in self.results) / (SECONDS * rounds)
+        return sum(r.operations for r in self.results) / (SECONDS * self._rounds)
+
+    @property
+    def _rounds(self) -> int:
+        return len(self.results) // self.processes
 
     def percentile(self, p: float) -> float:
         merged = Result(0, 0, SECONDS, sorted(x for r in self.results for x in r.latencies))
@@ -342,15 +348,32 @@ class Writers:
     def errors(self) -> int:
         return sum(r.errors for r in self.results)
 
+    @property
+    def block_size(self) -> float:
+        return self.transactions / max(1, self.blocks)
 
-def _writer_process(url: str, ids: list[int], clients: int, start_at: float) -> Result:
-    """One process with its own tree (so its own ledger writer) driving ``clients``."""
+    @property
+    def cpu_per_transfer_us(self) -> float:
+        return self.cpu / max(1, self.transactions) * 1e6
+
+    @property
+    def cores(self) -> float:
+        return self.cpu / (SECONDS * self._rounds)
+
+
+def _writer_process(
+    url: str, ids: list[int], clients: int, start_at: float
+) -> tuple[Result, float]:
+    """One process with its own tree (so its own ledger writer) driving ``clients``; its
+    result and the CPU seconds it spent meanwhile."""
     cfg = database.config(url)
     engine = make_engine(cfg)
     try:
         with _tree(cfg, engine):
             time.sleep(max(0.0, start_at - time.time()))  # all processes start together
-            return run_actor_only(ids, clients)
+            cpu = time.process_time()
+            result = run_actor_only(ids, clients)
+            return result, time.process_time() - cpu
     finally:
         engine.dispose()
 
@@ -361,10 +384,12 @@ def run_writers() -> list[Writers]:
     with database.fresh() as (cfg, engine):
         url = engine.url.render_as_string(hide_password=False)
         ids = database.wallets(cfg, engine, WALLETS)
-        found: dict[int, list[Result]] = {n: [] for n in WRITER_PROCESSES}
+        found: dict[int, list[tuple[Result, float]]] = {n: [] for n in WRITER_PROCESSES}
+        journal = {n: [0, 0] for n in WRITER_PROCESSES}  # blocks, transactions
         for _ in range(WRITERS_ROUNDS):
             for n in WRITER_PROCESSES:
                 print(f"  ledger writers={n} …", flush=True)
+                before = _journal_size(engine)
                 with ProcessPoolExecutor(n, mp_context=context) as pool:
                     start_at = time.time() + 3.0 + n  # the trees start meanwhile
                     futures = [
@@ -372,21 +397,28 @@ def run_writers() -> list[Writers]:
                         for _ in range(n)
                     ]
                     found[n] += [f.result() for f in futures]
-        return [Writers(n, results) for n, results in found.items()]
+                after = _journal_size(engine)
+                journal[n] = [
+                    total + a - b for total, a, b in zip(journal[n], after, before, strict=True)
+                ]
+        return [
+            Writers(n, [r for r, _ in runs], sum(c for _, c in runs), *journal[n])
+            for n, runs in found.items()
+        ]
 
 
 def markdown_writers(rows: list[Writers]) -> str:
     lines = [
         "| writer processes | client threads each | transfers/s in all | vs 1 process "
-        "| p50 ms | p99 ms | errors |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| p50 ms | p99 ms | block size | CPU µs per transfer | cores busy | errors |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     one = rows[0].rate
     for w in rows:
         lines.append(
             f"| {w.processes} | {WRITERS_CLIENTS // w.processes} | {w.rate:,.0f} | "
             f"{w.rate / one:.2f} | {w.percentile(50):.1f} | {w.percentile(99):.1f} | "
-            f"{w.errors} |"
+            f"{w.block_size:.1f} | {w.cpu_per_transfer_us:,.0f} | {w.cores:.2f} | {w.errors} |"
         )
     return "\n".join(lines)
 
