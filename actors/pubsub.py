@@ -311,7 +311,9 @@ class Listener(Worker):
             self.degraded = None
             cast(NAME, _Gap())  # whatever was sent while no connection listened is lost
         notes = list(self._conn.notifies(timeout=LISTEN_POLL, stop_after=1))
-        notes += self._conn.notifies(timeout=0.001)  # what else has arrived: one hand-out
+        # What else has already arrived, in the same hand-out. Not a short timeout: psycopg
+        # spins through it (timeout=0.001 costs ~1 ms of CPU per call, 0 about 20 µs).
+        notes += self._conn.notifies(timeout=0)
         messages = [m for note in notes for m in self._read(note.payload)]
         if messages:
             cast(NAME, Deliver(tuple(messages)))
