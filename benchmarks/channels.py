@@ -4,8 +4,10 @@
 (tests/channels/client.js, one process) holds the sockets, each joined to its user's
 `transaction:` topic.
 
-- Idle sockets: transfer POSTs per second (wrk, as in the HTTP section) with no sockets
-  and with 1,000 idle sockets per worker (2 workers), interleaved; RSS per idle socket.
+- Idle sockets: transfer POSTs per second (wrk, as in the HTTP section) with 1,000 idle
+  sockets per worker (2 workers), each run between two runs without sockets (shared with
+  the next), as the sockets-per-worker steps are; the workers' CPU per transfer beside
+  the rates; RSS per idle socket.
 - Push latency at 200 transfers/s with 2 workers, to the recipient's callback in Node,
   over the transfers whose sender and recipient are on different workers: the POSTs go
   out on an open-loop schedule over keep-alive connections; the worker at the other end
@@ -62,6 +64,7 @@ BATCH = 100  # sockets connected at a time
 HELD = 0.9  # a worker holds N sockets while its rate stays within 10 % of none
 FD_HEADROOM = 1_000  # descriptors a worker or Node needs besides the sockets
 SETTLE_SECONDS = 60.0  # for the server to count the sockets just (dis)connected
+IDLE_SECONDS = 2.0  # before each wrk run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,14 +73,16 @@ class Sizes:
 
     sockets_per_worker: int = 1_000
     steps: tuple[int, ...] = (1_000, 2_000, 4_000, 8_000)  # sockets on one worker
-    rounds: int = 2
+    idle_runs: int = 3  # runs with idle sockets, each between two without
     latency_seconds: int = 15
     rate: int = 200  # transfers per second for the latency run
     wrk_seconds: int = 6
 
 
 FULL = Sizes()
-QUICK = Sizes(sockets_per_worker=50, steps=(100, 200), rounds=1, latency_seconds=3, wrk_seconds=2)
+QUICK = Sizes(
+    sockets_per_worker=50, steps=(100, 200), idle_runs=1, latency_seconds=3, wrk_seconds=2
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,20 +97,35 @@ class Run:
 
 @dataclasses.dataclass(frozen=True)
 class Idle:
-    without: list[Run]
-    with_: list[Run]
+    """Runs with idle sockets, each between two without (``steps[i].after`` is
+    ``steps[i + 1].before``): the figures without are each step's neighbours' means, so
+    a run's drift weighs alike on both sides."""
+
+    steps: list[Step]
 
     @property
     def sockets(self) -> int:
-        return self.with_[0].sockets
+        return self.steps[0].sockets
+
+    @property
+    def without(self) -> list[Run]:
+        return [self.steps[0].before, *(s.after for s in self.steps)]
 
     @property
     def rate_without(self) -> float:
-        return statistics.mean(r.rate for r in self.without)
+        return statistics.mean(s.rate_without for s in self.steps)
 
     @property
     def rate_with(self) -> float:
-        return statistics.mean(r.rate for r in self.with_)
+        return statistics.mean(s.held.rate for s in self.steps)
+
+    @property
+    def cpu_ms_without(self) -> float:
+        return statistics.mean(s.cpu_ms_without for s in self.steps)
+
+    @property
+    def cpu_ms_with(self) -> float:
+        return statistics.mean(s.held.cpu_ms for s in self.steps)
 
     @property
     def rss_without_mib(self) -> float:
@@ -113,7 +133,7 @@ class Idle:
 
     @property
     def rss_with_mib(self) -> float:
-        return statistics.mean(r.rss_mib for r in self.with_)
+        return statistics.mean(s.held.rss_mib for s in self.steps)
 
     @property
     def kib_per_socket(self) -> float:
@@ -277,8 +297,9 @@ def _run_holding(srv: server.Server, node: Node, ids: list[int], pairs: Pairs, s
     prefix = f"b{next(_prefixes)}-"
     _connect(node, srv.base, ids, prefix, [])
     _settle(srv, len(ids))
-    if ids:
-        time.sleep(2)  # the sockets' first heartbeats are 30 s away: idle
+    # Idle with sockets and without alike: what the (dis)connecting set off subsides (the
+    # sockets' first heartbeats are 30 s away).
+    time.sleep(IDLE_SECONDS)
     rss = srv.rss_mib()
     cpu = srv.cpu_seconds()
     rate, answered = _transfers(srv.base, pairs, seconds)
@@ -292,16 +313,19 @@ def idle_sockets(
     url: str, ids: list[int], pairs: Pairs, log: Path, env: dict[str, str], sizes: Sizes
 ) -> Idle:
     held = ids[: sizes.sockets_per_worker * WORKERS]
-    without, with_ = [], []
+    steps: list[Step] = []
     with server.serve(url, WORKERS, http.THREADS, env) as srv:
         node = Node(log)
         try:
-            for _ in range(sizes.rounds):  # interleaved: drift hits both alike
-                without.append(_run_holding(srv, node, [], pairs, sizes.wrk_seconds))
-                with_.append(_run_holding(srv, node, held, pairs, sizes.wrk_seconds))
+            before = _run_holding(srv, node, [], pairs, sizes.wrk_seconds)
+            for _ in range(sizes.idle_runs):  # interleaved: drift hits both alike
+                with_ = _run_holding(srv, node, held, pairs, sizes.wrk_seconds)
+                after = _run_holding(srv, node, [], pairs, sizes.wrk_seconds)
+                steps.append(Step(before, with_, after))
+                before = after
         finally:
             node.close()
-    return Idle(without, with_)
+    return Idle(steps)
 
 
 class _Push(NamedTuple):
@@ -807,10 +831,14 @@ def _held(steps: list[Step], within: Callable[[Step], bool]) -> int:
 def idle_markdown(idle: Idle) -> str:
     return (
         f"- {idle.sockets:,} idle sockets over {WORKERS} workers (each joined to its "
-        f"`transaction:` topic), alternating with runs without sockets ({len(idle.with_)} "
-        f"of each): {idle.rate_with:,.0f} transfer POSTs/s against "
+        f"`transaction:` topic), {len(idle.steps)} runs each between two runs without "
+        f"sockets: {idle.rate_with:,.0f} transfer POSTs/s against "
         f"{idle.rate_without:,.0f}/s without sockets "
-        f"({idle.rate_with / idle.rate_without:.0%}; target ≥ 90 %). RSS "
+        f"(**{idle.rate_with / idle.rate_without:.0%}**; target ≥ 90 %; run by run "
+        + ", ".join(f"{s.rate_ratio:.0%}" for s in idle.steps)
+        + f"). The workers' CPU per transfer {idle.cpu_ms_with:.2f} ms against "
+        f"{idle.cpu_ms_without:.2f} ({idle.cpu_ms_with / idle.cpu_ms_without:.2f}×; what "
+        f"other load moves least). RSS "
         f"{idle.rss_without_mib:.0f} → {idle.rss_with_mib:.0f} MiB: "
         f"**{idle.kib_per_socket:.0f} KiB per idle socket** (target ≤ 50 KiB; a socket "
         "and its channel are two actors on the socket hub's loop)."
@@ -862,7 +890,7 @@ def steps_markdown(steps: list[Step], failed: str | None) -> str:
     return (
         "- Sockets held by one worker: each step is measured between two runs without "
         "sockets (connect the sockets and join them, let them idle 2 s, run wrk, "
-        "disconnect every socket, run wrk again), so the ledger's growth and the "
+        "disconnect every socket, idle 2 s, run wrk again), so the ledger's growth and the "
         "machine's drifting load hit a step and what it is compared with alike. Sockets: "
         "transfers/s with them against the mean of the runs just before and after (ratio), "
         "the worker's CPU per transfer with and without, its RSS with them: "

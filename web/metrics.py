@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -24,7 +26,7 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from supervisors import Tree, walk
+from supervisors import Tree
 from web.realtime.socket import CHANNELS, SOCKETS
 
 REQUESTS = Counter(
@@ -97,14 +99,14 @@ class TreeSampler:
         self._names: set[str] = set()
         self._lock = threading.Lock()
 
-    def sample(self) -> None:
+    def sample(self, view: Mapping[str, Any] | None = None) -> None:
+        """From ``view``, a `Tree.tree` view with a ``dynamic_limit`` the caller took this
+        moment (the server's sampling loop shares one with the admin feed), else a new one."""
         with self._lock:
             depth: dict[str, int] = defaultdict(int)
             running: dict[str, int] = defaultdict(int)
-            # A dynamic supervisor's children (sockets, channels: thousands, coming and
-            # going) count under its path, so the labels stay few.
             connected = dict.fromkeys(REALTIME, 0)
-            for node in walk(self._tree.tree(dynamic_limit=0)):
+            for node in _counted(view or self._tree.tree(dynamic_limit=0)):
                 if node["kind"] == "supervisor" and node["name"] in connected:
                     connected[node["name"]] = node.get("children_running", 0)
                 if "children_total" in node:
@@ -127,6 +129,16 @@ class TreeSampler:
                 EVENTS.labels(event["kind"]).inc()
                 if event["kind"] == "child_restarted":
                     RESTARTS.labels(f"{event['supervisor']}/{event['child']}").inc()
+
+
+def _counted(node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """The view's nodes, parents first, but not a dynamic supervisor's children (sockets,
+    channels: thousands, coming and going): they count under its path, so the labels
+    stay few."""
+    yield node
+    if "children_total" not in node:
+        for child in node.get("children", ()):
+            yield from _counted(child)
 
 
 def registry(metrics_dir: str | None) -> CollectorRegistry:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app
 
@@ -45,10 +46,11 @@ class Runtime:
         # One sampler per tree: it counts each supervisor event exactly once.
         self.sampler = TreeSampler(self.tree) if self.tree is not None else None
 
-    def sample(self) -> None:
-        """Refresh this process's gauges: the tree, the process, the database pool."""
+    def sample(self, view: Mapping[str, Any] | None = None) -> None:
+        """Refresh this process's gauges: the tree (from ``view``, see `TreeSampler`), the
+        process, the database pool."""
         if self.sampler is not None:
-            self.sampler.sample()
+            self.sampler.sample(view)
         runtime_metrics.sample(self.pool_stats)
 
 

@@ -385,3 +385,7 @@ def test_tree_can_sum_up_a_dynamic_supervisors_many_children(start, lab, names):
     assert [c["id"] for c in summed["children"]] == ["c0", "c1"]
     assert (summed["children_total"], summed["children_running"]) == (5, 5)
     assert summed["children_inbox"] == 0
+    # With a limit the totals are there even when every child is shown: a reader of the
+    # view (the metrics sampler) counts a dynamic supervisor by them alone.
+    roomy = tree.tree(dynamic_limit=10)["children"][0]
+    assert len(roomy["children"]) == 5 and roomy["children_total"] == 5

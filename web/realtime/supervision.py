@@ -72,14 +72,16 @@ class Publisher:
         self._handled: dict[str, int] = {}
         self._at = time.monotonic()
 
-    def publish(self) -> None:
+    def publish(self, view: Mapping[str, Any] | None = None) -> None:
+        """``view``: the tree as `view` takes it this moment (the server's sampling loop
+        shares one with the metrics), else a new one."""
         events = self._tree.events(self._seq)
         if events:
             self._seq = events[-1]["seq"]
         now = time.monotonic()
         seconds, self._at = max(now - self._at, 1e-6), now
         handled: dict[str, int] = {}
-        snapshot = self._rated(self._tree.tree(SHOWN_CHILDREN), handled, seconds)
+        snapshot = self._rated(view or self.view(), handled, seconds)
         self._handled = handled
         me = {"pid": os.getpid(), "host": HOST}
         messages = [
@@ -89,6 +91,10 @@ class Publisher:
             pubsub.Message((TOPIC,), "tree", {**me, "at": time.time(), "tree": snapshot})
         )
         pubsub.publish(messages)
+
+    def view(self) -> dict[str, Any]:
+        """The tree as a snapshot shows it: a dynamic supervisor's first children only."""
+        return self._tree.tree(SHOWN_CHILDREN)
 
     def _rated(self, node: Mapping[str, Any], handled: dict[str, int], seconds: float) -> dict:
         """The node with its message rate (messages handled per second since last time)."""
