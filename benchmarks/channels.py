@@ -317,6 +317,10 @@ def idle_sockets(
     with server.serve(url, WORKERS, http.THREADS, env) as srv:
         node = Node(log)
         try:
+            # Discarded: without it the first run with sockets came out at 78-79 % of its
+            # neighbours in 3 of 4 trials, the later ones not (a fresh server, database
+            # and socket path settling; not pinned down further).
+            _run_holding(srv, node, held, pairs, sizes.wrk_seconds)
             before = _run_holding(srv, node, [], pairs, sizes.wrk_seconds)
             for _ in range(sizes.idle_runs):  # interleaved: drift hits both alike
                 with_ = _run_holding(srv, node, held, pairs, sizes.wrk_seconds)
