@@ -102,14 +102,11 @@ class Idle:
     a run's drift weighs alike on both sides."""
 
     steps: list[Step]
+    rss_before_sockets_mib: float  # the workers' RSS before any socket connected
 
     @property
     def sockets(self) -> int:
         return self.steps[0].sockets
-
-    @property
-    def without(self) -> list[Run]:
-        return [self.steps[0].before, *(s.after for s in self.steps)]
 
     @property
     def rate_without(self) -> float:
@@ -128,16 +125,12 @@ class Idle:
         return statistics.mean(s.held.cpu_ms for s in self.steps)
 
     @property
-    def rss_without_mib(self) -> float:
-        return statistics.mean(r.rss_mib for r in self.without)
-
-    @property
     def rss_with_mib(self) -> float:
         return statistics.mean(s.held.rss_mib for s in self.steps)
 
     @property
     def kib_per_socket(self) -> float:
-        return (self.rss_with_mib - self.rss_without_mib) * 1024 / self.sockets
+        return (self.rss_with_mib - self.rss_before_sockets_mib) * 1024 / self.sockets
 
 
 Percentiles = tuple[float, float]  # p50, p99 in ms
@@ -317,9 +310,13 @@ def idle_sockets(
     with server.serve(url, WORKERS, http.THREADS, env) as srv:
         node = Node(log)
         try:
-            # Discarded: without it the first run with sockets came out at 78-79 % of its
-            # neighbours in 3 of 4 trials, the later ones not (a fresh server, database
-            # and socket path settling; not pinned down further).
+            # Two discarded warm-ups, without sockets then with: without them the first
+            # run with sockets came out at 78-79 % of its neighbours in 3 of 4 trials, the
+            # later ones not (a fresh server, database and socket path settling; not
+            # pinned down further). A socket's RSS is counted against the workers' before
+            # any socket connected: what departed sockets freed stays with the process.
+            _run_holding(srv, node, [], pairs, sizes.wrk_seconds)
+            rss_before_sockets = srv.rss_mib()
             _run_holding(srv, node, held, pairs, sizes.wrk_seconds)
             before = _run_holding(srv, node, [], pairs, sizes.wrk_seconds)
             for _ in range(sizes.idle_runs):  # interleaved: drift hits both alike
@@ -329,7 +326,7 @@ def idle_sockets(
                 before = after
         finally:
             node.close()
-    return Idle(steps)
+    return Idle(steps, rss_before_sockets)
 
 
 class _Push(NamedTuple):
@@ -843,7 +840,7 @@ def idle_markdown(idle: Idle) -> str:
         + f"). The workers' CPU per transfer {idle.cpu_ms_with:.2f} ms against "
         f"{idle.cpu_ms_without:.2f} ({idle.cpu_ms_with / idle.cpu_ms_without:.2f}×; what "
         f"other load moves least). RSS "
-        f"{idle.rss_without_mib:.0f} → {idle.rss_with_mib:.0f} MiB: "
+        f"{idle.rss_before_sockets_mib:.0f} → {idle.rss_with_mib:.0f} MiB: "
         f"**{idle.kib_per_socket:.0f} KiB per idle socket** (target ≤ 50 KiB; a socket "
         "and its channel are two actors on the socket hub's loop)."
     )
