@@ -25,6 +25,7 @@ from bitnexus.catalog import Product
 from bitnexus.common.errors import NotFound, Unauthorized
 from bitnexus.common.pagination import Page
 from bitnexus.config import Config
+from bitnexus.database.held import HeldReads
 from bitnexus.ledger import refuse_nonzero_balances
 
 NAME = "accounts"
@@ -122,12 +123,16 @@ class Accounts(Service):
         super().__init__()
         self._config = config
         self._engine = engine
+        self._reads = HeldReads(engine)  # the token check reads on every request
         self._users: Users | None = None
-        self._sessions = Sessions(engine)
+        self._sessions = Sessions(engine, self._reads.reading)
 
     def init(self) -> None:
         # Argon2 work (the decoy hash) belongs in the actor thread, not the starter's.
-        self._users = Users(self._engine, Passwords(self._config))
+        self._users = Users(self._engine, Passwords(self._config), self._reads.reading)
+
+    def terminate(self) -> None:
+        self._reads.close()
 
     def handle(self, message: object) -> object:
         users = self._users

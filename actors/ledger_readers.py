@@ -31,6 +31,7 @@ from actors.service import (
 from bitnexus import ledger as journal
 from bitnexus.config import Config
 from bitnexus.database.engine import make_engine, snapshot
+from bitnexus.database.held import HeldReads
 from bitnexus.ledger import ChainReport, degraded
 from supervisors import cast
 
@@ -98,9 +99,13 @@ class LedgerReader(Service):
         super().__init__()
         self._engine = engine
         self._places = config.currencies
+        self._reads = HeldReads(engine)  # balances: read on every balances request
+
+    def terminate(self) -> None:
+        self._reads.close()
 
     def handle(self, message: object) -> object:
-        engine, places = self._engine, self._places
+        engine, places, reads = self._engine, self._places, self._reads.reading
         match message:
             case GetTransaction(id=transaction_id):
                 tx_id = require_id(transaction_id, "transaction")
@@ -116,11 +121,11 @@ class LedgerReader(Service):
                     cursor=cursor,
                 )
             case Balances(user_id=user_id):
-                return read_one(engine, journal.balances, require_id(user_id, "user"), places)
+                return read_one(reads, journal.balances, require_id(user_id, "user"), places)
             case GetBlock(index=index):
                 return _found(read(engine, journal.get_block, _block_index(index), places))
             case BlockTransactions(index=index):
-                found = read_one(engine, journal.block_transactions, _block_index(index), places)
+                found = read_one(reads, journal.block_transactions, _block_index(index), places)
                 return _found(found or None)  # a committed block posts at least one
             case Verify(transaction_id=transaction_id):
                 tx_id = require_id(transaction_id, "transaction")

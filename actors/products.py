@@ -17,6 +17,7 @@ from bitnexus.catalog import Product
 from bitnexus.catalog import Products as Catalog
 from bitnexus.common.pagination import Page
 from bitnexus.config import Config
+from bitnexus.database.held import HeldReads
 
 NAME = "products"
 
@@ -82,9 +83,13 @@ class Products(Service):
         self._config = config
         self._engine = engine
         self._catalog: Catalog | None = None
+        self._reads = HeldReads(engine)
 
     def init(self) -> None:
-        self._catalog = Catalog(self._engine, self._config.currencies)
+        self._catalog = Catalog(self._engine, self._config.currencies, self._reads.reading)
+
+    def terminate(self) -> None:
+        self._reads.close()
 
     def handle(self, message: object) -> object:
         catalog = self._catalog

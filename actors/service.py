@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from actors.errors import DomainError, NotFound, Unavailable
 from bitnexus.database import MAX_ID
-from bitnexus.database.engine import reading, snapshot
+from bitnexus.database.engine import Reading, snapshot
 from supervisors import ActorCrashed, CallTimeout, NoProcess, Worker
 
 # A service calling another waits less than its own caller does, so that caller hears
@@ -59,10 +59,11 @@ def read(engine: Engine, query: Callable[..., Any], *args: Any, **kwargs: Any) -
         return query(conn, *args, **kwargs)
 
 
-def read_one(engine: Engine, query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def read_one(reads: Reading, query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``query(conn, *args, **kwargs)`` of one statement, which sees one state by itself:
-    no BEGIN and COMMIT around it on PostgreSQL (`reading`); Unavailable as for `read`."""
-    with database_outage_as_unavailable(), reading(engine) as conn:
+    no BEGIN and COMMIT around it on PostgreSQL (`reading`), on a connection from
+    ``reads``; Unavailable as for `read`."""
+    with database_outage_as_unavailable(), reads() as conn:
         return query(conn, *args, **kwargs)
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bitnexus.accounts.users import User, to_user, user_row
 from bitnexus.common.errors import Unauthorized
-from bitnexus.database.engine import reading
+from bitnexus.database.engine import Reading, reads_of
 from bitnexus.database.schema import refresh_tokens, users, utcnow
 
 REFRESH_LIFETIME = dt.timedelta(days=30)
@@ -38,14 +38,16 @@ class Session:
 
 
 class Sessions:
-    """Generations and refresh tokens over `engine`; raises `Unauthorized` for the rest."""
+    """Generations and refresh tokens over `engine`; raises `Unauthorized` for the rest.
+    Reads of one statement take their connection from ``reads`` (default: the pool)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, reads: Reading | None = None) -> None:
         self._engine = engine
+        self._reads = reads or reads_of(engine)
 
     def authorize(self, user_id: int, generation: int) -> User:
         """The user as they are now, if a token of ``generation`` is still theirs."""
-        with reading(self._engine) as conn:
+        with self._reads() as conn:
             # The whole row, so the caller's user needs no second read.
             row = user_row(conn, user_id)
         if row is None or row["token_generation"] != generation:

@@ -24,7 +24,7 @@ from bitnexus.common.changeset import (
 from bitnexus.common.errors import NotFound, Unauthorized, ValidationFailed
 from bitnexus.common.pagination import Page, page, page_request
 from bitnexus.common.text import is_text
-from bitnexus.database.engine import reading
+from bitnexus.database.engine import Reading, reads_of
 from bitnexus.database.schema import USER_ROLES, users, utcnow
 
 EMAIL_FORMAT = re.compile(r"^[^\s]+@[^\s]+$")
@@ -89,11 +89,13 @@ def changeset(params: Mapping[Any, object], data: Mapping[str, object]) -> Chang
 
 
 class Users:
-    """User records over `engine`; raises the domain's errors for expected outcomes."""
+    """User records over `engine`; raises the domain's errors for expected outcomes.
+    Reads of one statement take their connection from ``reads`` (default: the pool)."""
 
-    def __init__(self, engine: Engine, passwords: Passwords) -> None:
+    def __init__(self, engine: Engine, passwords: Passwords, reads: Reading | None = None) -> None:
         self._engine = engine
         self._passwords = passwords
+        self._reads = reads or reads_of(engine)
 
     def list(self, params: Mapping[str, object]) -> Page[User]:
         cs = Changeset(params, {})
@@ -106,12 +108,12 @@ class Users:
             .order_by(users.c.id)
             .limit(request.limit + 1)
         )
-        with reading(self._engine) as conn:
+        with self._reads() as conn:
             rows = conn.execute(query).mappings().all()
         return page(CURSOR_KIND, rows, request.limit, to_users)
 
     def get(self, user_id: int) -> User:
-        with reading(self._engine) as conn:
+        with self._reads() as conn:
             return to_user(self._fetch(conn, user_id))
 
     def create(self, params: Mapping[Any, object]) -> User:
@@ -134,7 +136,7 @@ class Users:
         return to_user(row)
 
     def update(self, user_id: int, params: Mapping[Any, object]) -> User:
-        with reading(self._engine) as conn:
+        with self._reads() as conn:
             current = self._fetch(conn, user_id)
         cs = changeset(params, current)
         if not cs.valid:
@@ -168,7 +170,7 @@ class Users:
         # An email that is not text (a NUL, a lone surrogate) crashes the driver; no
         # stored email holds one.
         key = email_key(email) if isinstance(email, str) and is_text(email) else None
-        with reading(self._engine) as conn:
+        with self._reads() as conn:
             row = (
                 conn.execute(sa.select(users).where(users.c.email_key == key)).mappings().first()
                 if key
@@ -182,7 +184,7 @@ class Users:
         return to_user(row)
 
     def exists(self, user_id: int) -> bool:
-        with reading(self._engine) as conn:
+        with self._reads() as conn:
             return (
                 conn.execute(sa.select(users.c.id).where(users.c.id == user_id)).first() is not None
             )

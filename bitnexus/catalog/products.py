@@ -27,7 +27,7 @@ from bitnexus.common.changeset import (
 from bitnexus.common.errors import Forbidden, NotFound, ValidationFailed
 from bitnexus.common.money import from_minor, to_minor
 from bitnexus.common.pagination import Page, page, page_request
-from bitnexus.database.engine import reading
+from bitnexus.database.engine import Reading, reads_of
 from bitnexus.database.schema import MAX_ID, PRODUCT_STATUSES, products, users, utcnow
 
 NAME_MAX = 200
@@ -166,11 +166,15 @@ def _opt_str(value: object) -> str | None:
 
 
 class Products:
-    """Product records over `engine`; raises the domain's errors for expected outcomes."""
+    """Product records over `engine`; raises the domain's errors for expected outcomes.
+    Reads of one statement take their connection from ``reads`` (default: the pool)."""
 
-    def __init__(self, engine: Engine, currencies: Mapping[str, int]) -> None:
+    def __init__(
+        self, engine: Engine, currencies: Mapping[str, int], reads: Reading | None = None
+    ) -> None:
         self._engine = engine
         self._currencies = currencies
+        self._reads = reads or reads_of(engine)
 
     def list(self, params: Mapping[str, object], viewer_id: int | None = None) -> Page[Product]:
         """Filters `created_by`, `status`, `category`, `q`; pages by `limit` and `cursor`.
@@ -194,13 +198,13 @@ class Products:
         if cs.changes.get("q") is not None:
             values["q"] = f"%{escape_like(str(cs.changes['q']).strip().lower())}%"
         query = _index_query(frozenset(values))
-        with reading(self._engine) as conn:
+        with self._reads() as conn:
             rows = conn.execute(query, values).all()
         return page(CURSOR_KIND, rows, request.limit, self._products, key=0)  # COLUMNS: id first
 
     def get(self, product_id: int, viewer_id: int | None = None) -> Product:
         """The product; NotFound also when `viewer_id` may not see it."""
-        with reading(self._engine) as conn:
+        with self._reads() as conn:
             product = self._product(self._fetch(conn, product_id))
         if not visible(product, viewer_id):
             raise NotFound(f"product {product_id}")

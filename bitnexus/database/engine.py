@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext, make_url
+from sqlalchemy.pool import Pool
 
 from bitnexus.config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 PING_AFTER_IDLE = 1.0  # seconds a pooled connection may idle before it is pinged on checkout
 _SQLITE_BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
+# When a connection of each pool was last found disconnected (time.monotonic()).
+_DISCONNECTED: weakref.WeakKeyDictionary[Pool, float] = weakref.WeakKeyDictionary()
 
 
 def make_engine(config: Config) -> Engine:
@@ -30,7 +35,7 @@ def make_engine(config: Config) -> Engine:
             url = url.set(drivername="postgresql+psycopg")  # psycopg 3, not psycopg2
         engine = sa.create_engine(
             url,
-            pool_size=config.db_pool_size,
+            pool_size=_pool_size(config),
             max_overflow=config.db_max_overflow,
             pool_timeout=config.db_pool_timeout,
             hide_parameters=True,  # crash logs must not print users' password hashes
@@ -42,8 +47,16 @@ def make_engine(config: Config) -> Engine:
             connect_args={"options": "-c TimeZone=UTC"},
         )
         _ping_when_idle(engine)
+        _note_disconnects(engine)
         return engine
     raise ValueError(f"unsupported database URL scheme: {url.drivername}")
+
+
+def _pool_size(config: Config) -> int:
+    # Every member of these pools keeps a connection for its reads (`held.HeldReads`) once
+    # it has read: the pool's configured size is what everything else shares.
+    held = config.accounts_pool_size + config.products_pool_size + config.ledger_readers_pool_size
+    return config.db_pool_size + held
 
 
 def pool_stats(engine: Engine) -> dict[str, int]:
@@ -61,6 +74,16 @@ def pool_stats(engine: Engine) -> dict[str, int]:
         "overflow": max(0, pool.overflow()),  # negative while the pool is still filling
         "waiting": len(waiters),
     }
+
+
+# What reads of one statement each take their connection from: `reads_of(engine)`, or a
+# connection kept between reads (`bitnexus.database.held.HeldReads.reading`).
+Reading = Callable[[], AbstractContextManager[Connection]]
+
+
+def reads_of(engine: Engine) -> Reading:
+    """`reading` from ``engine``'s pool, one checkout per read."""
+    return partial(reading, engine)
 
 
 @contextmanager
@@ -98,7 +121,7 @@ def _sqlite_engine(url: URL, config: Config) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         pool_args = {
-            "pool_size": config.db_pool_size,
+            "pool_size": _pool_size(config),
             "max_overflow": config.db_max_overflow,
             "pool_timeout": config.db_pool_timeout,
         }
@@ -111,7 +134,36 @@ def _sqlite_engine(url: URL, config: Config) -> Engine:
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     _ping_when_idle(engine)
+    _note_disconnects(engine)
     return engine
+
+
+def alive(conn: Connection) -> bool:
+    """Whether the connection answers a ping (one round trip), as the pool's checkout
+    asks of a connection that idled (`_ping_when_idle`)."""
+    dialect = conn.dialect
+    try:
+        dialect.do_ping(conn.connection.dbapi_connection)
+    except dialect.loaded_dbapi.Error:
+        return False
+    return True
+
+
+def last_disconnect(engine: Engine) -> float:
+    """When a connection of the engine's pool was last found disconnected
+    (`time.monotonic()`; 0.0 if never): every connection older than that is suspect."""
+    return _DISCONNECTED.get(engine.pool, 0.0)
+
+
+def _note_disconnects(engine: Engine) -> None:
+    # SQLAlchemy then invalidates the pool: connections older than this one are replaced
+    # at their next checkout. A connection a pool member keeps checked out for its reads
+    # (`held.HeldReads`) is not checked out again: it learns of the loss here.
+    def handle_error(context: ExceptionContext) -> None:
+        if context.is_disconnect and context.invalidate_pool_on_disconnect:
+            _DISCONNECTED[engine.pool] = time.monotonic()
+
+    event.listen(engine, "handle_error", handle_error)
 
 
 def _ping_when_idle(engine: Engine) -> None:
