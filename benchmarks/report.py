@@ -292,6 +292,102 @@ joined to its user's `transaction:` topic; transfer rates by wrk as in section 3
 
 NOTES = """## Notes: what was optimised, what stands in the way, defaults
 
+**Issue 12, fifth pass (2026-12-01 evening): the listener's spin, reads on a kept
+connection, one tree view a second** (each its own commit; old against new interleaved in
+the same minutes, load average 2.6-8 from this session's helpers; the tables above are the
+full `make bench` run on the result):
+
+1. *The pubsub listener no longer spins* (89f2b22). The writers section's processes, split
+   by thread (`/proc/self/task/<id>/stat` per named thread, a one-off driver), put the
+   `Listener` at 60 µs of CPU per transfer with one writer process and 646 with four
+   (every process hears every block): about 1 ms per notice. After each notice it asked
+   psycopg for what else had arrived with `notifies(timeout=0.001)`, and psycopg 3.3
+   spins through so short a wait: 920-1,084 µs of CPU per call at 150 NOTIFYs/s against
+   95-105 with `timeout=0` (74-85 with no second call). Writers section old against new,
+   2 rounds each: CPU per transfer with 1 / 2 / 4 writer processes 384, 335 / 585, 447 /
+   1,229, 1,036 → 271, 279 / 411, 366 / 598, 639 µs; transfers/s 1,861, 1,360 / 1,476,
+   1,458 / 872, 882 → 2,114, 1,748 / 1,631, 1,488 / 1,182, 1,056. Every server worker
+   hears every block, so this was also CPU taken from HTTP requests under transfer load.
+2. *Pool members keep a connection for their reads* (3a2cc7a, `bitnexus/database/held.py`).
+   `reading()` checked a connection out per read, set autocommit, reset it and checked it
+   in: in a cProfile of the caller (CPU clock) checkout 9 %, the isolation switch 8 %, the
+   checkin with its reset and rollback 17 % of a primary-key read. Each Accounts, Products
+   and ledger reader member now keeps one connection (autocommit once; SQLite keeps its
+   deferred read transaction per read), pinged after an idle second or once any
+   connection of the pool was found disconnected. One primary-key read in-process, median
+   CPU µs, 5 interleaved rounds of 2,000: one thread 252 → 191 (a held connection without
+   the checks 188; psycopg on a held connection 94); 16 threads 398 → 327 (psycopg 129).
+   Per request in-process (`python -m benchmarks.http_threads`, 16 threads, 3 rounds, load
+   2.1 / 3.2): `/auth/me` 845 → 726 µs (Accounts 450 → 350), product index 2,253 → 1,949,
+   balances 1,375 → 1,211; one transaction (not through `reading()`) and transfers within
+   noise. Under gunicorn (`python -m benchmarks.http --workers 1 --seconds 3 --base
+   <798b1fb>`) two of three runs agree (`/auth/me` 1,653 → 1,466 µs, 0.31 → 0.35 of bare;
+   balances 2,638 → 2,357), the third went the other way by as much, its old side 20 %
+   off the first run's: within the noise there.
+3. *One tree view a second for the metrics and the admin feed* (d42d1db, issue 11). With
+   1,000 idle joined sockets per worker, a worker spent ~33 ms of CPU a second against
+   9-10 without sockets; the tree-metrics thread 10.5-11.7 ms of it, summing the socket
+   and channel supervisors' children twice a second (metrics, then the admin snapshot),
+   each child's inbox under its lock. Now one view serves both and a dynamic supervisor's
+   children are counted in one lock-free pass: tree-metrics 11.7 / 10.5 / 11.0 → 5.7 /
+   5.7 / 5.8 ms/s, the whole worker 35.5 / 30.5 / 34.3 → 28.0 / 29.3 / 28.3 ms/s (three
+   30 s windows, old and new servers side by side). The rest of an idle socket's cost is
+   its heartbeat (about 0.3 ms each, 33 a second per 1,000 sockets; the benchmark's wrk
+   runs end before the first). The idle-socket section now runs 3 times with sockets, each
+   between two runs without, after two discarded warm-ups (the first run with sockets on a
+   fresh server came out at 78-79 % in 3 of 4 trials, the later ones not), and reports the
+   workers' CPU per transfer beside the rate.
+4. *The writers section reports block size, CPU per transfer and cores busy* (9519cb9).
+
+**Where each unmet target stands after this pass** (figures from the sections above):
+
+- *HTTP, authenticated reads ≥ 0.6 and transfers ≥ 0.4 of bare* — 1 worker: `/health`
+  0.41, `/auth/me` 0.34, product index 0.15, balances 0.21, one transaction 0.14, transfer
+  0.15 of bare; CPU per request 1,418 / 1,835 / 3,627 / 2,738 / 3,837 / 3,534 µs against
+  the bare app's 590. Where a request's CPU goes (`python -m benchmarks.http_threads`,
+  in-process, by thread): gunicorn costs 300-480 µs on both sides, our hooks about 115 µs
+  over the bare app's request thread, the token check 350-400 µs of Accounts CPU (an actor
+  hop and a primary-key read) on every authenticated request, each service's own read
+  340-1,430 µs (SQLAlchemy's execution context and result: a read through psycopg
+  directly costs half, and 24 % of a kept connection's read is psycopg building
+  `cursor.description`). Next steps, in order of gain: (1) a per-process cache of token
+  generations with a revocation barrier (the revoking call returns only after every live
+  worker's listener has acknowledged it; a worker whose listener is disconnected reads
+  instead of trusting its cache), so that a revoked token stays refused at once on every
+  worker; (2) the hot reads through the driver on the kept connection, with SQLAlchemy
+  compiling each statement once; (3) the one-transaction read (two statements in a
+  snapshot in the Transactions pool) as one statement.
+- *The ledger at 32 and 128 threads ≥ 1× pgbench, p99 ≤ 50 ms* — 0.52× at 32 threads and
+  0.93× at 128 in this run (0.38× and 0.70× in the previous full run, on another machine
+  kind, where pgbench did 7,692 transfers/s at 32 clients; here 3,481). The writer's
+  process is CPU-bound on 2 cores: per transfer the `Ledger` thread spends 106-126 µs
+  (check, build, hash), the committer 83-101 µs (encode, send, commit), the listener 11-18
+  µs, the callers' calls the rest of 256-315 µs (per-thread CPU from /proc, 1 writer
+  process, after change 1); the writers table shows that process at 0.77 of a core while
+  PostgreSQL's backends take the other, whereas pgbench's client is C and leaves both
+  cores to the server. At 128 threads p99 is 69.2 ms (a re-run of the section minutes
+  later: 152 ms; pgbench's own p99 52 and 43 ms): with 128 callers in a closed loop the
+  mean latency is 128 over the rate, 46 ms at this machine's 2,768 transfers/s before any
+  variance, so that target needs about twice the rate this machine gives pgbench. Next
+  steps: profile and cut the writer's per-transfer CPU (the canonical hashing and the
+  rows' encoding are pure Python), then let block N + 1 be written while N commits (the
+  head kept in memory, the head row lock taken only to hand over between processes).
+- *Writes during a full `verify_chain` ≥ 0.8* — 0.67 in this run (0.80 in the previous):
+  one round at 0.49 with a p99 of 246 ms, the other at 0.88. The same section run alone
+  minutes later (`ledger.run_verify_during_writes()` under `database.no_outage()`, load
+  1.5 → 4.9): 0.82 and 0.78. The walk runs in a niced child process, but on 2 cores its
+  hashing still takes CPU from the writer's process when the machine is otherwise busy.
+  Next step: a walk that paces itself (a pause after each batch of blocks, so that it
+  uses at most a set share of a core) rather than relying on niceness alone.
+- *Several writer processes hold the total* — 2 processes at 0.98 of one, 4 at 0.58
+  (0.63 and 0.38 in the previous full run). Each process's share of the callers makes its
+  blocks smaller (13.8 transfers with one process, 6.4 with four in the table above), so
+  the per-block work (the head lock's hand-off, a commit, the round trips) is paid by
+  fewer transfers: CPU per transfer 335 µs with one process, 678 with four, on 2 cores
+  shared with PostgreSQL. Next step: one writer per database — writer processes elect one
+  (an advisory lock) and the others forward their entries to it — or, short of that, the
+  overlapped commits above.
+
 **Issue 12, fourth pass (2026-12-01 afternoon): the ledger's announcements off its
 writer, the request's bookkeeping in one middleware, the product index** (each change its
 own commit with its figures; old = acb9579, alternated with the new code in the same
