@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from actors.errors import Unauthorized
 from bitnexus.accounts.passwords import Passwords
 from bitnexus.accounts.users import Users
+from bitnexus.database.engine import reads_of
 from bitnexus.database.schema import users
 
 
@@ -24,10 +25,10 @@ def test_hash_is_argon2id_and_verifies(config):
 
 
 def test_login_upgrades_an_old_cost_hash(config, engine):
-    old = Users(engine, Passwords(config))
+    old = Users(engine, Passwords(config), reads_of(engine))
     user = old.create({"email": "a@b.c", "name": "A", "password": "a long password"})
     stronger = dataclasses.replace(config, argon2_time_cost=config.argon2_time_cost + 1)
-    new = Users(engine, Passwords(stronger))
+    new = Users(engine, Passwords(stronger), reads_of(engine))
     assert new.authenticate("A@B.C", "a long password").id == user.id
     with engine.connect() as conn:
         digest = conn.execute(sa.select(users.c.password_hash)).scalar_one()

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from bitnexus.accounts.passwords import Passwords
 from bitnexus.accounts.users import User, Users, email_key
 from bitnexus.config import Config
-from bitnexus.database.engine import reading
+from bitnexus.database.engine import reading, reads_of
 from bitnexus.database.schema import users
 
 
@@ -22,7 +22,7 @@ def create_or_promote(
     `password` is asked for only when a new user is created. Raises
     `ValidationFailed` for a bad email, name or password.
     """
-    accounts = Users(engine, Passwords(config))
+    accounts = Users(engine, Passwords(config), reads_of(engine))
     with reading(engine) as conn:
         query = sa.select(users.c.id).where(users.c.email_key == email_key(email))
         existing = conn.execute(query).scalar()

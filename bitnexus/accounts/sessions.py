@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bitnexus.accounts.users import User, to_user, user_row
 from bitnexus.common.errors import Unauthorized
-from bitnexus.database.engine import Reading, reads_of
+from bitnexus.database.engine import Reading
 from bitnexus.database.schema import refresh_tokens, users, utcnow
 
 REFRESH_LIFETIME = dt.timedelta(days=30)
@@ -39,11 +39,11 @@ class Session:
 
 class Sessions:
     """Generations and refresh tokens over `engine`; raises `Unauthorized` for the rest.
-    Reads of one statement take their connection from ``reads`` (default: the pool)."""
+    Reads of one statement take their connection from ``reads``."""
 
-    def __init__(self, engine: Engine, reads: Reading | None = None) -> None:
+    def __init__(self, engine: Engine, reads: Reading) -> None:
         self._engine = engine
-        self._reads = reads or reads_of(engine)
+        self._reads = reads
 
     def authorize(self, user_id: int, generation: int) -> User:
         """The user as they are now, if a token of ``generation`` is still theirs."""

@@ -24,7 +24,7 @@ from bitnexus.common.changeset import (
 from bitnexus.common.errors import NotFound, Unauthorized, ValidationFailed
 from bitnexus.common.pagination import Page, page, page_request
 from bitnexus.common.text import is_text
-from bitnexus.database.engine import Reading, reads_of
+from bitnexus.database.engine import Reading
 from bitnexus.database.schema import USER_ROLES, users, utcnow
 
 EMAIL_FORMAT = re.compile(r"^[^\s]+@[^\s]+$")
@@ -90,12 +90,12 @@ def changeset(params: Mapping[Any, object], data: Mapping[str, object]) -> Chang
 
 class Users:
     """User records over `engine`; raises the domain's errors for expected outcomes.
-    Reads of one statement take their connection from ``reads`` (default: the pool)."""
+    Reads of one statement take their connection from ``reads``."""
 
-    def __init__(self, engine: Engine, passwords: Passwords, reads: Reading | None = None) -> None:
+    def __init__(self, engine: Engine, passwords: Passwords, reads: Reading) -> None:
         self._engine = engine
         self._passwords = passwords
-        self._reads = reads or reads_of(engine)
+        self._reads = reads
 
     def list(self, params: Mapping[str, object]) -> Page[User]:
         cs = Changeset(params, {})

@@ -27,7 +27,7 @@ from bitnexus.common.changeset import (
 from bitnexus.common.errors import Forbidden, NotFound, ValidationFailed
 from bitnexus.common.money import from_minor, to_minor
 from bitnexus.common.pagination import Page, page, page_request
-from bitnexus.database.engine import Reading, reads_of
+from bitnexus.database.engine import Reading
 from bitnexus.database.schema import MAX_ID, PRODUCT_STATUSES, products, users, utcnow
 
 NAME_MAX = 200
@@ -167,14 +167,12 @@ def _opt_str(value: object) -> str | None:
 
 class Products:
     """Product records over `engine`; raises the domain's errors for expected outcomes.
-    Reads of one statement take their connection from ``reads`` (default: the pool)."""
+    Reads of one statement take their connection from ``reads``."""
 
-    def __init__(
-        self, engine: Engine, currencies: Mapping[str, int], reads: Reading | None = None
-    ) -> None:
+    def __init__(self, engine: Engine, currencies: Mapping[str, int], reads: Reading) -> None:
         self._engine = engine
         self._currencies = currencies
-        self._reads = reads or reads_of(engine)
+        self._reads = reads
 
     def list(self, params: Mapping[str, object], viewer_id: int | None = None) -> Page[Product]:
         """Filters `created_by`, `status`, `category`, `q`; pages by `limit` and `cursor`.
