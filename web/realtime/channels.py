@@ -251,11 +251,11 @@ class LedgerChannel(Channel):
 
     def delivered(self, message: pubsub.Delivered) -> None:
         tx_id = self.transaction_id(message.payload)
-        if tx_id is None:
-            self.push(message.event, message.payload)
-        elif tx_id > self._last:
+        if tx_id is not None:
+            if tx_id <= self._last:
+                return  # already pushed (by the join's read or a catch-up)
             self._last = tx_id
-            self.push(message.event, message.payload)
+        self.push(message.event, message.payload)
 
     def transaction_id(self, payload: Any) -> int | None:
         """The id of the transaction a pushed payload is about; None if none."""
